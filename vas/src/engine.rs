@@ -1,0 +1,369 @@
+//! The [`Vas`] engine: the library's front door.
+//!
+//! Owns the lifecycle of cameras and streams: it validates what callers ask for, keeps the
+//! store and the media folder consistent (rows are written after files and removed before
+//! them), and knows the live state of every stream. Shells (server, C, Python) call only this;
+//! they never reach the store directly.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tracing::{info, warn};
+
+use crate::camera_url::CameraUrl;
+use crate::clock::{SharedClock, SystemClock};
+use crate::model::{
+    DesiredState, Device, DeviceId, DevicePatch, NewDevice, Stream, StreamId, StreamProfile,
+    resolve_credentials, validate_name,
+};
+use crate::status::{StreamInfo, StreamStatus};
+use crate::store::{self, Store};
+use crate::{Error, ErrorKind, Result};
+
+/// Default folder for the SQLite file and media when nothing else is configured.
+pub const DEFAULT_DATA_DIR: &str = "./vas-data";
+/// Name of the SQLite file inside the data folder.
+pub const SQLITE_FILE_NAME: &str = "vas.db";
+/// Name of the media folder inside the data folder.
+pub const MEDIA_DIR_NAME: &str = "media";
+
+/// Configures and starts a [`Vas`] engine.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let dir = tempfile::tempdir().unwrap();
+/// let vas = vas::Vas::builder().data_dir(dir.path()).build().await.unwrap();
+/// let cam = vas.add_device(vas::NewDevice::new("door", "rtsp://10.0.0.9/main")).await.unwrap();
+/// assert_eq!(vas.streams().await.unwrap().len(), 1);
+/// vas.remove_device(cam.id).await.unwrap();
+/// # });
+/// ```
+#[derive(Debug, Default)]
+pub struct VasBuilder {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    media_dir: Option<PathBuf>,
+    clock: Option<SharedClock>,
+}
+
+impl VasBuilder {
+    /// Folder holding the default SQLite file and media folder (default `./vas-data`).
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// `sqlite://…` or `postgres://…` (default: `sqlite://<data_dir>/vas.db`).
+    pub fn database_url(mut self, url: impl Into<String>) -> Self {
+        self.database_url = Some(url.into());
+        self
+    }
+
+    /// Where recordings, snapshots and clips go (default `<data_dir>/media`).
+    pub fn media_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.media_dir = Some(dir.into());
+        self
+    }
+
+    /// The clock used to stamp rows (default: the system clock).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Opens the store (migrating it) and the media folder, and returns the running engine.
+    ///
+    /// Errors: `InvalidInput` for a bad database URL, `Unavailable` when the database cannot
+    /// be reached, `PermissionDenied` when the media folder cannot be written.
+    pub async fn build(self) -> Result<Vas> {
+        let data_dir = self
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database_url = self.database_url.unwrap_or_else(|| {
+            format!("sqlite://{}", data_dir.join(SQLITE_FILE_NAME).display())
+        });
+        let media_dir = self
+            .media_dir
+            .unwrap_or_else(|| data_dir.join(MEDIA_DIR_NAME));
+        prepare_media_dir(&media_dir)?;
+        let store = store::open(&database_url).await?;
+        info!(
+            database = %store::mask_database_url(&database_url),
+            media = %media_dir.display(),
+            "VAS engine started"
+        );
+        Ok(Vas {
+            inner: Arc::new(Inner {
+                store,
+                media_dir,
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            }),
+        })
+    }
+}
+
+fn prepare_media_dir(dir: &Path) -> Result<()> {
+    let fail = |e: std::io::Error| {
+        let kind = match e.kind() {
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+                ErrorKind::PermissionDenied
+            }
+            _ => Error::from(e).kind(),
+        };
+        Error::new(
+            kind,
+            format!("media folder {} is not writable", dir.display()),
+        )
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let probe = dir.join(".vas-write-probe");
+    std::fs::write(&probe, b"ok").map_err(fail)?;
+    std::fs::remove_file(&probe).map_err(fail)?;
+    Ok(())
+}
+
+/// The VAS engine. Cheap to clone; all clones share one state.
+#[derive(Debug, Clone)]
+pub struct Vas {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<dyn Store>,
+    media_dir: PathBuf,
+    clock: SharedClock,
+}
+
+impl Vas {
+    /// Starts configuring an engine.
+    pub fn builder() -> VasBuilder {
+        VasBuilder::default()
+    }
+
+    /// The media folder.
+    pub fn media_dir(&self) -> &Path {
+        &self.inner.media_dir
+    }
+
+    /// Which database backend the engine uses.
+    pub fn backend(&self) -> store::Backend {
+        self.inner.store.backend()
+    }
+
+    /// Checks the database answers (`Unavailable` if not).
+    pub async fn health(&self) -> Result<()> {
+        self.inner.store.ping().await
+    }
+
+    /// Adds a camera with its main stream (and sub stream, if a sub URL is given). Streams
+    /// start out stopped and not recording.
+    ///
+    /// Errors: `InvalidInput` for a bad name or URL, `AlreadyExists` for a duplicate name or
+    /// URL, `Unavailable` when the database is down.
+    pub async fn add_device(&self, new: NewDevice) -> Result<Device> {
+        let name = validate_name(&new.name)?;
+        let (rtsp_url, url_creds) = CameraUrl::parse(&new.rtsp_url)?;
+        let (sub_rtsp_url, sub_creds) = match new.sub_rtsp_url.as_deref() {
+            Some(s) => {
+                let (u, c) = CameraUrl::parse(s)?;
+                (Some(u), c)
+            }
+            None => (None, None),
+        };
+        let credentials = resolve_credentials(
+            url_creds,
+            new.username.as_deref(),
+            new.password.as_deref(),
+        )?;
+        check_sub_credentials(sub_creds.as_ref(), credentials.as_ref())?;
+        let now = self.inner.clock.now_utc();
+        let device = Device {
+            id: DeviceId::new(),
+            name,
+            rtsp_url,
+            sub_rtsp_url,
+            credentials,
+            enabled: new.enabled,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut streams = vec![self.new_stream(device.id, StreamProfile::Main)];
+        if device.sub_rtsp_url.is_some() {
+            streams.push(self.new_stream(device.id, StreamProfile::Sub));
+        }
+        self.inner.store.insert_device(&device, &streams).await?;
+        info!(device = %device.id, name = %device.name, url = %device.rtsp_url_masked(), "camera added");
+        Ok(device)
+    }
+
+    fn new_stream(&self, device_id: DeviceId, profile: StreamProfile) -> Stream {
+        Stream {
+            id: StreamId::new(),
+            device_id,
+            profile,
+            desired: DesiredState::Stopped,
+            record: false,
+            created_at: self.inner.clock.now_utc(),
+        }
+    }
+
+    /// All cameras.
+    pub async fn devices(&self) -> Result<Vec<Device>> {
+        self.inner.store.list_devices().await
+    }
+
+    /// One camera (`NotFound` if unknown).
+    pub async fn device(&self, id: DeviceId) -> Result<Device> {
+        self.inner.store.get_device(id).await
+    }
+
+    /// Changes a camera. Setting `sub_rtsp_url` adds a sub stream; setting it to `null`
+    /// removes it (and what was indexed for it). A new URL with credentials in it replaces the
+    /// stored credentials; `username` and `password` both `""` clear them.
+    pub async fn update_device(&self, id: DeviceId, patch: DevicePatch) -> Result<Device> {
+        let mut device = self.inner.store.get_device(id).await?;
+        let mut url_creds = None;
+        if let Some(name) = &patch.name {
+            device.name = validate_name(name)?;
+        }
+        if let Some(url) = &patch.rtsp_url {
+            let (u, c) = CameraUrl::parse(url)?;
+            device.rtsp_url = u;
+            url_creds = c;
+        }
+        let clear = patch.username.as_deref() == Some("") && patch.password.as_deref() == Some("");
+        if clear {
+            if url_creds.is_some() {
+                return Err(Error::invalid_input(
+                    "cannot clear credentials and set them in the URL at once",
+                ));
+            }
+            device.credentials = None;
+        } else if let Some(c) = resolve_credentials(
+            url_creds,
+            patch.username.as_deref(),
+            patch.password.as_deref(),
+        )? {
+            device.credentials = Some(c);
+        }
+        let streams = self.inner.store.list_streams(Some(id)).await?;
+        let existing_sub = streams.iter().find(|s| s.profile == StreamProfile::Sub);
+        let mut add = Vec::new();
+        let mut remove = Vec::new();
+        match &patch.sub_rtsp_url {
+            None => {}
+            Some(None) => {
+                device.sub_rtsp_url = None;
+                remove.extend(existing_sub.map(|s| s.id));
+            }
+            Some(Some(url)) => {
+                let (u, c) = CameraUrl::parse(url)?;
+                check_sub_credentials(c.as_ref(), device.credentials.as_ref())?;
+                device.sub_rtsp_url = Some(u);
+                if existing_sub.is_none() {
+                    add.push(self.new_stream(id, StreamProfile::Sub));
+                }
+            }
+        }
+        if let Some(enabled) = patch.enabled {
+            device.enabled = enabled;
+        }
+        device.updated_at = self.inner.clock.now_utc();
+        self.inner.store.update_device(&device, &add, &remove).await?;
+        for sid in &remove {
+            self.remove_stream_media(*sid).await;
+        }
+        info!(device = %device.id, name = %device.name, url = %device.rtsp_url_masked(), "camera updated");
+        Ok(device)
+    }
+
+    /// Removes a camera, its streams and everything indexed for them (rows first, then
+    /// files, so no row ever points at a missing file).
+    pub async fn remove_device(&self, id: DeviceId) -> Result<()> {
+        let streams = self.inner.store.list_streams(Some(id)).await?;
+        self.inner.store.delete_device(id).await?;
+        for s in &streams {
+            self.remove_stream_media(s.id).await;
+        }
+        info!(device = %id, "camera removed");
+        Ok(())
+    }
+
+    async fn remove_stream_media(&self, id: StreamId) {
+        let dir = self.stream_media_dir(id);
+        match tokio::fs::remove_dir_all(&dir).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => warn!(stream = %id, error = %e, "could not remove media of a deleted stream"),
+        }
+    }
+
+    /// The folder holding one stream's media.
+    pub fn stream_media_dir(&self, id: StreamId) -> PathBuf {
+        self.inner.media_dir.join(id.to_string())
+    }
+
+    /// All streams with their live status.
+    pub async fn streams(&self) -> Result<Vec<StreamInfo>> {
+        let streams = self.inner.store.list_streams(None).await?;
+        Ok(streams.into_iter().map(|s| self.info(s)).collect())
+    }
+
+    /// One stream with its live status (`NotFound` if unknown).
+    pub async fn stream(&self, id: StreamId) -> Result<StreamInfo> {
+        let s = self.inner.store.get_stream(id).await?;
+        Ok(self.info(s))
+    }
+
+    /// Asks for a stream to run; stored, so it runs again after a restart.
+    ///
+    /// Errors: `NotFound`, or `FailedPrecondition` when its camera is disabled.
+    pub async fn start_stream(&self, id: StreamId) -> Result<StreamInfo> {
+        let s = self.inner.store.get_stream(id).await?;
+        let device = self.inner.store.get_device(s.device_id).await?;
+        if !device.enabled {
+            return Err(Error::new(
+                ErrorKind::FailedPrecondition,
+                "the stream's camera is disabled; enable it first",
+            ));
+        }
+        let s = self
+            .inner
+            .store
+            .set_stream_desired(id, DesiredState::Running)
+            .await?;
+        info!(stream = %id, "stream start requested");
+        Ok(self.info(s))
+    }
+
+    /// Asks for a stream to stop; stored.
+    pub async fn stop_stream(&self, id: StreamId) -> Result<StreamInfo> {
+        let s = self
+            .inner
+            .store
+            .set_stream_desired(id, DesiredState::Stopped)
+            .await?;
+        info!(stream = %id, "stream stop requested");
+        Ok(self.info(s))
+    }
+
+    fn info(&self, stream: Stream) -> StreamInfo {
+        StreamInfo {
+            stream,
+            status: StreamStatus::default(),
+        }
+    }
+}
+
+fn check_sub_credentials(
+    sub: Option<&crate::camera_url::Credentials>,
+    main: Option<&crate::camera_url::Credentials>,
+) -> Result<()> {
+    match sub {
+        Some(c) if Some(c) != main => Err(Error::invalid_input(
+            "the sub-stream URL's credentials differ from the camera's; a camera has one set",
+        )),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,396 @@
+//! Persistence: the [`Store`] trait and its two sqlx backends.
+//!
+//! Owns the SQL schema (one migration folder per backend, applied on open), the mapping of
+//! rows to [`crate::model`] values, and the mapping of database failures to [`ErrorKind`]s.
+//! It must never decide policy (what to record, when to delete): the engine does that.
+//!
+//! * `sqlite://path` — the embedded default; WAL mode, foreign keys on, file created if
+//!   missing. Times are stored as integer microseconds since the Unix epoch, so range queries
+//!   compare integers on an index.
+//! * `postgres://…` — production; native `uuid` and `timestamptz` columns.
+//!
+//! Both answer "recordings of stream S between T1 and T2" from one index on
+//! `(stream_id, start_at)`.
+
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::model::{
+    Bookmark, BookmarkId, BookmarkState, DesiredState, Device, DeviceId, Recording, RecordingId,
+    Snapshot, SnapshotId, Stream, StreamId,
+};
+use crate::{Error, ErrorKind, Result};
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// How long a request waits for a database connection before failing with
+/// [`ErrorKind::Unavailable`] (so an outage answers quickly instead of hanging clients).
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Connections kept in the PostgreSQL pool.
+pub const POSTGRES_MAX_CONNECTIONS: u32 = 16;
+/// Connections kept in the SQLite pool (one writer at a time; readers share WAL).
+pub const SQLITE_MAX_CONNECTIONS: u32 = 4;
+/// How long SQLite waits on a locked database before giving up.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default number of rows a list query returns.
+pub const DEFAULT_LIST_LIMIT: u32 = 100;
+/// Most rows a list query may return.
+pub const MAX_LIST_LIMIT: u32 = 1000;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// A time-bounded, optionally per-stream listing.
+///
+/// Rows overlapping `[from, to)` are returned, oldest first, at most `limit` of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    /// Only this stream, or all streams.
+    pub stream: Option<StreamId>,
+    /// Lower bound (inclusive), or unbounded.
+    pub from: Option<DateTime<Utc>>,
+    /// Upper bound (exclusive), or unbounded.
+    pub to: Option<DateTime<Utc>>,
+    /// Most rows to return (clamped to [`MAX_LIST_LIMIT`]).
+    pub limit: u32,
+}
+
+impl Default for Range {
+    fn default() -> Self {
+        Range {
+            stream: None,
+            from: None,
+            to: None,
+            limit: DEFAULT_LIST_LIMIT,
+        }
+    }
+}
+
+impl Range {
+    /// Everything of one stream (up to the default limit).
+    pub fn stream(id: StreamId) -> Self {
+        Range {
+            stream: Some(id),
+            ..Default::default()
+        }
+    }
+
+    /// Sets both bounds.
+    pub fn between(mut self, from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
+        self.from = Some(from);
+        self.to = Some(to);
+        self
+    }
+
+    pub(crate) fn checked_limit(&self) -> Result<i64> {
+        if self.limit == 0 || self.limit > MAX_LIST_LIMIT {
+            return Err(Error::invalid_input(format!(
+                "limit must be between 1 and {MAX_LIST_LIMIT}"
+            )));
+        }
+        if let (Some(f), Some(t)) = (self.from, self.to)
+            && f > t
+        {
+            return Err(Error::invalid_input("from is after to"));
+        }
+        Ok(i64::from(self.limit))
+    }
+}
+
+/// Persistent state of VAS. Implemented for SQLite and PostgreSQL; see the module docs.
+///
+/// Every method maps database failures to [`ErrorKind`]s: a lost connection is
+/// `Unavailable`, a duplicate is `AlreadyExists`, a missing row is `NotFound`.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Which backend this is.
+    fn backend(&self) -> Backend;
+    /// Checks the database answers.
+    async fn ping(&self) -> Result<()>;
+
+    /// Adds a camera and its streams in one transaction.
+    async fn insert_device(&self, device: &Device, streams: &[Stream]) -> Result<()>;
+    /// One camera.
+    async fn get_device(&self, id: DeviceId) -> Result<Device>;
+    /// All cameras, by creation time.
+    async fn list_devices(&self) -> Result<Vec<Device>>;
+    /// Replaces a camera's fields and adds/removes streams, in one transaction.
+    async fn update_device(
+        &self,
+        device: &Device,
+        add_streams: &[Stream],
+        remove_streams: &[StreamId],
+    ) -> Result<()>;
+    /// Removes a camera and (by cascade) everything indexed under its streams.
+    async fn delete_device(&self, id: DeviceId) -> Result<()>;
+
+    /// One stream.
+    async fn get_stream(&self, id: StreamId) -> Result<Stream>;
+    /// All streams, or one camera's, by creation time.
+    async fn list_streams(&self, device: Option<DeviceId>) -> Result<Vec<Stream>>;
+    /// Stores whether the user wants the stream running.
+    async fn set_stream_desired(&self, id: StreamId, desired: DesiredState) -> Result<Stream>;
+    /// Stores whether the stream records.
+    async fn set_stream_record(&self, id: StreamId, record: bool) -> Result<Stream>;
+
+    /// Indexes a recording (its playlist must already exist on disk).
+    async fn insert_recording(&self, recording: &Recording) -> Result<()>;
+    /// Updates a recording's end and size.
+    async fn update_recording(
+        &self,
+        id: RecordingId,
+        end: Option<DateTime<Utc>>,
+        bytes: u64,
+    ) -> Result<()>;
+    /// One recording.
+    async fn get_recording(&self, id: RecordingId) -> Result<Recording>;
+    /// Recordings overlapping a range, oldest first.
+    async fn list_recordings(&self, range: Range) -> Result<Vec<Recording>>;
+    /// Recordings without an end (left open by a crash, or still running).
+    async fn open_recordings(&self) -> Result<Vec<Recording>>;
+    /// Removes a recording's row (delete its files afterwards).
+    async fn delete_recording(&self, id: RecordingId) -> Result<()>;
+
+    /// Adds a bookmark.
+    async fn insert_bookmark(&self, bookmark: &Bookmark) -> Result<()>;
+    /// One bookmark.
+    async fn get_bookmark(&self, id: BookmarkId) -> Result<Bookmark>;
+    /// Bookmarks whose moment lies in a range, oldest first.
+    async fn list_bookmarks(&self, range: Range) -> Result<Vec<Bookmark>>;
+    /// Moves a bookmark's clip along its lifecycle.
+    async fn update_bookmark(
+        &self,
+        id: BookmarkId,
+        state: BookmarkState,
+        clip_location: Option<&str>,
+    ) -> Result<Bookmark>;
+    /// Removes a bookmark's row.
+    async fn delete_bookmark(&self, id: BookmarkId) -> Result<()>;
+
+    /// Indexes a snapshot (its file must already exist).
+    async fn insert_snapshot(&self, snapshot: &Snapshot) -> Result<()>;
+    /// One snapshot.
+    async fn get_snapshot(&self, id: SnapshotId) -> Result<Snapshot>;
+    /// Snapshots taken in a range, oldest first.
+    async fn list_snapshots(&self, range: Range) -> Result<Vec<Snapshot>>;
+    /// Removes a snapshot's row.
+    async fn delete_snapshot(&self, id: SnapshotId) -> Result<()>;
+}
+
+/// Opens the store a URL names, creating the database file (SQLite) and applying migrations.
+///
+/// Errors: `InvalidInput` for a URL that is neither `sqlite:` nor `postgres(ql)://` or does
+/// not parse; `Unavailable` when the server cannot be reached within [`ACQUIRE_TIMEOUT`]-ish
+/// time. Messages never contain the URL's password.
+///
+/// ```
+/// # tokio_test_block(async {
+/// let dir = tempfile::tempdir().unwrap();
+/// let url = format!("sqlite://{}/vas.db", dir.path().display());
+/// let store = vas::store::open(&url).await.unwrap();
+/// assert_eq!(store.backend(), vas::store::Backend::Sqlite);
+/// assert!(store.list_devices().await.unwrap().is_empty());
+/// # });
+/// # fn tokio_test_block(f: impl std::future::Future<Output = ()>) {
+/// #     tokio::runtime::Runtime::new().unwrap().block_on(f)
+/// # }
+/// ```
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::open(url).await?))
+    } else {
+        Err(Error::invalid_input(format!(
+            "database URL {} must start with sqlite:// or postgres://",
+            mask_database_url(url)
+        )))
+    }
+}
+
+/// Renders a database URL with its password replaced by `***`, for messages and logs.
+///
+/// ```
+/// assert_eq!(
+///     vas::store::mask_database_url("postgres://vas:hunter2@db:5432/vas"),
+///     "postgres://vas:***@db:5432/vas"
+/// );
+/// ```
+pub fn mask_database_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.into()
+        }
+        Ok(u) => u.into(),
+        // Unparseable: show only the scheme, as anything after it might be a secret.
+        Err(_) => match url.split_once(':') {
+            Some((scheme, _)) if scheme.len() < 16 => format!("{scheme}:…"),
+            _ => "(unparseable URL)".to_owned(),
+        },
+    }
+}
+
+/// What a failed statement was about, for turning constraint violations into clear messages.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Subject {
+    Device,
+    Stream,
+    Recording,
+    Bookmark,
+    Snapshot,
+    Schema,
+}
+
+impl Subject {
+    fn noun(self) -> &'static str {
+        match self {
+            Subject::Device => "device",
+            Subject::Stream => "stream",
+            Subject::Recording => "recording",
+            Subject::Bookmark => "bookmark",
+            Subject::Snapshot => "snapshot",
+            Subject::Schema => "database schema",
+        }
+    }
+}
+
+/// The one place database errors become VAS errors.
+pub(crate) fn map_sqlx(err: sqlx::Error, subject: Subject) -> Error {
+    use sqlx::error::ErrorKind as DbKind;
+    let noun = subject.noun();
+    let (kind, message) = match &err {
+        sqlx::Error::RowNotFound => (ErrorKind::NotFound, format!("{noun} not found")),
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            let text = format!("{} {}", db.constraint().unwrap_or(""), db.message());
+            match db.kind() {
+                DbKind::UniqueViolation => {
+                    let what = if text.contains("rtsp_url") {
+                        "this RTSP URL"
+                    } else if text.contains("name") {
+                        "this name"
+                    } else if text.contains("profile") {
+                        "this profile"
+                    } else {
+                        "this identity"
+                    };
+                    (
+                        ErrorKind::AlreadyExists,
+                        format!("a {noun} with {what} already exists"),
+                    )
+                }
+                DbKind::ForeignKeyViolation => (
+                    ErrorKind::NotFound,
+                    format!("the {noun} refers to something that does not exist"),
+                ),
+                DbKind::NotNullViolation | DbKind::CheckViolation => (
+                    ErrorKind::InvalidInput,
+                    format!("the {noun} violates a database rule"),
+                ),
+                _ if is_unavailable_code(&code) => (
+                    ErrorKind::Unavailable,
+                    "the database is unavailable".to_owned(),
+                ),
+                _ if code == "13" || code.starts_with("53") => (
+                    ErrorKind::ResourceExhausted,
+                    "the database is out of space or resources".to_owned(),
+                ),
+                _ => (ErrorKind::Internal, format!("database error on {noun}")),
+            }
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => (
+            ErrorKind::Unavailable,
+            "the database is unavailable".to_owned(),
+        ),
+        sqlx::Error::Configuration(_) => (
+            ErrorKind::InvalidInput,
+            "the database URL or options are invalid".to_owned(),
+        ),
+        sqlx::Error::Migrate(_) => (
+            ErrorKind::Internal,
+            "database migration failed".to_owned(),
+        ),
+        _ => (ErrorKind::Internal, format!("database error on {noun}")),
+    };
+    Error::new(kind, message).with_source(err)
+}
+
+/// SQLSTATE / SQLite result codes that mean "try again later".
+fn is_unavailable_code(code: &str) -> bool {
+    // PostgreSQL: 08xxx connection exceptions, 57P01..57P03 shutdown / cannot connect now.
+    // SQLite: 5 BUSY, 6 LOCKED, 10 IOERR (and extended codes).
+    code.starts_with("08")
+        || matches!(code, "57P01" | "57P02" | "57P03")
+        || matches!(code, "5" | "6" | "10" | "261" | "262" | "517")
+}
+
+pub(crate) fn clamp_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+pub(crate) fn to_i64(v: u64) -> Result<i64> {
+    i64::try_from(v).map_err(|_| Error::invalid_input("value too large to store"))
+}
+
+pub(crate) fn duration_ms(d: Duration) -> Result<i64> {
+    i64::try_from(d.as_millis()).map_err(|_| Error::invalid_input("duration too large to store"))
+}
+
+pub(crate) fn ms_duration(ms: i64) -> Duration {
+    Duration::from_millis(clamp_u64(ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_database_passwords() {
+        assert_eq!(
+            mask_database_url("postgresql://u:p@h/d?sslmode=disable"),
+            "postgresql://u:***@h/d?sslmode=disable"
+        );
+        assert_eq!(
+            mask_database_url("sqlite://./vas-data/vas.db"),
+            "sqlite://./vas-data/vas.db"
+        );
+        assert_eq!(mask_database_url("postgres://u:p@[bad"), "postgres:…");
+    }
+
+    #[test]
+    fn range_limits_are_checked() {
+        assert!(Range::default().checked_limit().is_ok());
+        let zero = Range {
+            limit: 0,
+            ..Default::default()
+        };
+        assert!(zero.checked_limit().is_err());
+        let huge = Range {
+            limit: MAX_LIST_LIMIT + 1,
+            ..Default::default()
+        };
+        assert!(huge.checked_limit().is_err());
+        let now = Utc::now();
+        let r = Range::default().between(now, now - chrono::Duration::seconds(1));
+        assert!(r.checked_limit().is_err());
+    }
+}

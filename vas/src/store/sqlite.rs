@@ -1,0 +1,599 @@
+//! The SQLite backend (the embedded default). See the parent module for the contract.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use uuid::Uuid;
+
+use super::{
+    ACQUIRE_TIMEOUT, Backend, Range, SQLITE_BUSY_TIMEOUT, SQLITE_MAX_CONNECTIONS, Store, Subject,
+    clamp_u64, duration_ms, map_sqlx, mask_database_url, ms_duration, to_i64,
+};
+use crate::camera_url::{CameraUrl, Credentials};
+use crate::model::{
+    Bookmark, BookmarkId, BookmarkState, DesiredState, Device, DeviceId, Recording, RecordingId,
+    Snapshot, SnapshotId, Stream, StreamId,
+};
+use crate::{Error, Result};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// A store in an SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database a `sqlite:` URL names and migrates it.
+    pub async fn open(url: &str) -> Result<Self> {
+        let masked = mask_database_url(url);
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| {
+                Error::invalid_input(format!("invalid SQLite URL {masked}")).with_source(e)
+            })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(SQLITE_BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let file = options.get_filename();
+        if let Some(parent) = file.parent()
+            && !parent.as_os_str().is_empty()
+            && file.as_os_str() != ":memory:"
+        {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                Error::from(e).context(format_args!(
+                    "cannot create database folder {}",
+                    parent.display()
+                ))
+            })?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(SQLITE_MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|e| {
+                let err = map_sqlx(e, Subject::Schema);
+                let msg = format!("cannot open SQLite database {masked}: {}", err.message());
+                Error::new(err.kind(), msg).with_source(err)
+            })?;
+        MIGRATOR.run(&pool).await.map_err(|e| {
+            Error::internal(format!("cannot migrate SQLite database {masked}: {e}"))
+        })?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// The underlying pool (for tests and diagnostics).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn time(row: &SqliteRow, col: &str) -> Result<DateTime<Utc>> {
+    let v: i64 = row.try_get(col).map_err(|e| map_sqlx(e, Subject::Schema))?;
+    DateTime::from_timestamp_micros(v)
+        .ok_or_else(|| Error::internal(format!("stored time {col} is out of range")))
+}
+
+fn opt_time(row: &SqliteRow, col: &str) -> Result<Option<DateTime<Utc>>> {
+    let v: Option<i64> = row.try_get(col).map_err(|e| map_sqlx(e, Subject::Schema))?;
+    v.map(|v| {
+        DateTime::from_timestamp_micros(v)
+            .ok_or_else(|| Error::internal(format!("stored time {col} is out of range")))
+    })
+    .transpose()
+}
+
+fn uuid(row: &SqliteRow, col: &str) -> Result<Uuid> {
+    let v: String = row.try_get(col).map_err(|e| map_sqlx(e, Subject::Schema))?;
+    Uuid::try_parse(&v).map_err(|_| Error::internal(format!("stored {col} is not a UUID")))
+}
+
+fn get<'r, T>(row: &'r SqliteRow, col: &str) -> Result<T>
+where
+    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+{
+    row.try_get(col).map_err(|e| map_sqlx(e, Subject::Schema))
+}
+
+fn device_from_row(row: &SqliteRow) -> Result<Device> {
+    let username: Option<String> = get(row, "username")?;
+    let password: Option<String> = get(row, "password")?;
+    let credentials = match (username, password) {
+        (None, None) => None,
+        (u, p) => Some(Credentials {
+            username: u.unwrap_or_default(),
+            password: p.unwrap_or_default(),
+        }),
+    };
+    let sub: Option<String> = get(row, "sub_rtsp_url")?;
+    Ok(Device {
+        id: DeviceId(uuid(row, "id")?),
+        name: get(row, "name")?,
+        rtsp_url: CameraUrl::try_from(get::<String>(row, "rtsp_url")?)?,
+        sub_rtsp_url: sub.map(CameraUrl::try_from).transpose()?,
+        credentials,
+        enabled: get(row, "enabled")?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+fn stream_from_row(row: &SqliteRow) -> Result<Stream> {
+    Ok(Stream {
+        id: StreamId(uuid(row, "id")?),
+        device_id: DeviceId(uuid(row, "device_id")?),
+        profile: get::<String>(row, "profile")?.parse()?,
+        desired: get::<String>(row, "desired_state")?.parse()?,
+        record: get(row, "record")?,
+        created_at: time(row, "created_at")?,
+    })
+}
+
+fn recording_from_row(row: &SqliteRow) -> Result<Recording> {
+    Ok(Recording {
+        id: RecordingId(uuid(row, "id")?),
+        stream_id: StreamId(uuid(row, "stream_id")?),
+        start: time(row, "start_at")?,
+        end: opt_time(row, "end_at")?,
+        location: get(row, "location")?,
+        bytes: clamp_u64(get(row, "bytes")?),
+    })
+}
+
+fn bookmark_from_row(row: &SqliteRow) -> Result<Bookmark> {
+    Ok(Bookmark {
+        id: BookmarkId(uuid(row, "id")?),
+        stream_id: StreamId(uuid(row, "stream_id")?),
+        at: time(row, "at")?,
+        before: ms_duration(get(row, "before_ms")?),
+        after: ms_duration(get(row, "after_ms")?),
+        label: get(row, "label")?,
+        clip_location: get(row, "clip_location")?,
+        state: get::<String>(row, "state")?.parse()?,
+        created_at: time(row, "created_at")?,
+    })
+}
+
+fn snapshot_from_row(row: &SqliteRow) -> Result<Snapshot> {
+    Ok(Snapshot {
+        id: SnapshotId(uuid(row, "id")?),
+        stream_id: StreamId(uuid(row, "stream_id")?),
+        taken_at: time(row, "taken_at")?,
+        location: get(row, "location")?,
+        bytes: clamp_u64(get(row, "bytes")?),
+        width: u32::try_from(get::<i64>(row, "width")?).unwrap_or(0),
+        height: u32::try_from(get::<i64>(row, "height")?).unwrap_or(0),
+    })
+}
+
+async fn insert_stream(tx: &mut Transaction<'_, Sqlite>, s: &Stream) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO streams (id, device_id, profile, desired_state, record, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(s.id.0.to_string())
+    .bind(s.device_id.0.to_string())
+    .bind(s.profile.as_str())
+    .bind(s.desired.as_str())
+    .bind(s.record)
+    .bind(micros(s.created_at))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| map_sqlx(e, Subject::Stream))?;
+    Ok(())
+}
+
+fn not_found(subject: Subject) -> Error {
+    map_sqlx(sqlx::Error::RowNotFound, subject)
+}
+
+/// Builds `SELECT * FROM table WHERE … ORDER BY time LIMIT n` with only the filters the
+/// range has, so the planner can always use the `(stream_id, time)` index. With `end_col`,
+/// rows overlap the range (recordings); without, their `time_col` lies in it.
+fn range_select(
+    table: &str,
+    time_col: &str,
+    end_col: Option<&str>,
+    r: &Range,
+) -> Result<QueryBuilder<Sqlite>> {
+    let limit = r.checked_limit()?;
+    let mut q = QueryBuilder::new(format!("SELECT * FROM {table} WHERE 1 = 1"));
+    if let Some(s) = r.stream {
+        q.push(" AND stream_id = ").push_bind(s.0.to_string());
+    }
+    if let Some(to) = r.to {
+        q.push(format_args!(" AND {time_col} < ")).push_bind(micros(to));
+    }
+    if let Some(from) = r.from {
+        match end_col {
+            Some(end) => q
+                .push(format_args!(" AND ({end} IS NULL OR {end} > "))
+                .push_bind(micros(from))
+                .push(")"),
+            None => q
+                .push(format_args!(" AND {time_col} >= "))
+                .push_bind(micros(from)),
+        };
+    }
+    q.push(format_args!(" ORDER BY {time_col}, id LIMIT "))
+        .push_bind(limit);
+    Ok(q)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Schema))?;
+        Ok(())
+    }
+
+    async fn insert_device(&self, d: &Device, streams: &[Stream]) -> Result<()> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Device))?;
+        sqlx::query(
+            "INSERT INTO devices (id, name, rtsp_url, sub_rtsp_url, username, password, enabled, \
+             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(d.id.0.to_string())
+        .bind(&d.name)
+        .bind(d.rtsp_url.as_str())
+        .bind(d.sub_rtsp_url.as_ref().map(CameraUrl::as_str))
+        .bind(d.credentials.as_ref().map(|c| c.username.as_str()))
+        .bind(d.credentials.as_ref().map(|c| c.password.as_str()))
+        .bind(d.enabled)
+        .bind(micros(d.created_at))
+        .bind(micros(d.updated_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map_sqlx(e, Subject::Device))?;
+        for s in streams {
+            insert_stream(&mut tx, s).await?;
+        }
+        tx.commit().await.map_err(|e| map_sqlx(e, Subject::Device))
+    }
+
+    async fn get_device(&self, id: DeviceId) -> Result<Device> {
+        let row = sqlx::query("SELECT * FROM devices WHERE id = ?")
+            .bind(id.0.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Device))?;
+        device_from_row(&row)
+    }
+
+    async fn list_devices(&self) -> Result<Vec<Device>> {
+        sqlx::query("SELECT * FROM devices ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Device))?
+            .iter()
+            .map(device_from_row)
+            .collect()
+    }
+
+    async fn update_device(
+        &self,
+        d: &Device,
+        add_streams: &[Stream],
+        remove_streams: &[StreamId],
+    ) -> Result<()> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Device))?;
+        let done = sqlx::query(
+            "UPDATE devices SET name = ?, rtsp_url = ?, sub_rtsp_url = ?, username = ?, \
+             password = ?, enabled = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(&d.name)
+        .bind(d.rtsp_url.as_str())
+        .bind(d.sub_rtsp_url.as_ref().map(CameraUrl::as_str))
+        .bind(d.credentials.as_ref().map(|c| c.username.as_str()))
+        .bind(d.credentials.as_ref().map(|c| c.password.as_str()))
+        .bind(d.enabled)
+        .bind(micros(d.updated_at))
+        .bind(d.id.0.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map_sqlx(e, Subject::Device))?;
+        if done.rows_affected() == 0 {
+            return Err(not_found(Subject::Device));
+        }
+        for id in remove_streams {
+            sqlx::query("DELETE FROM streams WHERE id = ? AND device_id = ?")
+                .bind(id.0.to_string())
+                .bind(d.id.0.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| map_sqlx(e, Subject::Stream))?;
+        }
+        for s in add_streams {
+            insert_stream(&mut tx, s).await?;
+        }
+        tx.commit().await.map_err(|e| map_sqlx(e, Subject::Device))
+    }
+
+    async fn delete_device(&self, id: DeviceId) -> Result<()> {
+        let done = sqlx::query("DELETE FROM devices WHERE id = ?")
+            .bind(id.0.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Device))?;
+        if done.rows_affected() == 0 {
+            return Err(not_found(Subject::Device));
+        }
+        Ok(())
+    }
+
+    async fn get_stream(&self, id: StreamId) -> Result<Stream> {
+        let row = sqlx::query("SELECT * FROM streams WHERE id = ?")
+            .bind(id.0.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Stream))?;
+        stream_from_row(&row)
+    }
+
+    async fn list_streams(&self, device: Option<DeviceId>) -> Result<Vec<Stream>> {
+        let rows = match device {
+            Some(d) => {
+                sqlx::query(
+                    "SELECT * FROM streams WHERE device_id = ? ORDER BY created_at, profile, id",
+                )
+                .bind(d.0.to_string())
+                .fetch_all(&self.pool)
+                .await
+            }
+            None => {
+                sqlx::query("SELECT * FROM streams ORDER BY created_at, profile, id")
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(|e| map_sqlx(e, Subject::Stream))?;
+        rows.iter().map(stream_from_row).collect()
+    }
+
+    async fn set_stream_desired(&self, id: StreamId, desired: DesiredState) -> Result<Stream> {
+        let row = sqlx::query("UPDATE streams SET desired_state = ? WHERE id = ? RETURNING *")
+            .bind(desired.as_str())
+            .bind(id.0.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Stream))?;
+        stream_from_row(&row)
+    }
+
+    async fn set_stream_record(&self, id: StreamId, record: bool) -> Result<Stream> {
+        let row = sqlx::query("UPDATE streams SET record = ? WHERE id = ? RETURNING *")
+            .bind(record)
+            .bind(id.0.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Stream))?;
+        stream_from_row(&row)
+    }
+
+    async fn insert_recording(&self, r: &Recording) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO recordings (id, stream_id, start_at, end_at, location, bytes) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(r.id.0.to_string())
+        .bind(r.stream_id.0.to_string())
+        .bind(micros(r.start))
+        .bind(r.end.map(micros))
+        .bind(&r.location)
+        .bind(to_i64(r.bytes)?)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_sqlx(e, Subject::Recording))?;
+        Ok(())
+    }
+
+    async fn update_recording(
+        &self,
+        id: RecordingId,
+        end: Option<DateTime<Utc>>,
+        bytes: u64,
+    ) -> Result<()> {
+        let done = sqlx::query("UPDATE recordings SET end_at = ?, bytes = ? WHERE id = ?")
+            .bind(end.map(micros))
+            .bind(to_i64(bytes)?)
+            .bind(id.0.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Recording))?;
+        if done.rows_affected() == 0 {
+            return Err(not_found(Subject::Recording));
+        }
+        Ok(())
+    }
+
+    async fn get_recording(&self, id: RecordingId) -> Result<Recording> {
+        let row = sqlx::query("SELECT * FROM recordings WHERE id = ?")
+            .bind(id.0.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Recording))?;
+        recording_from_row(&row)
+    }
+
+    async fn list_recordings(&self, range: Range) -> Result<Vec<Recording>> {
+        range_select("recordings", "start_at", Some("end_at"), &range)?
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Recording))?
+            .iter()
+            .map(recording_from_row)
+            .collect()
+    }
+
+    async fn open_recordings(&self) -> Result<Vec<Recording>> {
+        sqlx::query("SELECT * FROM recordings WHERE end_at IS NULL ORDER BY start_at, id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Recording))?
+            .iter()
+            .map(recording_from_row)
+            .collect()
+    }
+
+    async fn delete_recording(&self, id: RecordingId) -> Result<()> {
+        let done = sqlx::query("DELETE FROM recordings WHERE id = ?")
+            .bind(id.0.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Recording))?;
+        if done.rows_affected() == 0 {
+            return Err(not_found(Subject::Recording));
+        }
+        Ok(())
+    }
+
+    async fn insert_bookmark(&self, b: &Bookmark) -> Result<()> {
+        b.validate()?;
+        sqlx::query(
+            "INSERT INTO bookmarks (id, stream_id, at, before_ms, after_ms, label, \
+             clip_location, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(b.id.0.to_string())
+        .bind(b.stream_id.0.to_string())
+        .bind(micros(b.at))
+        .bind(duration_ms(b.before)?)
+        .bind(duration_ms(b.after)?)
+        .bind(&b.label)
+        .bind(&b.clip_location)
+        .bind(b.state.as_str())
+        .bind(micros(b.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_sqlx(e, Subject::Bookmark))?;
+        Ok(())
+    }
+
+    async fn get_bookmark(&self, id: BookmarkId) -> Result<Bookmark> {
+        let row = sqlx::query("SELECT * FROM bookmarks WHERE id = ?")
+            .bind(id.0.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Bookmark))?;
+        bookmark_from_row(&row)
+    }
+
+    async fn list_bookmarks(&self, range: Range) -> Result<Vec<Bookmark>> {
+        range_select("bookmarks", "at", None, &range)?
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Bookmark))?
+            .iter()
+            .map(bookmark_from_row)
+            .collect()
+    }
+
+    async fn update_bookmark(
+        &self,
+        id: BookmarkId,
+        state: BookmarkState,
+        clip_location: Option<&str>,
+    ) -> Result<Bookmark> {
+        let row = sqlx::query(
+            "UPDATE bookmarks SET state = ?, clip_location = ? WHERE id = ? RETURNING *",
+        )
+        .bind(state.as_str())
+        .bind(clip_location)
+        .bind(id.0.to_string())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| map_sqlx(e, Subject::Bookmark))?;
+        bookmark_from_row(&row)
+    }
+
+    async fn delete_bookmark(&self, id: BookmarkId) -> Result<()> {
+        let done = sqlx::query("DELETE FROM bookmarks WHERE id = ?")
+            .bind(id.0.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Bookmark))?;
+        if done.rows_affected() == 0 {
+            return Err(not_found(Subject::Bookmark));
+        }
+        Ok(())
+    }
+
+    async fn insert_snapshot(&self, s: &Snapshot) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO snapshots (id, stream_id, taken_at, location, bytes, width, height) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(s.id.0.to_string())
+        .bind(s.stream_id.0.to_string())
+        .bind(micros(s.taken_at))
+        .bind(&s.location)
+        .bind(to_i64(s.bytes)?)
+        .bind(i64::from(s.width))
+        .bind(i64::from(s.height))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_sqlx(e, Subject::Snapshot))?;
+        Ok(())
+    }
+
+    async fn get_snapshot(&self, id: SnapshotId) -> Result<Snapshot> {
+        let row = sqlx::query("SELECT * FROM snapshots WHERE id = ?")
+            .bind(id.0.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Snapshot))?;
+        snapshot_from_row(&row)
+    }
+
+    async fn list_snapshots(&self, range: Range) -> Result<Vec<Snapshot>> {
+        range_select("snapshots", "taken_at", None, &range)?
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Snapshot))?
+            .iter()
+            .map(snapshot_from_row)
+            .collect()
+    }
+
+    async fn delete_snapshot(&self, id: SnapshotId) -> Result<()> {
+        let done = sqlx::query("DELETE FROM snapshots WHERE id = ?")
+            .bind(id.0.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Snapshot))?;
+        if done.rows_affected() == 0 {
+            return Err(not_found(Subject::Snapshot));
+        }
+        Ok(())
+    }
+}
