@@ -24,9 +24,9 @@
 
 pub mod camera_url;
 pub mod clock;
-pub mod media;
 mod engine;
 mod error;
+pub mod media;
 pub mod model;
 pub mod status;
 pub mod store;

@@ -58,7 +58,10 @@ fn recording(stream: StreamId, start: i64, end: Option<i64>) -> Recording {
 async fn camera(store: &dyn Store, name: &str) -> (Device, Stream) {
     let d = device(name, &format!("rtsp://{name}.cams.local/main"));
     let s = stream(d.id, StreamProfile::Main);
-    store.insert_device(&d, std::slice::from_ref(&s)).await.unwrap();
+    store
+        .insert_device(&d, std::slice::from_ref(&s))
+        .await
+        .unwrap();
     (d, s)
 }
 
@@ -69,10 +72,16 @@ async fn device_roundtrip(store: &dyn Store) {
     d.updated_at = d.created_at;
     let main = stream(d.id, StreamProfile::Main);
     let sub = stream(d.id, StreamProfile::Sub);
-    store.insert_device(&d, &[main.clone(), sub.clone()]).await.unwrap();
+    store
+        .insert_device(&d, &[main.clone(), sub.clone()])
+        .await
+        .unwrap();
 
     let got = store.get_device(d.id).await.unwrap();
-    assert_eq!(got, d, "device survives a round trip, microseconds included");
+    assert_eq!(
+        got, d,
+        "device survives a round trip, microseconds included"
+    );
     assert_eq!(
         got.credentials,
         Some(Credentials::new("admin", "pa:ss").unwrap())
@@ -99,7 +108,12 @@ async fn duplicates_are_rejected(store: &dyn Store) {
     // A failed insert leaves nothing behind (device and streams are one transaction).
     let d2 = device("yard", "rtsp://third.local/x");
     let s2 = stream(d2.id, StreamProfile::Main);
-    assert!(store.insert_device(&d2, &[s2.clone()]).await.is_err());
+    assert!(
+        store
+            .insert_device(&d2, std::slice::from_ref(&s2))
+            .await
+            .is_err()
+    );
     assert_eq!(
         store.get_stream(s2.id).await.unwrap_err().kind(),
         ErrorKind::NotFound
@@ -114,7 +128,10 @@ async fn update_adds_and_removes_streams(store: &dyn Store) {
     d.sub_rtsp_url = Some(CameraUrl::parse("rtsp://gate.cams.local/sub").unwrap().0);
     d.updated_at = t(60);
     let sub = stream(d.id, StreamProfile::Sub);
-    store.update_device(&d, &[sub.clone()], &[]).await.unwrap();
+    store
+        .update_device(&d, std::slice::from_ref(&sub), &[])
+        .await
+        .unwrap();
     assert_eq!(store.get_device(d.id).await.unwrap(), d);
     assert_eq!(store.list_streams(Some(d.id)).await.unwrap().len(), 2);
 
@@ -293,7 +310,14 @@ async fn recordings_in_a_time_range(store: &dyn Store) {
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
 
     store.delete_recording(rs[0].id).await.unwrap();
-    assert_eq!(store.list_recordings(Range::stream(s.id)).await.unwrap().len(), 3);
+    assert_eq!(
+        store
+            .list_recordings(Range::stream(s.id))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
     let bad = Range {
         limit: 0,
         ..Range::default()

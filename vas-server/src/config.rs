@@ -1,0 +1,292 @@
+//! Server configuration: command line, then environment, then a TOML file, then defaults.
+//!
+//! Owns parsing and validating settings and the `--demo` rules. It never opens the database
+//! or binds sockets. Secrets (database password, API token) are never printed: `Debug` of
+//! [`Settings`] masks them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use serde::Deserialize;
+
+/// Default address of the REST API and dashboard.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// Command-line flags. Every flag except `--demo` and `--config` can also be set with an
+/// environment variable (`VAS_LISTEN`, …) or in the TOML file given by `--config`/`VAS_CONFIG`.
+#[derive(Debug, Parser, Default)]
+#[command(
+    name = "vas-server",
+    version,
+    about = "VAS reference server: cameras in, live view, recordings and an API out"
+)]
+pub struct Cli {
+    /// Run with embedded defaults: SQLite and media under ./vas-data (or --data-dir), loopback
+    /// only; environment variables and config files are ignored.
+    #[arg(long)]
+    pub demo: bool,
+    /// TOML configuration file (keys as the long flags, with underscores).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address for the REST API and dashboard [env: VAS_LISTEN] [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Folder for the SQLite file and media [env: VAS_DATA_DIR] [default: ./vas-data].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://… or postgres://… [env: VAS_DATABASE_URL] [default: sqlite in the data folder].
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Media folder [env: VAS_MEDIA_DIR] [default: <data-dir>/media].
+    #[arg(long, value_name = "DIR")]
+    pub media_dir: Option<PathBuf>,
+    /// Bearer token required on /api requests; mandatory when listening off loopback
+    /// [env: VAS_API_TOKEN].
+    #[arg(long, value_name = "TOKEN")]
+    pub api_token: Option<String>,
+}
+
+/// Keys of the TOML configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// See `--listen`.
+    pub listen: Option<SocketAddr>,
+    /// See `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// See `--database-url`.
+    pub database_url: Option<String>,
+    /// See `--media-dir`.
+    pub media_dir: Option<PathBuf>,
+    /// See `--api-token`.
+    pub api_token: Option<String>,
+}
+
+/// The resolved settings the server runs with.
+#[derive(Clone)]
+pub struct Settings {
+    /// Demo mode.
+    pub demo: bool,
+    /// API address.
+    pub listen: SocketAddr,
+    /// Data folder.
+    pub data_dir: PathBuf,
+    /// Database URL (default: SQLite in the data folder).
+    pub database_url: Option<String>,
+    /// Media folder (default: inside the data folder).
+    pub media_dir: Option<PathBuf>,
+    /// API token.
+    pub api_token: Option<String>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("demo", &self.demo)
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self
+                    .database_url
+                    .as_deref()
+                    .map(vas::store::mask_database_url),
+            )
+            .field("media_dir", &self.media_dir)
+            .field("api_token", &self.api_token.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// Reads an environment variable (empty counts as unset).
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+impl Settings {
+    /// Resolves flags, environment and file (in that order of precedence) into settings.
+    ///
+    /// Errors are one-line messages for the user.
+    pub fn resolve(cli: Cli, env: EnvLookup<'_>) -> Result<Settings, String> {
+        let default_listen: SocketAddr = DEFAULT_LISTEN
+            .parse()
+            .map_err(|e| format!("bad built-in default address: {e}"))?;
+        if cli.demo {
+            if cli.database_url.is_some() || cli.media_dir.is_some() || cli.config.is_some() {
+                return Err(
+                    "--demo uses embedded defaults; drop --database-url, --media-dir and --config (or drop --demo)"
+                        .into(),
+                );
+            }
+            let listen = cli.listen.unwrap_or(default_listen);
+            if !listen.ip().is_loopback() {
+                return Err(format!(
+                    "--demo listens on loopback only, not {listen}; run without --demo and with --api-token to serve other hosts"
+                ));
+            }
+            return Ok(Settings {
+                demo: true,
+                listen,
+                data_dir: cli
+                    .data_dir
+                    .unwrap_or_else(|| PathBuf::from(vas::DEFAULT_DATA_DIR)),
+                database_url: None,
+                media_dir: None,
+                api_token: cli.api_token,
+            });
+        }
+        let env_var = |k: &str| env(k).filter(|v| !v.is_empty());
+        let file_path = cli
+            .config
+            .clone()
+            .or_else(|| env_var("VAS_CONFIG").map(PathBuf::from));
+        let file = match &file_path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| format!("cannot read config file {}: {e}", p.display()))?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| {
+                    format!("config file {} is invalid: {}", p.display(), e.message())
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        let listen = match cli.listen {
+            Some(a) => a,
+            None => match env_var("VAS_LISTEN") {
+                Some(v) => v
+                    .parse()
+                    .map_err(|_| format!("VAS_LISTEN={v} is not an address like 127.0.0.1:8080"))?,
+                None => file.listen.unwrap_or(default_listen),
+            },
+        };
+        let settings = Settings {
+            demo: false,
+            listen,
+            data_dir: cli
+                .data_dir
+                .or_else(|| env_var("VAS_DATA_DIR").map(PathBuf::from))
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from(vas::DEFAULT_DATA_DIR)),
+            database_url: cli
+                .database_url
+                .or_else(|| env_var("VAS_DATABASE_URL"))
+                .or(file.database_url),
+            media_dir: cli
+                .media_dir
+                .or_else(|| env_var("VAS_MEDIA_DIR").map(PathBuf::from))
+                .or(file.media_dir),
+            api_token: cli
+                .api_token
+                .or_else(|| env_var("VAS_API_TOKEN"))
+                .or(file.api_token),
+        };
+        if !settings.listen.ip().is_loopback() && settings.api_token.is_none() {
+            return Err(format!(
+                "refusing to listen on {} without an API token: set --api-token (or VAS_API_TOKEN), or listen on loopback",
+                settings.listen
+            ));
+        }
+        Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn precedence_is_flag_env_file_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vas.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/file\"\nmedia_dir = \"/srv/media\"\n",
+        )
+        .unwrap();
+        let env = |k: &str| (k == "VAS_DATA_DIR").then(|| "/srv/env".to_owned());
+        let cli = Cli {
+            config: Some(file),
+            ..Default::default()
+        };
+        let s = Settings::resolve(cli, &env).unwrap();
+        assert_eq!(s.listen.port(), 9000);
+        assert_eq!(s.data_dir, PathBuf::from("/srv/env"));
+        assert_eq!(s.media_dir, Some(PathBuf::from("/srv/media")));
+        let cli = Cli {
+            data_dir: Some("/srv/flag".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            Settings::resolve(cli, &env).unwrap().data_dir,
+            PathBuf::from("/srv/flag")
+        );
+    }
+
+    #[test]
+    fn off_loopback_needs_a_token_and_demo_stays_on_loopback() {
+        let cli = Cli {
+            listen: Some("0.0.0.0:8080".parse().unwrap()),
+            ..Default::default()
+        };
+        assert!(
+            Settings::resolve(cli, &no_env)
+                .unwrap_err()
+                .contains("API token")
+        );
+        let cli = Cli {
+            listen: Some("0.0.0.0:8080".parse().unwrap()),
+            api_token: Some("t".into()),
+            ..Default::default()
+        };
+        assert!(Settings::resolve(cli, &no_env).is_ok());
+        let cli = Cli {
+            demo: true,
+            listen: Some("0.0.0.0:8080".parse().unwrap()),
+            api_token: Some("t".into()),
+            ..Default::default()
+        };
+        assert!(
+            Settings::resolve(cli, &no_env)
+                .unwrap_err()
+                .contains("loopback")
+        );
+        let env = |_: &str| Some("postgres://prod/db".to_owned());
+        let s = Settings::resolve(
+            Cli {
+                demo: true,
+                ..Default::default()
+            },
+            &env,
+        )
+        .unwrap();
+        assert_eq!(s.database_url, None, "demo ignores the environment");
+    }
+
+    #[test]
+    fn bad_files_and_values_are_one_line_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vas.toml");
+        std::fs::write(&file, "lisen = 1\n").unwrap();
+        let cli = Cli {
+            config: Some(file),
+            ..Default::default()
+        };
+        let e = Settings::resolve(cli, &no_env).unwrap_err();
+        assert!(e.contains("invalid") && !e.contains('\n'), "{e}");
+        let env = |k: &str| (k == "VAS_LISTEN").then(|| "nope".to_owned());
+        assert!(Settings::resolve(Cli::default(), &env).is_err());
+        let s = Settings {
+            demo: false,
+            listen: DEFAULT_LISTEN.parse().unwrap(),
+            data_dir: ".".into(),
+            database_url: Some("postgres://u:secret@h/d".into()),
+            media_dir: None,
+            api_token: Some("tok-secret".into()),
+        };
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+    }
+}
