@@ -5,13 +5,18 @@
 //! them), and knows the live state of every stream. Shells (server, C, Python) call only this;
 //! they never reach the store directly.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use tokio::sync::broadcast;
 use tracing::{info, warn};
 
 use crate::camera_url::CameraUrl;
 use crate::clock::{SharedClock, SystemClock};
+use crate::hub::{Hub, HubConfig, Subscription};
+use crate::ingest::supervisor::{IngestContext, IngestTask, Timeline};
+use crate::ingest::{CameraSource, CameraTarget, IngestConfig, RtspSource, StreamEvent};
 use crate::model::{
     DesiredState, Device, DeviceId, DevicePatch, NewDevice, Stream, StreamId, StreamProfile,
     resolve_credentials, validate_name,
@@ -19,6 +24,9 @@ use crate::model::{
 use crate::status::{StreamInfo, StreamStatus};
 use crate::store::{self, Store};
 use crate::{Error, ErrorKind, Result};
+
+/// Engine events buffered for slow listeners before they start missing some.
+pub const EVENT_BUFFER: usize = 1024;
 
 /// Default folder for the SQLite file and media when nothing else is configured.
 pub const DEFAULT_DATA_DIR: &str = "./vas-data";
@@ -44,6 +52,9 @@ pub struct VasBuilder {
     database_url: Option<String>,
     media_dir: Option<PathBuf>,
     clock: Option<SharedClock>,
+    source: Option<Arc<dyn CameraSource>>,
+    ingest: IngestConfig,
+    hub: HubConfig,
 }
 
 impl VasBuilder {
@@ -71,7 +82,26 @@ impl VasBuilder {
         self
     }
 
-    /// Opens the store (migrating it) and the media folder, and returns the running engine.
+    /// How cameras are reached (default: RTSP through retina). Tests inject their own.
+    pub fn camera_source(mut self, source: Arc<dyn CameraSource>) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    /// Ingest policy: timeouts, backoff, RTP transport.
+    pub fn ingest_config(mut self, config: IngestConfig) -> Self {
+        self.ingest = config;
+        self
+    }
+
+    /// Bounds of every stream's hub.
+    pub fn hub_config(mut self, config: HubConfig) -> Self {
+        self.hub = config;
+        self
+    }
+
+    /// Opens the store (migrating it) and the media folder, starts ingest for every stream
+    /// that was running, and returns the engine.
     ///
     /// Errors: `InvalidInput` for a bad database URL, `Unavailable` when the database cannot
     /// be reached, `PermissionDenied` when the media folder cannot be written.
@@ -92,13 +122,28 @@ impl VasBuilder {
             media = %media_dir.display(),
             "VAS engine started"
         );
-        Ok(Vas {
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let vas = Vas {
             inner: Arc::new(Inner {
                 store,
                 media_dir,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                source: self
+                    .source
+                    .unwrap_or_else(|| Arc::new(RtspSource::default())),
+                ingest: self.ingest,
+                hub: self.hub,
+                events,
+                runtimes: tokio::sync::Mutex::new(HashMap::new()),
             }),
-        })
+        };
+        // Streams that were running before a restart run again.
+        for s in vas.inner.store.list_streams(None).await? {
+            if s.desired == DesiredState::Running {
+                vas.reconcile(s.id).await?;
+            }
+        }
+        Ok(vas)
     }
 }
 
@@ -133,6 +178,33 @@ struct Inner {
     store: Arc<dyn Store>,
     media_dir: PathBuf,
     clock: SharedClock,
+    source: Arc<dyn CameraSource>,
+    ingest: IngestConfig,
+    hub: HubConfig,
+    events: broadcast::Sender<StreamEvent>,
+    runtimes: tokio::sync::Mutex<HashMap<StreamId, Runtime>>,
+}
+
+/// What the engine keeps for a stream while it exists: its hub (which outlives
+/// connections), live status, timeline, and the ingest task when running.
+#[derive(Debug)]
+struct Runtime {
+    hub: Hub,
+    status: Arc<Mutex<StreamStatus>>,
+    timeline: Arc<Mutex<Timeline>>,
+    task: Option<(IngestTask, CameraTarget)>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The last handle is gone: stop every ingest task without waiting.
+        for rt in self.runtimes.get_mut().values_mut() {
+            if let Some((task, _)) = rt.task.take() {
+                task.abort();
+            }
+            rt.hub.close();
+        }
+    }
 }
 
 impl Vas {
@@ -284,6 +356,7 @@ impl Vas {
         let streams = self.inner.store.list_streams(Some(id)).await?;
         self.inner.store.delete_device(id).await?;
         for s in &streams {
+            self.drop_runtime(s.id).await;
             self.remove_stream_media(s.id).await;
         }
         info!(device = %id, "camera removed");
@@ -307,13 +380,119 @@ impl Vas {
     /// All streams with their live status.
     pub async fn streams(&self) -> Result<Vec<StreamInfo>> {
         let streams = self.inner.store.list_streams(None).await?;
-        Ok(streams.into_iter().map(|s| self.info(s)).collect())
+        let runtimes = self.inner.runtimes.lock().await;
+        Ok(streams
+            .into_iter()
+            .map(|s| info_from(&runtimes, s))
+            .collect())
     }
 
     /// One stream with its live status (`NotFound` if unknown).
     pub async fn stream(&self, id: StreamId) -> Result<StreamInfo> {
         let s = self.inner.store.get_stream(id).await?;
-        Ok(self.info(s))
+        Ok(self.info(s).await)
+    }
+
+    /// Subscribes to a stream's frames: starts at the cached GOP (or the next keyframe) and
+    /// stays subscribed across camera reconnects. Works for stopped streams too (frames
+    /// arrive once it runs).
+    pub async fn subscribe(&self, id: StreamId) -> Result<Subscription> {
+        self.inner.store.get_stream(id).await?;
+        let mut runtimes = self.inner.runtimes.lock().await;
+        Ok(self.runtime(&mut runtimes, id).hub.subscribe())
+    }
+
+    /// The stream's hub (`NotFound` if the stream does not exist).
+    pub async fn hub(&self, id: StreamId) -> Result<Hub> {
+        self.inner.store.get_stream(id).await?;
+        let mut runtimes = self.inner.runtimes.lock().await;
+        Ok(self.runtime(&mut runtimes, id).hub.clone())
+    }
+
+    /// Stream events (state changes), for as long as the receiver keeps up.
+    pub fn events(&self) -> broadcast::Receiver<StreamEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Stops every ingest task and waits for them to release their connections.
+    pub async fn shutdown(&self) {
+        let mut runtimes = self.inner.runtimes.lock().await;
+        for rt in runtimes.values_mut() {
+            if let Some((task, _)) = rt.task.take() {
+                task.stop().await;
+            }
+        }
+        info!("VAS engine stopped");
+    }
+
+    fn runtime<'a>(
+        &self,
+        runtimes: &'a mut HashMap<StreamId, Runtime>,
+        id: StreamId,
+    ) -> &'a mut Runtime {
+        runtimes.entry(id).or_insert_with(|| Runtime {
+            hub: Hub::new(self.inner.hub),
+            status: Arc::new(Mutex::new(StreamStatus::default())),
+            timeline: Arc::new(Mutex::new(Timeline::default())),
+            task: None,
+        })
+    }
+
+    /// Stops a stream's ingest and forgets it (its hub closes; subscribers see the end).
+    async fn drop_runtime(&self, id: StreamId) {
+        let rt = self.inner.runtimes.lock().await.remove(&id);
+        if let Some(mut rt) = rt {
+            if let Some((task, _)) = rt.task.take() {
+                task.stop().await;
+            }
+            rt.hub.close();
+        }
+    }
+
+    /// Makes a stream's ingest match what is stored: running (with the current camera
+    /// address) when wanted and its camera is enabled, stopped otherwise.
+    async fn reconcile(&self, id: StreamId) -> Result<()> {
+        let stream = self.inner.store.get_stream(id).await?;
+        let device = self.inner.store.get_device(stream.device_id).await?;
+        let target = device.url_for(stream.profile).map(|url| CameraTarget {
+            url: url.clone(),
+            credentials: device.credentials.clone(),
+            transport: self.inner.ingest.transport,
+        });
+        let want = match target {
+            Some(t) if stream.desired == DesiredState::Running && device.enabled => Some(t),
+            _ => None,
+        };
+        let mut runtimes = self.inner.runtimes.lock().await;
+        let rt = self.runtime(&mut runtimes, id);
+        let current = rt.task.as_ref().map(|(_, t)| t);
+        if current == want.as_ref() {
+            return Ok(());
+        }
+        if let Some((task, _)) = rt.task.take() {
+            task.stop().await;
+        }
+        if let Some(target) = want {
+            // Say "connecting" from the moment start returns, not when the task first runs.
+            *rt.status.lock().unwrap_or_else(|p| p.into_inner()) = StreamStatus {
+                state: crate::status::StreamState::Connecting,
+                ..StreamStatus::default()
+            };
+            let ctx = IngestContext {
+                stream: id,
+                target: target.clone(),
+                source: self.inner.source.clone(),
+                hub: rt.hub.clone(),
+                status: rt.status.clone(),
+                timeline: rt.timeline.clone(),
+                events: self.inner.events.clone(),
+                clock: self.inner.clock.clone(),
+                config: self.inner.ingest,
+            };
+            rt.task = Some((IngestTask::spawn(ctx), target));
+            info!(stream = %id, url = %device.rtsp_url_masked(), "ingest started");
+        }
+        Ok(())
     }
 
     /// Asks for a stream to run; stored, so it runs again after a restart.
@@ -334,7 +513,8 @@ impl Vas {
             .set_stream_desired(id, DesiredState::Running)
             .await?;
         info!(stream = %id, "stream start requested");
-        Ok(self.info(s))
+        self.reconcile(id).await?;
+        Ok(self.info(s).await)
     }
 
     /// Asks for a stream to stop; stored.
@@ -345,15 +525,22 @@ impl Vas {
             .set_stream_desired(id, DesiredState::Stopped)
             .await?;
         info!(stream = %id, "stream stop requested");
-        Ok(self.info(s))
+        self.reconcile(id).await?;
+        Ok(self.info(s).await)
     }
 
-    fn info(&self, stream: Stream) -> StreamInfo {
-        StreamInfo {
-            stream,
-            status: StreamStatus::default(),
-        }
+    async fn info(&self, stream: Stream) -> StreamInfo {
+        let runtimes = self.inner.runtimes.lock().await;
+        info_from(&runtimes, stream)
     }
+}
+
+fn info_from(runtimes: &HashMap<StreamId, Runtime>, stream: Stream) -> StreamInfo {
+    let status = runtimes
+        .get(&stream.id)
+        .map(|rt| rt.status.lock().unwrap_or_else(|p| p.into_inner()).clone())
+        .unwrap_or_default();
+    StreamInfo { stream, status }
 }
 
 fn check_sub_credentials(

@@ -26,6 +26,8 @@ pub mod camera_url;
 pub mod clock;
 mod engine;
 mod error;
+pub mod hub;
+pub mod ingest;
 pub mod media;
 pub mod model;
 pub mod status;

@@ -1,0 +1,75 @@
+//! The injected camera: how ingest opens a connection and reads frames from it.
+//!
+//! Owns the [`CameraSource`] / [`CameraConnection`] traits and the [`RawFrame`] they yield.
+//! Production uses the RTSP implementation in [`super::rtsp`]; tests inject their own to run
+//! the supervisor without sockets. Implementations never retry or sleep: the supervisor does.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::Result;
+use crate::camera_url::{CameraUrl, Credentials};
+use crate::media::Track;
+
+/// How RTP travels from the camera.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RtpTransport {
+    /// Interleaved in the RTSP TCP connection (default: works through NAT and firewalls).
+    #[default]
+    Tcp,
+    /// Separate UDP ports (lower latency on clean LANs).
+    Udp,
+}
+
+/// What to connect to. `Debug` never shows the password.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CameraTarget {
+    /// The camera URL (no credentials in it).
+    pub url: CameraUrl,
+    /// Credentials, sent with basic or digest authentication as the camera asks.
+    pub credentials: Option<Credentials>,
+    /// RTP transport.
+    pub transport: RtpTransport,
+}
+
+impl CameraTarget {
+    /// Replaces the password in a message with `***` (defence in depth for third-party error
+    /// text that might echo it).
+    pub fn scrub(&self, message: &str) -> String {
+        match &self.credentials {
+            Some(c) if !c.password.is_empty() => {
+                message.replace(&c.password, crate::camera_url::MASK)
+            }
+            _ => message.to_owned(),
+        }
+    }
+}
+
+/// A frame as a connection yields it, before the supervisor stamps epoch and wall-clock time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawFrame {
+    /// Track and current parameters.
+    pub track: Track,
+    /// Presentation time in 90 kHz units since the connection started.
+    pub pts: i64,
+    /// Random-access point (always true for audio).
+    pub keyframe: bool,
+    /// Payload (see [`crate::media`] for the framing).
+    pub data: Bytes,
+}
+
+/// Opens connections to cameras.
+#[async_trait]
+pub trait CameraSource: Send + Sync + std::fmt::Debug + 'static {
+    /// Connects and starts playing. Errors carry a kind: `Unavailable` (unreachable,
+    /// refused, dropped), `Unauthenticated` (credentials rejected), `Unsupported` (no usable
+    /// track), `InvalidInput` (the camera spoke garbage).
+    async fn connect(&self, target: &CameraTarget) -> Result<Box<dyn CameraConnection>>;
+}
+
+/// One playing session with a camera.
+#[async_trait]
+pub trait CameraConnection: Send {
+    /// The next frame; `Ok(None)` when the camera ended the session.
+    async fn next_frame(&mut self) -> Result<Option<RawFrame>>;
+}
