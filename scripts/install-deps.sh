@@ -3,22 +3,31 @@
 # As root it uses apt-get; otherwise sudo -n if available; otherwise it names what to install.
 set -euo pipefail
 
-# Debian package : a file or command that proves it is installed.
+# Debian packages the suites use: PostgreSQL (store tests), curl and jq (the README's API
+# examples), ffmpeg (media checks), GStreamer's RTSP server with x264/x265/AAC encoders and
+# its Python bindings (third-party camera for interop tests).
 PACKAGES=(
-  "postgresql:/usr/lib/postgresql"
-  "curl:curl"
-  "jq:jq"
+  postgresql
+  curl
+  jq
+  ffmpeg
+  python3-gi
+  gir1.2-gst-rtsp-server-1.0
+  gstreamer1.0-tools
+  gstreamer1.0-plugins-base
+  gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly
+  gstreamer1.0-libav
 )
 
+installed() {
+  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+
 missing=()
-for entry in "${PACKAGES[@]}"; do
-  pkg=${entry%%:*}
-  probe=${entry#*:}
-  if [[ "$probe" == /* ]]; then
-    [ -e "$probe" ] || missing+=("$pkg")
-  else
-    command -v "$probe" >/dev/null 2>&1 || missing+=("$pkg")
-  fi
+for pkg in "${PACKAGES[@]}"; do
+  installed "$pkg" || missing+=("$pkg")
 done
 
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,0 +1,62 @@
+#!/usr/bin/python3
+"""A third-party RTSP camera for interop tests: GStreamer's RTSP server (Debian's
+gir1.2-gst-rtsp-server-1.0), serving x264 test patterns.
+
+Usage: /usr/bin/python3 scripts/gst-rtsp-camera.py PORT
+Mounts (all 640x360, 15 fps, keyframe every 30 frames, no B-frames):
+  /baseline        H.264 Constrained Baseline
+  /high            H.264 High
+  /high-pcmu       H.264 High + G.711 u-law tone
+  /high-aac        H.264 High + AAC tone
+  /h265            H.265 Main
+Prints READY on stdout once listening. Runs until killed.
+"""
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+VIDEO = (
+    "videotestsrc is-live=true pattern=ball ! video/x-raw,width=640,height=360,framerate=15/1 "
+    "! timeoverlay ! "
+)
+X264 = "x264enc tune=zerolatency speed-preset=superfast key-int-max=30 bframes=0 bitrate=800 "
+PAY264 = "rtph264pay name=pay0 pt=96 config-interval=-1"
+PCMU = " audiotestsrc is-live=true wave=sine freq=1000 ! audio/x-raw,rate=8000,channels=1 ! mulawenc ! rtppcmupay name=pay1 pt=0"
+AAC = " audiotestsrc is-live=true wave=sine freq=440 ! audio/x-raw,rate=48000,channels=1 ! avenc_aac ! rtpmp4gpay name=pay1 pt=97"
+
+MOUNTS = {
+    "/baseline": VIDEO + X264 + "! video/x-h264,profile=constrained-baseline ! " + PAY264,
+    "/high": VIDEO + X264 + "! video/x-h264,profile=high ! " + PAY264,
+    "/high-pcmu": VIDEO + X264 + "! video/x-h264,profile=high ! " + PAY264 + PCMU,
+    "/high-aac": VIDEO + X264 + "! video/x-h264,profile=high ! " + PAY264 + AAC,
+    "/h265": VIDEO
+    + "x265enc tune=zerolatency speed-preset=ultrafast key-int-max=30 bitrate=800 ! video/x-h265,profile=main "
+    + "! rtph265pay name=pay0 pt=96 config-interval=-1",
+}
+
+
+def main():
+    port = sys.argv[1]
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(port)
+    mounts = server.get_mount_points()
+    for path, launch in MOUNTS.items():
+        factory = GstRtspServer.RTSPMediaFactory()
+        factory.set_launch("( " + launch + " )")
+        factory.set_shared(True)
+        mounts.add_factory(path, factory)
+    if server.attach(None) == 0:
+        print("could not listen on port " + port, file=sys.stderr)
+        sys.exit(1)
+    print("READY", flush=True)
+    GLib.MainLoop().run()
+
+
+if __name__ == "__main__":
+    main()
