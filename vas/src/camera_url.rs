@@ -200,7 +200,9 @@ fn percent_decode(s: &str) -> Result<String> {
                 .get(i + 1..i + 3)
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| Error::invalid_input("camera URL has a bad %-escape in its credentials"))?;
+                .ok_or_else(|| {
+                    Error::invalid_input("camera URL has a bad %-escape in its credentials")
+                })?;
             out.push(hex);
             i += 3;
         } else {

@@ -79,9 +79,9 @@ impl VasBuilder {
         let data_dir = self
             .data_dir
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let database_url = self.database_url.unwrap_or_else(|| {
-            format!("sqlite://{}", data_dir.join(SQLITE_FILE_NAME).display())
-        });
+        let database_url = self
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join(SQLITE_FILE_NAME).display()));
         let media_dir = self
             .media_dir
             .unwrap_or_else(|| data_dir.join(MEDIA_DIR_NAME));
@@ -171,11 +171,8 @@ impl Vas {
             }
             None => (None, None),
         };
-        let credentials = resolve_credentials(
-            url_creds,
-            new.username.as_deref(),
-            new.password.as_deref(),
-        )?;
+        let credentials =
+            resolve_credentials(url_creds, new.username.as_deref(), new.password.as_deref())?;
         check_sub_credentials(sub_creds.as_ref(), credentials.as_ref())?;
         let now = self.inner.clock.now_utc();
         let device = Device {
@@ -270,7 +267,10 @@ impl Vas {
             device.enabled = enabled;
         }
         device.updated_at = self.inner.clock.now_utc();
-        self.inner.store.update_device(&device, &add, &remove).await?;
+        self.inner
+            .store
+            .update_device(&device, &add, &remove)
+            .await?;
         for sid in &remove {
             self.remove_stream_media(*sid).await;
         }

@@ -24,10 +24,11 @@
 
 pub mod camera_url;
 pub mod clock;
-pub mod media;
 mod engine;
 mod error;
+pub mod media;
 pub mod model;
+pub mod record;
 pub mod status;
 pub mod store;
 #[cfg(feature = "test-util")]

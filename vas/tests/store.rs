@@ -58,7 +58,10 @@ fn recording(stream: StreamId, start: i64, end: Option<i64>) -> Recording {
 async fn camera(store: &dyn Store, name: &str) -> (Device, Stream) {
     let d = device(name, &format!("rtsp://{name}.cams.local/main"));
     let s = stream(d.id, StreamProfile::Main);
-    store.insert_device(&d, std::slice::from_ref(&s)).await.unwrap();
+    store
+        .insert_device(&d, std::slice::from_ref(&s))
+        .await
+        .unwrap();
     (d, s)
 }
 
@@ -69,10 +72,16 @@ async fn device_roundtrip(store: &dyn Store) {
     d.updated_at = d.created_at;
     let main = stream(d.id, StreamProfile::Main);
     let sub = stream(d.id, StreamProfile::Sub);
-    store.insert_device(&d, &[main.clone(), sub.clone()]).await.unwrap();
+    store
+        .insert_device(&d, &[main.clone(), sub.clone()])
+        .await
+        .unwrap();
 
     let got = store.get_device(d.id).await.unwrap();
-    assert_eq!(got, d, "device survives a round trip, microseconds included");
+    assert_eq!(
+        got, d,
+        "device survives a round trip, microseconds included"
+    );
     assert_eq!(
         got.credentials,
         Some(Credentials::new("admin", "pa:ss").unwrap())
@@ -293,7 +302,14 @@ async fn recordings_in_a_time_range(store: &dyn Store) {
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
 
     store.delete_recording(rs[0].id).await.unwrap();
-    assert_eq!(store.list_recordings(Range::stream(s.id)).await.unwrap().len(), 3);
+    assert_eq!(
+        store
+            .list_recordings(Range::stream(s.id))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
     let bad = Range {
         limit: 0,
         ..Range::default()

@@ -325,10 +325,7 @@ pub(crate) fn map_sqlx(err: sqlx::Error, subject: Subject) -> Error {
             ErrorKind::InvalidInput,
             "the database URL or options are invalid".to_owned(),
         ),
-        sqlx::Error::Migrate(_) => (
-            ErrorKind::Internal,
-            "database migration failed".to_owned(),
-        ),
+        sqlx::Error::Migrate(_) => (ErrorKind::Internal, "database migration failed".to_owned()),
         _ => (ErrorKind::Internal, format!("database error on {noun}")),
     };
     Error::new(kind, message).with_source(err)

@@ -200,9 +200,7 @@ fn range_select(
                 .push(format_args!(" AND ({end} IS NULL OR {end} > "))
                 .push_bind(from)
                 .push(")"),
-            None => q
-                .push(format_args!(" AND {time_col} >= "))
-                .push_bind(from),
+            None => q.push(format_args!(" AND {time_col} >= ")).push_bind(from),
         };
     }
     q.push(format_args!(" ORDER BY {time_col}, id LIMIT "))
@@ -336,22 +334,21 @@ impl Store for PostgresStore {
     }
 
     async fn list_streams(&self, device: Option<DeviceId>) -> Result<Vec<Stream>> {
-        let rows = match device {
-            Some(d) => {
-                sqlx::query(
+        let rows =
+            match device {
+                Some(d) => sqlx::query(
                     "SELECT * FROM streams WHERE device_id = $1 ORDER BY created_at, profile, id",
                 )
                 .bind(d.0)
                 .fetch_all(&self.pool)
-                .await
+                .await,
+                None => {
+                    sqlx::query("SELECT * FROM streams ORDER BY created_at, profile, id")
+                        .fetch_all(&self.pool)
+                        .await
+                }
             }
-            None => {
-                sqlx::query("SELECT * FROM streams ORDER BY created_at, profile, id")
-                    .fetch_all(&self.pool)
-                    .await
-            }
-        }
-        .map_err(|e| map_sqlx(e, Subject::Stream))?;
+            .map_err(|e| map_sqlx(e, Subject::Stream))?;
         rows.iter().map(stream_from_row).collect()
     }
 

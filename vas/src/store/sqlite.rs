@@ -215,7 +215,8 @@ fn range_select(
         q.push(" AND stream_id = ").push_bind(s.0.to_string());
     }
     if let Some(to) = r.to {
-        q.push(format_args!(" AND {time_col} < ")).push_bind(micros(to));
+        q.push(format_args!(" AND {time_col} < "))
+            .push_bind(micros(to));
     }
     if let Some(from) = r.from {
         match end_col {
@@ -359,22 +360,21 @@ impl Store for SqliteStore {
     }
 
     async fn list_streams(&self, device: Option<DeviceId>) -> Result<Vec<Stream>> {
-        let rows = match device {
-            Some(d) => {
-                sqlx::query(
+        let rows =
+            match device {
+                Some(d) => sqlx::query(
                     "SELECT * FROM streams WHERE device_id = ? ORDER BY created_at, profile, id",
                 )
                 .bind(d.0.to_string())
                 .fetch_all(&self.pool)
-                .await
+                .await,
+                None => {
+                    sqlx::query("SELECT * FROM streams ORDER BY created_at, profile, id")
+                        .fetch_all(&self.pool)
+                        .await
+                }
             }
-            None => {
-                sqlx::query("SELECT * FROM streams ORDER BY created_at, profile, id")
-                    .fetch_all(&self.pool)
-                    .await
-            }
-        }
-        .map_err(|e| map_sqlx(e, Subject::Stream))?;
+            .map_err(|e| map_sqlx(e, Subject::Stream))?;
         rows.iter().map(stream_from_row).collect()
     }
 
