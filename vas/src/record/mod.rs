@@ -25,7 +25,7 @@ pub mod ts;
 pub use playlist::{MediaPlaylist, PlaylistSegment, PlaylistType};
 pub use segmenter::{SegmentEvent, Segmenter, SegmenterConfig, SegmenterStats};
 pub use timeline::{
-    DEFAULT_FRAME_DURATION_TICKS, DiscontinuityReason, MAX_AUDIO_LAG_TICKS, OUTPUT_START_PTS,
-    RTP_TIMESTAMP_MODULUS,
+    DEFAULT_FRAME_DURATION_TICKS, DiscontinuityReason, MAX_AUDIO_LAG_TICKS, MAX_AUDIO_LEAD_TICKS,
+    OUTPUT_START_PTS, RTP_TIMESTAMP_MODULUS,
 };
 pub use ts::TsMuxer;

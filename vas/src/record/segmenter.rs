@@ -164,7 +164,8 @@ pub struct SegmenterStats {
     /// Frames dropped because no segment was open (before the first keyframe, or after a
     /// discontinuity until the next keyframe).
     pub dropped_waiting_for_keyframe: u64,
-    /// Audio frames dropped because their timestamp did not fit the video's.
+    /// Frames dropped for their timestamp: audio that does not fit the video's, video
+    /// repeating the previous frame's timestamp.
     pub dropped_bad_timestamp: u64,
     /// Frames of codecs MPEG-TS does not carry here (G.711, Opus).
     pub dropped_unsupported: u64,
@@ -364,6 +365,10 @@ impl Segmenter {
                         }
                         self.emit(bytes);
                     }
+                    return;
+                }
+                VideoPlacement::Repeat => {
+                    self.stats.dropped_bad_timestamp += 1;
                     return;
                 }
                 VideoPlacement::Break(reason) => self.discontinuity(reason),

@@ -24,6 +24,11 @@ pub const DEFAULT_FRAME_DURATION_TICKS: i64 = 3_600;
 /// delay, so no audio frame is ever behind the program clock.
 pub const MAX_AUDIO_LAG_TICKS: i64 = super::ts::PCR_DELAY_TICKS;
 
+/// How far an audio frame may lead the latest video frame and still be written (5 s): more
+/// than the gap between two video frames of any live camera, small enough that one wild
+/// audio timestamp cannot hold back the audio that follows it for long.
+pub const MAX_AUDIO_LEAD_TICKS: i64 = 450_000;
+
 /// Why a run of continuous timestamps ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DiscontinuityReason {
@@ -42,6 +47,9 @@ pub(crate) enum VideoPlacement {
     At(i64),
     /// It cannot continue the current run.
     Break(DiscontinuityReason),
+    /// It has the same timestamp as the previous video frame: not a new access unit in
+    /// time, so it cannot be written (DTS must increase).
+    Repeat,
 }
 
 /// The latest video frame of the current run.
@@ -50,7 +58,6 @@ struct Anchor {
     epoch: u32,
     video_raw: i64,
     video_out: i64,
-    audio_out: Option<i64>,
 }
 
 /// The output timeline of one recording.
@@ -62,6 +69,8 @@ pub(crate) struct Timeline {
     next_out: i64,
     /// The latest positive step between video frames.
     frame_duration: Option<i64>,
+    /// Output time of the latest audio frame, kept across runs so audio never goes back.
+    audio_out: Option<i64>,
 }
 
 impl Timeline {
@@ -73,6 +82,7 @@ impl Timeline {
             anchor: None,
             next_out: OUTPUT_START_PTS,
             frame_duration: None,
+            audio_out: None,
         }
     }
 
@@ -87,7 +97,6 @@ impl Timeline {
             epoch: frame.epoch,
             video_raw: frame.pts,
             video_out: out,
-            audio_out: None,
         });
     }
 
@@ -102,6 +111,8 @@ impl Timeline {
         let delta = self.delta(frame.pts, a.video_raw);
         if delta < 0 {
             VideoPlacement::Break(DiscontinuityReason::TimestampBackwards)
+        } else if delta == 0 {
+            VideoPlacement::Repeat
         } else if delta > self.max_jump {
             VideoPlacement::Break(DiscontinuityReason::TimestampJump)
         } else {
@@ -122,25 +133,23 @@ impl Timeline {
     }
 
     /// Where audio `frame` goes, or `None` if it cannot be placed in the current run (other
-    /// epoch, too far from the video, or before the previous audio frame).
+    /// epoch, too far behind or ahead of the video, or before the previous audio frame).
     pub(crate) fn place_audio(&self, frame: &Frame) -> Option<i64> {
         let a = self.anchor?;
         if frame.epoch != a.epoch {
             return None;
         }
         let delta = self.delta(frame.pts, a.video_raw);
-        if delta < -MAX_AUDIO_LAG_TICKS || delta > self.max_jump {
+        if delta < -MAX_AUDIO_LAG_TICKS || delta > MAX_AUDIO_LEAD_TICKS.min(self.max_jump) {
             return None;
         }
         let out = a.video_out + delta;
-        (a.audio_out.is_none_or(|prev| out >= prev)).then_some(out)
+        (self.audio_out.is_none_or(|prev| out >= prev)).then_some(out)
     }
 
     /// Records that an audio frame was written at `out`.
     pub(crate) fn commit_audio(&mut self, out: i64) {
-        if let Some(a) = &mut self.anchor {
-            a.audio_out = Some(out);
-        }
+        self.audio_out = Some(out);
     }
 
     /// Where the latest video frame ends (its time plus the latest frame duration).
@@ -233,6 +242,7 @@ mod tests {
             t.place_video(&frame(999_999, 0)),
             VideoPlacement::Break(TimestampBackwards)
         );
+        assert_eq!(t.place_video(&frame(1_000_000, 0)), VideoPlacement::Repeat);
         assert_eq!(
             t.place_video(&frame(1_000_000 + MAX_JUMP + 1, 0)),
             VideoPlacement::Break(TimestampJump)
@@ -268,7 +278,10 @@ mod tests {
             t.place_audio(&frame(500_000 - MAX_AUDIO_LAG_TICKS - 1, 0)),
             None
         );
-        assert_eq!(t.place_audio(&frame(500_000 + MAX_JUMP + 1, 0)), None);
+        assert_eq!(
+            t.place_audio(&frame(500_000 + MAX_AUDIO_LEAD_TICKS + 1, 0)),
+            None
+        );
         assert_eq!(t.place_audio(&frame(500_000, 1)), None);
         let out = t.place_audio(&frame(501_000, 0)).unwrap();
         t.commit_audio(out);

@@ -74,7 +74,8 @@ pub const PCR_DELAY_TICKS: i64 = 63_000;
 
 /// The PCR is written with every video frame; when video is sparser than this (low frame
 /// rates), audio frames trigger extra PCR-only packets so the PCR never lags by more than
-/// this plus one audio frame (well within the 100 ms the standard asks).
+/// this plus one audio frame (well within the 100 ms the standard asks), up to the latest
+/// video frame's PTS (which it must not pass).
 pub const PCR_REFRESH_TICKS: i64 = 4_500;
 
 /// Largest video frame payload accepted (a 4K keyframe is a few MB).
@@ -151,6 +152,8 @@ pub struct TsMuxer {
     tables_due: bool,
     cc: ContinuityCounters,
     last_pcr: Option<i64>,
+    /// PTS of the latest video frame: audio-driven PCRs never pass it.
+    last_video_pts: Option<i64>,
     /// Unsupported codecs already warned about.
     reported: Vec<AudioCodec>,
     /// Elementary stream bytes of the frame being written (reused; never shrinks).
@@ -173,6 +176,7 @@ impl TsMuxer {
             tables_due: true,
             cc: ContinuityCounters::default(),
             last_pcr: None,
+            last_video_pts: None,
             reported: Vec::new(),
             es: Vec::new(),
         }
@@ -260,6 +264,7 @@ impl TsMuxer {
                     }
                     self.write_tables_if_due(out);
                     let pcr = (self.pcr_pid() == VIDEO_PID).then(|| self.advance_pcr(pts));
+                    self.last_video_pts = Some(pts);
                     let cc = self.cc.get(VIDEO_PID);
                     write_pes(
                         out,
@@ -283,11 +288,7 @@ impl TsMuxer {
                 let mut pcr = None;
                 if self.pcr_pid() == AUDIO_PID {
                     pcr = Some(self.advance_pcr(pts));
-                } else if self
-                    .last_pcr
-                    .is_none_or(|last| pts - PCR_DELAY_TICKS - last >= PCR_REFRESH_TICKS)
-                {
-                    let value = self.advance_pcr(pts);
+                } else if let Some(value) = self.audio_driven_pcr(pts) {
                     let cc = self.cc.get(VIDEO_PID);
                     write_pcr_only(out, VIDEO_PID, *cc, value);
                 }
@@ -307,6 +308,21 @@ impl TsMuxer {
         } else {
             VIDEO_PID
         }
+    }
+
+    /// The PCR for a PCR-only packet before an audio frame at `pts`, if the last PCR is
+    /// `PCR_REFRESH_TICKS` old. It never passes the latest video PTS, so it cannot get ahead
+    /// of the next video frame, however far audio leads.
+    fn audio_driven_pcr(&mut self, pts: i64) -> Option<i64> {
+        let last_video = self.last_video_pts?;
+        let candidate = pts.saturating_sub(PCR_DELAY_TICKS).min(last_video);
+        if self
+            .last_pcr
+            .is_some_and(|last| candidate.saturating_sub(last) < PCR_REFRESH_TICKS)
+        {
+            return None;
+        }
+        Some(self.advance_pcr(candidate.saturating_add(PCR_DELAY_TICKS)))
     }
 
     /// The PCR to write before a frame at `pts`: `PCR_DELAY_TICKS` earlier, never

@@ -513,6 +513,11 @@ impl Rng {
     pub fn bytes(&mut self, len: usize) -> Vec<u8> {
         (0..len).map(|_| self.next_u64() as u8).collect()
     }
+    /// Random bytes of a random length below `max_len`.
+    pub fn bytes_below(&mut self, max_len: u64) -> Vec<u8> {
+        let len = self.below(max_len) as usize;
+        self.bytes(len)
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -794,4 +799,337 @@ pub fn video_pts(report: &TsReport) -> Vec<u64> {
         .filter(|p| p.pid == 0x100)
         .filter_map(|p| p.pts)
         .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// The real-tools check shared by the H.264 and H.265 tests.
+
+/// Seconds of media the real-tools tests encode.
+pub const REAL_MEDIA_SECS: usize = 6;
+
+/// Video frames in that media (25 fps).
+pub const REAL_VIDEO_FRAMES: usize = REAL_MEDIA_SECS * 25;
+
+/// Raw RTP-style timestamp of the first frame: 2.5 s before the 32-bit wrap, so the
+/// recording crosses it.
+pub const REAL_FIRST_PTS: i64 = (1 << 32) - 225_000;
+
+/// Encodes test media with ffmpeg, records it through the segmenter into a temporary folder
+/// (segments + EVENT playlist, as a driver would) and checks the result with ffmpeg and
+/// ffprobe: every segment decodes without a single error, starts with a keyframe, carries
+/// H.26x + AAC, its EXTINF matches its media within one frame, and the whole playlist decodes
+/// with strictly increasing timestamps across segments.
+pub fn check_with_real_tools(codec: VideoCodec) {
+    require_tool("ffmpeg");
+    require_tool("ffprobe");
+    let (encoder, extra, format, codec_name) = match codec {
+        VideoCodec::H264 => (
+            "libx264",
+            vec!["-profile:v", "high", "-g", "25", "-bf", "0"],
+            "h264",
+            "h264",
+        ),
+        VideoCodec::H265 => (
+            "libx265",
+            vec![
+                "-x265-params",
+                "keyint=25:min-keyint=25:bframes=0:scenecut=0:open-gop=0:log-level=error",
+            ],
+            "hevc",
+            "hevc",
+        ),
+    };
+    assert!(
+        has_encoder(encoder),
+        "this ffmpeg lacks {encoder}; install an ffmpeg built with it (Debian's has it)"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let es_path = dir.path().join(format!("in.{format}"));
+    let aac_path = dir.path().join("in.aac");
+    let secs = REAL_MEDIA_SECS.to_string();
+    let mut args = vec![
+        "-hide_banner",
+        "-nostdin",
+        "-v",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=640x360:rate=25",
+        "-t",
+        &secs,
+        "-pix_fmt",
+        "yuv420p",
+        "-c:v",
+        encoder,
+    ];
+    args.extend(extra.iter().copied());
+    args.extend(["-f", format, "-y"]);
+    let es_str = es_path.to_str().expect("utf-8 path");
+    args.push(es_str);
+    run("ffmpeg", &args);
+    run(
+        "ffmpeg",
+        &[
+            "-hide_banner",
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-t",
+            &secs,
+            "-c:a",
+            "aac",
+            "-f",
+            "adts",
+            "-y",
+            aac_path.to_str().expect("utf-8 path"),
+        ],
+    );
+
+    // Video: split into access units; parameter sets go to VideoParams (as RTSP gives them),
+    // delimiters and in-band parameter sets are dropped, the rest is length-prefixed.
+    let es = std::fs::read(&es_path).expect("read elementary stream");
+    let aus = access_units(split_annex_b(&es), codec);
+    assert_eq!(
+        aus.len(),
+        REAL_VIDEO_FRAMES,
+        "access units in the encoded stream"
+    );
+    let nal_type = |u: &[u8]| match codec {
+        VideoCodec::H264 => u[0] & 0x1F,
+        VideoCodec::H265 => (u[0] >> 1) & 0x3F,
+    };
+    let (ps_types, aud_type): (&[u8], u8) = match codec {
+        VideoCodec::H264 => (&[7, 8], 9),
+        VideoCodec::H265 => (&[32, 33, 34], 35),
+    };
+    let find = |t: u8| {
+        aus.iter()
+            .flat_map(|a| a.units.iter())
+            .find(|u| nal_type(u) == t)
+            .map(|u| Bytes::copy_from_slice(u))
+    };
+    let params = Arc::new(VideoParams {
+        codec,
+        width: 640,
+        height: 360,
+        vps: if codec == VideoCodec::H265 {
+            find(32)
+        } else {
+            None
+        },
+        sps: find(ps_types[ps_types.len() - 2]).expect("SPS"),
+        pps: find(ps_types[ps_types.len() - 1]).expect("PPS"),
+        rfc6381_codec: String::new(),
+    });
+    let mut video_frames = Vec::new();
+    for (i, au) in aus.iter().enumerate() {
+        let mut data = Vec::new();
+        for u in au
+            .units
+            .iter()
+            .filter(|u| !ps_types.contains(&nal_type(u)) && nal_type(u) != aud_type)
+        {
+            vas::media::push_length_prefixed(&mut data, u);
+        }
+        let offset = i as i64 * FRAME_TICKS;
+        video_frames.push(Frame {
+            track: Track::Video(params.clone()),
+            pts: (REAL_FIRST_PTS + offset) % (1 << 32),
+            keyframe: au.keyframe,
+            data: data.into(),
+            epoch: 0,
+            wallclock: t0() + ChronoDuration::microseconds(offset * 1000 / 90),
+        });
+    }
+    assert_eq!(
+        video_frames.iter().filter(|f| f.keyframe).count(),
+        REAL_MEDIA_SECS,
+        "one keyframe a second"
+    );
+
+    // Audio: raw AAC access units, AudioSpecificConfig rebuilt from the ADTS header.
+    let adts = std::fs::read(&aac_path).expect("read AAC");
+    let (asc, raw_aus) = parse_adts(&adts);
+    let audio_params = Arc::new(AudioParams {
+        codec: AudioCodec::Aac,
+        sample_rate: 48_000,
+        channels: 1,
+        config: asc,
+    });
+    let audio_frames: Vec<Frame> = raw_aus
+        .iter()
+        .enumerate()
+        .map(|(j, au)| {
+            let offset = j as i64 * AAC_FRAME_TICKS;
+            Frame {
+                track: Track::Audio(audio_params.clone()),
+                pts: (REAL_FIRST_PTS + offset) % (1 << 32),
+                keyframe: true,
+                data: Bytes::copy_from_slice(au),
+                epoch: 0,
+                wallclock: t0() + ChronoDuration::microseconds(offset * 1000 / 90),
+            }
+        })
+        .collect();
+
+    // Interleave by time, video first on ties (as an RTSP session would deliver them).
+    let mut frames = Vec::new();
+    let (mut v, mut a) = (0, 0);
+    while v < video_frames.len() || a < audio_frames.len() {
+        let video_next = a >= audio_frames.len()
+            || (v < video_frames.len() && v as i64 * FRAME_TICKS <= a as i64 * AAC_FRAME_TICKS);
+        if video_next {
+            frames.push(video_frames[v].clone());
+            v += 1;
+        } else {
+            frames.push(audio_frames[a].clone());
+            a += 1;
+        }
+    }
+
+    let mut segmenter = Segmenter::new(vas::record::SegmenterConfig::default()).expect("config");
+    segmenter
+        .declare_track(&Track::Audio(audio_params.clone()))
+        .expect("AAC is carried");
+    let rec = record(&mut segmenter, &frames);
+    let stats = segmenter.stats().clone();
+    assert_eq!(
+        stats.frames_written as usize,
+        frames.len(),
+        "every frame written: {stats:?}"
+    );
+    assert_eq!(
+        stats.discontinuities, 0,
+        "the RTP wrap is not a discontinuity"
+    );
+    assert_eq!(rec.segments.len(), REAL_MEDIA_SECS / 2);
+    check_recording(&rec);
+
+    // Write what a driver would write.
+    for seg in &rec.segments {
+        std::fs::write(dir.path().join(&seg.uri), &seg.data).expect("write segment");
+    }
+    let playlist_path = dir.path().join("playlist.m3u8");
+    std::fs::write(&playlist_path, segmenter.playlist().render()).expect("write playlist");
+
+    let mut next_first_pts: Option<f64> = None;
+    let mut total_video = 0;
+    let mut previous_last: Option<f64> = None;
+    let frame_secs = FRAME_TICKS as f64 / 90_000.0;
+    for (k, seg) in rec.segments.iter().enumerate() {
+        let path = dir.path().join(&seg.uri);
+        let errors = decode_errors(&path);
+        assert!(
+            errors.trim().is_empty(),
+            "{} does not decode cleanly:\n{errors}",
+            seg.uri
+        );
+
+        let streams = ffprobe_json(&path, &["-show_entries", "stream=codec_type,codec_name"]);
+        let mut names: Vec<String> = streams["streams"]
+            .as_array()
+            .expect("streams")
+            .iter()
+            .map(|s| s["codec_name"].as_str().unwrap_or("?").to_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["aac", codec_name], "{} streams", seg.uri);
+
+        let frames = ffprobe_json(
+            &path,
+            &[
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "frame=key_frame,pts_time,pict_type",
+            ],
+        );
+        let frames = frames["frames"].as_array().expect("frames");
+        assert!(!frames.is_empty(), "{} has video frames", seg.uri);
+        assert_eq!(
+            frames[0]["key_frame"].as_i64(),
+            Some(1),
+            "{} starts with a keyframe",
+            seg.uri
+        );
+        let times: Vec<f64> = frames
+            .iter()
+            .map(|f| {
+                f["pts_time"]
+                    .as_str()
+                    .expect("pts_time")
+                    .parse::<f64>()
+                    .expect("number")
+            })
+            .collect();
+        assert!(
+            times.windows(2).all(|w| w[1] > w[0]),
+            "{}: video pts strictly increasing",
+            seg.uri
+        );
+        total_video += times.len();
+
+        // EXTINF matches the media: first frame to the end of the last frame, within one frame.
+        let media = times[times.len() - 1] - times[0] + frame_secs;
+        let extinf = segmenter.playlist().segments[k].duration_secs;
+        assert!(
+            (media - extinf).abs() <= frame_secs + 1e-6,
+            "{}: EXTINF {extinf} vs media {media}",
+            seg.uri
+        );
+        // Timestamps are continuous: this segment starts one frame after the previous ended.
+        if let Some(prev) = previous_last {
+            assert!(
+                (times[0] - prev - frame_secs).abs() < 1e-3,
+                "{}: starts at {} after {prev}",
+                seg.uri,
+                times[0]
+            );
+        }
+        if let Some(expected) = next_first_pts {
+            assert!((times[0] - expected).abs() < 1e-3);
+        }
+        next_first_pts = Some(times[0] + extinf);
+        previous_last = times.last().copied();
+    }
+    assert_eq!(
+        total_video, REAL_VIDEO_FRAMES,
+        "video frames across all segments"
+    );
+
+    // The playlist as a whole: decodes cleanly, every packet's pts strictly increasing per
+    // stream, every frame present.
+    let errors = decode_errors(&playlist_path);
+    assert!(
+        errors.trim().is_empty(),
+        "playlist does not decode cleanly:\n{errors}"
+    );
+    let packets = ffprobe_json(
+        &playlist_path,
+        &["-show_entries", "packet=stream_index,pts,codec_type"],
+    );
+    let packets = packets["packets"].as_array().expect("packets");
+    let mut last: HashMap<String, i64> = HashMap::new();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for p in packets {
+        let kind = p["codec_type"].as_str().expect("codec_type").to_owned();
+        let pts = p["pts"].as_i64().expect("every packet has a pts");
+        if let Some(prev) = last.get(&kind) {
+            assert!(pts > *prev, "{kind} pts {prev} -> {pts} in the playlist");
+        }
+        last.insert(kind.clone(), pts);
+        *counts.entry(kind).or_default() += 1;
+    }
+    assert_eq!(counts.get("video"), Some(&REAL_VIDEO_FRAMES));
+    assert_eq!(counts.get("audio"), Some(&audio_frames.len()));
+    let total: f64 = segmenter.playlist().total_duration_secs();
+    assert!(
+        (total - REAL_MEDIA_SECS as f64).abs() < 1e-9,
+        "playlist lasts {total} s"
+    );
 }
