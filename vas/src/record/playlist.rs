@@ -146,10 +146,10 @@ impl MediaPlaylist {
         for recording in recordings {
             let first_of_recording = segments.len();
             segments.extend(recording);
-            if first_of_recording > 0 {
-                if let Some(s) = segments.get_mut(first_of_recording) {
-                    s.discontinuity = true;
-                }
+            if first_of_recording > 0
+                && let Some(s) = segments.get_mut(first_of_recording)
+            {
+                s.discontinuity = true;
             }
         }
         Self::vod(segments)

@@ -245,7 +245,7 @@ pub struct TsReader {
 impl TsReader {
     /// Reads one buffer (a whole segment); `Err` describes the first violation.
     pub fn read(&mut self, ts: &[u8]) -> Result<TsReport, String> {
-        if ts.len() % 188 != 0 {
+        if !ts.len().is_multiple_of(188) {
             return Err(format!("length {} is not a multiple of 188", ts.len()));
         }
         let mut report = TsReport::default();
