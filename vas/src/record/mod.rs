@@ -14,6 +14,18 @@
 //! What is recorded: H.264 and H.265 video, AAC audio. G.711 and Opus audio have no
 //! HLS-compatible MPEG-TS mapping and are skipped (counted, and logged once per codec).
 //! A recording needs video: segments only ever start at a video keyframe.
+//!
+//! Known limits, by design for live cameras:
+//! * Timestamps are presentation times and DTS is implied equal to PTS, so streams with
+//!   B-frames (reordered timestamps) are not supported: a video timestamp going backwards
+//!   is treated as a discontinuity.
+//! * The PCR rides on every video frame; below 10 fps, audio frames add PCR-only packets,
+//!   but never past the latest video frame, so a video-only stream under 10 fps has PCR
+//!   gaps of one frame interval.
+//! * A segment cannot be cut without a keyframe, so a GOP longer than the target duration
+//!   makes longer segments (and raises `#EXT-X-TARGETDURATION` to cover them).
+//! * The EVENT playlist keeps every segment of the recording in memory (about 100 bytes
+//!   each); drivers should roll over to a new recording periodically.
 
 pub mod adts;
 mod annexb;

@@ -3,7 +3,7 @@
 //! Owns the decisions of a recording: which frames are written (nothing before a keyframe),
 //! where segments are cut (at the first video keyframe once the target duration is reached),
 //! where the recording's timeline is discontinuous (new epoch, timestamps backwards, wrapped
-//! or jumping, see [`super::timeline`]), how long each segment is, and the recording's EVENT
+//! or jumping, see the private `timeline` module), how long each segment is, and the recording's EVENT
 //! playlist. It drives the [`TsMuxer`] and hands every frame's bytes out as one
 //! [`SegmentEvent::Bytes`].
 //!

@@ -3,15 +3,18 @@
 //! Owns everything below the segment: the program tables (PAT, PMT), PES packetization with
 //! PTS, the PCR on the program clock PID, continuity counters per PID, adaptation-field
 //! stuffing and the random-access flag. Video is H.264 (stream_type 0x1B) or H.265 (0x24),
-//! rewritten from length-prefixed NAL units to Annex B by [`super::annexb`]; audio is AAC
-//! (0x0F) behind ADTS headers from [`super::adts`]. G.711 and Opus have no HLS-compatible
-//! MPEG-TS mapping, so they are not carried: such frames are refused with
+//! rewritten from length-prefixed NAL units to Annex B by the private `annexb` module;
+//! audio is AAC (0x0F) behind ADTS headers from [`super::adts`]. G.711 and Opus have no
+//! HLS-compatible MPEG-TS mapping, so they are not carried: such frames are refused with
 //! [`ErrorKind::Unsupported`] and a warning is logged once per codec.
 //!
-//! It is written by hand on purpose: the maintained Rust crates either demux only, or
-//! allocate per packet, or lack H.265 / PCR control; this is a few hundred lines we can test
-//! against ffmpeg. One call writes one frame into one caller-owned buffer; the only
-//! allocations are that buffer's growth and a scratch buffer reused across frames.
+//! It is written by hand on purpose: no maintained Rust crate does this well. The TS crates
+//! on crates.io are demuxers, unmaintained, or generic packetizers that leave out what HLS
+//! recording needs around them (AVCC to Annex B, delimiters, parameter sets before
+//! keyframes, ADTS from an AudioSpecificConfig, our PCR policy). The transport stream part
+//! is a few hundred lines, checked against ffmpeg. One
+//! call writes one frame into one caller-owned buffer; the only allocations are that
+//! buffer's growth and a scratch buffer reused across frames.
 //!
 //! This module must never decide where segments start or end, never reorder or drop frames on
 //! its own, never read a clock and never touch files: timestamps come in already mapped to the
