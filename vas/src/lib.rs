@@ -30,6 +30,8 @@ mod error;
 pub mod model;
 pub mod status;
 pub mod store;
+#[cfg(feature = "synthetic-camera")]
+pub mod synth;
 #[cfg(feature = "test-util")]
 pub mod testutil;
 
