@@ -1,8 +1,9 @@
 //! The moving test pattern the synthetic camera films.
 //!
 //! Owns rendering of one I420 picture: colour bars, a box that moves with the frame number,
-//! and a caption with the wall-clock time (UTC, `HH:MM:SS.mmm`) and the frame counter drawn
-//! with the built-in font. It must never encode, read the clock or allocate per frame: the
+//! a caption with the wall-clock time (UTC, `HH:MM:SS.mmm`) and the frame counter drawn
+//! with the built-in font, and a patch of faint noise that makes the encoder spend the
+//! configured bitrate (a static pattern alone would compress to almost nothing). It must never encode, read the clock or allocate per frame: the
 //! caller passes the frame number and the time to print, and the buffers are reused.
 
 use chrono::{DateTime, Timelike, Utc};
@@ -37,6 +38,16 @@ const BOX_STEP_PER_SCALE: usize = 4;
 
 /// The widest caption line, for sizing the font.
 const CLOCK_TEMPLATE: &str = "00:00:00.000";
+
+/// Fraction of the picture width (1/n) where the noise patch in the caption band starts; the
+/// patch runs to the right edge. Fresh noise every frame costs the encoder real bits, so the
+/// stream's bitrate follows the configured target instead of collapsing on a static pattern.
+const NOISE_START_FRACTION: usize = 2;
+
+/// Mid-grey luma the noise varies around.
+const NOISE_BASE_Y: u8 = 128;
+/// Peak deviation of the noise from [`NOISE_BASE_Y`].
+const NOISE_AMPLITUDE: u8 = 8;
 
 /// A reusable renderer of the test pattern at one resolution.
 pub(crate) struct TestPattern {
@@ -92,7 +103,7 @@ impl TestPattern {
 
     /// The font scale used at this resolution.
     pub(crate) fn font_scale(&self) -> usize {
-        // As large as the height allows, but the clock must fit across the picture.
+        // As large as the height allows, but the clock must fit left of the noise patch.
         let widest = font::text_width(CLOCK_TEMPLATE, 1) + 4;
         (self.height / LINES_PER_FONT_SCALE)
             .min(self.width / widest)
@@ -148,6 +159,8 @@ impl TestPattern {
                 INK_Y,
             );
 
+            fill_noise(&mut luma, w / NOISE_START_FRACTION, band_top, frame_number);
+
             let (u_plane, v_plane) = chroma.split_at_mut(w * h / 4);
             for plane in [u_plane, v_plane] {
                 let mut c = Plane {
@@ -167,6 +180,25 @@ impl TestPattern {
             }
         }
         &self.picture
+    }
+}
+
+/// Fills the plane right of `x` and below `y` with pseudo-random luma that differs per frame.
+fn fill_noise(plane: &mut Plane<'_>, x: usize, y: usize, frame_number: u64) {
+    // xorshift64*, seeded by the frame number: deterministic, cheap, never zero.
+    let mut state = frame_number.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    for row in y..plane.height {
+        let line = &mut plane.data[row * plane.stride + x..row * plane.stride + plane.width];
+        for chunk in line.chunks_mut(8) {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            let bits = state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes();
+            for (px, b) in chunk.iter_mut().zip(bits) {
+                *px = NOISE_BASE_Y - NOISE_AMPLITUDE
+                    + (u16::from(b) * u16::from(2 * NOISE_AMPLITUDE) / 255) as u8;
+            }
+        }
     }
 }
 
@@ -196,24 +228,50 @@ mod tests {
         assert_ne!(a[..bars], b[..bars], "the box did not move");
     }
 
+    /// The caption's part of the band (left of the noise patch), row by row.
+    fn caption(pic: &[u8], w: usize, h: usize) -> Vec<u8> {
+        let top = h - h / BAND_FRACTION;
+        (top..h)
+            .flat_map(|row| pic[row * w..row * w + w / NOISE_START_FRACTION].to_vec())
+            .collect()
+    }
+
     #[test]
     fn caption_changes_with_time_and_counter() {
         let mut p = TestPattern::new(320, 180);
-        let band = 320 * (180 - 180 / BAND_FRACTION)..320 * 180;
-        let a = p.render(1, at(1_000)).to_vec();
-        let b = p.render(1, at(1_001)).to_vec();
-        let c = p.render(2, at(1_001)).to_vec();
-        assert_ne!(
-            a[band.clone()],
-            b[band.clone()],
-            "clock text did not change"
+        let a = caption(p.render(1, at(1_000)), 320, 180);
+        let b = caption(p.render(1, at(1_001)), 320, 180);
+        let c = caption(p.render(2, at(1_001)), 320, 180);
+        assert_ne!(a, b, "clock text did not change");
+        assert_ne!(b, c, "counter text did not change");
+        assert!(a.iter().any(|&y| y == INK_Y), "no caption drawn");
+        assert!(
+            a.iter().all(|&y| y == INK_Y || y == BAND_Y),
+            "noise over the caption"
         );
-        assert_ne!(
-            b[band.clone()],
-            c[band.clone()],
-            "counter text did not change"
+    }
+
+    #[test]
+    fn noise_patch_changes_every_frame_and_stays_in_range() {
+        let mut p = TestPattern::new(320, 180);
+        let top = 180 - 180 / BAND_FRACTION;
+        let patch = |pic: &[u8]| -> Vec<u8> {
+            (top..180)
+                .flat_map(|row| pic[row * 320 + 160..row * 320 + 320].to_vec())
+                .collect()
+        };
+        let a = patch(p.render(1, at(0)));
+        let b = patch(p.render(2, at(0)));
+        assert_ne!(a, b);
+        assert!(
+            a.iter()
+                .all(|&y| y.abs_diff(NOISE_BASE_Y) <= NOISE_AMPLITUDE)
         );
-        assert!(a[band].iter().any(|&y| y == INK_Y), "no caption drawn");
+        let distinct = a.iter().collect::<std::collections::HashSet<_>>().len();
+        assert!(
+            distinct > usize::from(NOISE_AMPLITUDE),
+            "noise has only {distinct} levels"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{OnceCell, Semaphore, oneshot};
 use tokio::task::JoinSet;
 
@@ -20,6 +20,12 @@ use crate::{Error, Result};
 
 /// Most client connections one camera serves at once; more are answered 503 and closed.
 pub(crate) const MAX_CONNECTIONS: usize = 4096;
+/// Kernel send buffer of each client connection (the kernel doubles it). Fixed rather than
+/// auto-tuned so that a client that stops reading is noticed within a fraction of a second of
+/// video instead of after megabytes, and its session skips ahead instead of lagging.
+pub(crate) const SOCKET_SEND_BUFFER_BYTES: u32 = 128 * 1024;
+/// Pending connections the kernel queues before `accept`.
+const LISTEN_BACKLOG: u32 = 1024;
 /// Answer to a connection over [`MAX_CONNECTIONS`].
 const BUSY_RESPONSE: &[u8] =
     b"RTSP/1.0 503 Service Unavailable\r\nServer: VAS synthetic camera\r\n\r\n";
@@ -39,9 +45,8 @@ impl ServerRun {
         feed: Arc<Feed>,
         config: Arc<CameraConfig>,
     ) -> Result<Self> {
-        let listener = TcpListener::bind(bind)
-            .await
-            .map_err(|e| Error::from(e).context(format!("cannot listen on {bind}")))?;
+        let listener =
+            listen(bind).map_err(|e| Error::from(e).context(format!("cannot listen on {bind}")))?;
         let local_addr = listener.local_addr()?;
         let auth = config
             .credentials
@@ -78,6 +83,19 @@ impl ServerRun {
             let _ = a.join().await;
         }
     }
+}
+
+/// A listener whose accepted sockets inherit [`SOCKET_SEND_BUFFER_BYTES`].
+fn listen(bind: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if bind.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_send_buffer_size(SOCKET_SEND_BUFFER_BYTES)?;
+    socket.bind(bind)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 async fn accept_loop(

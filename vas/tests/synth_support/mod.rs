@@ -106,6 +106,10 @@ pub struct RawClient {
 impl RawClient {
     pub async fn connect(addr: std::net::SocketAddr) -> RawClient {
         let stream = tokio::time::timeout(IO_TIMEOUT, TcpStream::connect(addr)).await.unwrap().unwrap();
+        RawClient::from_stream(stream)
+    }
+
+    pub fn from_stream(stream: TcpStream) -> RawClient {
         RawClient { stream, buf: Vec::new(), cseq: 0, session: None, pending: Vec::new() }
     }
 
