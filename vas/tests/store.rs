@@ -99,7 +99,7 @@ async fn duplicates_are_rejected(store: &dyn Store) {
     // A failed insert leaves nothing behind (device and streams are one transaction).
     let d2 = device("yard", "rtsp://third.local/x");
     let s2 = stream(d2.id, StreamProfile::Main);
-    assert!(store.insert_device(&d2, &[s2.clone()]).await.is_err());
+    assert!(store.insert_device(&d2, std::slice::from_ref(&s2)).await.is_err());
     assert_eq!(
         store.get_stream(s2.id).await.unwrap_err().kind(),
         ErrorKind::NotFound
@@ -114,7 +114,7 @@ async fn update_adds_and_removes_streams(store: &dyn Store) {
     d.sub_rtsp_url = Some(CameraUrl::parse("rtsp://gate.cams.local/sub").unwrap().0);
     d.updated_at = t(60);
     let sub = stream(d.id, StreamProfile::Sub);
-    store.update_device(&d, &[sub.clone()], &[]).await.unwrap();
+    store.update_device(&d, std::slice::from_ref(&sub), &[]).await.unwrap();
     assert_eq!(store.get_device(d.id).await.unwrap(), d);
     assert_eq!(store.list_streams(Some(d.id)).await.unwrap().len(), 2);
 

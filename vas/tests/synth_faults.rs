@@ -18,7 +18,10 @@ const WAIT: Duration = Duration::from_secs(10);
 async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + WAIT;
     while !f() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -46,23 +49,49 @@ async fn play_starts_with_sps_pps_idr_and_follows_rtp_info() {
     assert!(options.header("Public").unwrap().contains("GET_PARAMETER"));
     let d = c.request("DESCRIBE", &url, &[]).await;
     let sdp = String::from_utf8(d.body.clone()).unwrap();
-    assert!(sdp.contains("packetization-mode=1") && sdp.contains("sprop-parameter-sets="), "{sdp}");
+    assert!(
+        sdp.contains("packetization-mode=1") && sdp.contains("sprop-parameter-sets="),
+        "{sdp}"
+    );
     assert_eq!(d.header("Content-Base"), Some(format!("{url}/").as_str()));
     let s = c
-        .request("SETUP", &format!("{url}/trackID=0"), &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")])
+        .request(
+            "SETUP",
+            &format!("{url}/trackID=0"),
+            &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")],
+        )
         .await;
     assert_eq!(s.status, 200);
     let session = s.header("Session").unwrap();
     assert!(session.contains(";timeout="), "{session}");
     let transport = s.header("Transport").unwrap();
-    assert!(transport.contains("interleaved=0-1") && transport.contains("ssrc="), "{transport}");
+    assert!(
+        transport.contains("interleaved=0-1") && transport.contains("ssrc="),
+        "{transport}"
+    );
     assert_eq!(cam.session_count(), 1);
 
     let play = c.request("PLAY", &url, &[]).await;
     assert_eq!(play.status, 200);
     let info = play.header("RTP-Info").unwrap().to_owned();
-    let seq: u16 = info.split("seq=").nth(1).unwrap().split(';').next().unwrap().parse().unwrap();
-    let rtptime: u32 = info.split("rtptime=").nth(1).unwrap().split([';', ',']).next().unwrap().parse().unwrap();
+    let seq: u16 = info
+        .split("seq=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let rtptime: u32 = info
+        .split("rtptime=")
+        .nth(1)
+        .unwrap()
+        .split([';', ','])
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
 
     // The first packets: SPS, PPS, then the IDR, with the RTP-Info sequence number.
     let mut packets = Vec::new();
@@ -70,8 +99,14 @@ async fn play_starts_with_sps_pps_idr_and_follows_rtp_info() {
         packets.push(c.next_on(0, WAIT).await.expect("video packets"));
     }
     let first = rtp(&packets[0]);
-    assert_eq!(first.1, seq, "first packet's sequence number must match RTP-Info");
-    assert!(first.2.wrapping_sub(rtptime) < 90_000, "first timestamp is near RTP-Info's rtptime");
+    assert_eq!(
+        first.1, seq,
+        "first packet's sequence number must match RTP-Info"
+    );
+    assert!(
+        first.2.wrapping_sub(rtptime) < 90_000,
+        "first timestamp is near RTP-Info's rtptime"
+    );
     let types: Vec<u8> = packets.iter().map(|p| h264_type(rtp(p).4)).collect();
     assert_eq!(&types[..3], &[SPS, PPS, IDR], "{types:?}");
     let ssrc = first.3;
@@ -85,7 +120,10 @@ async fn play_starts_with_sps_pps_idr_and_follows_rtp_info() {
             // if the encoder skipped one).
             frames += 1;
             let step = b.2.wrapping_sub(a.2);
-            assert!(step > 0 && step % 6000 == 0 && step <= 12_000, "timestamp step {step}");
+            assert!(
+                step > 0 && step % 6000 == 0 && step <= 12_000,
+                "timestamp step {step}"
+            );
         } else {
             assert_eq!(a.2, b.2, "packets of one frame share a timestamp");
         }
@@ -102,7 +140,10 @@ async fn play_starts_with_sps_pps_idr_and_follows_rtp_info() {
     assert_eq!(r.status, 200);
     let r = c.request("TEARDOWN", &url, &[]).await;
     assert_eq!(r.status, 200);
-    eventually("the session to end after TEARDOWN", || cam.session_count() == 0).await;
+    eventually("the session to end after TEARDOWN", || {
+        cam.session_count() == 0
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,15 +157,25 @@ async fn frozen_camera_keeps_sessions_but_sends_nothing() {
     cam.set_frozen(true);
     assert!(cam.is_frozen());
     // Drain what was in flight, then silence.
-    while c.next_interleaved(Duration::from_millis(500)).await.is_some() {}
+    while c
+        .next_interleaved(Duration::from_millis(500))
+        .await
+        .is_some()
+    {}
     let sent = cam.frames_sent();
     assert!(
-        c.next_interleaved(Duration::from_millis(1500)).await.is_none(),
+        c.next_interleaved(Duration::from_millis(1500))
+            .await
+            .is_none(),
         "media arrived from a frozen camera"
     );
     assert_eq!(cam.frames_sent(), sent);
     assert_eq!(cam.session_count(), 1, "the session stays while frozen");
-    assert_eq!(c.request("GET_PARAMETER", &url, &[]).await.status, 200, "RTSP still answers");
+    assert_eq!(
+        c.request("GET_PARAMETER", &url, &[]).await.status,
+        200,
+        "RTSP still answers"
+    );
 
     cam.set_frozen(false);
     let p = c.next_on(0, WAIT).await.expect("media resumes");
@@ -145,12 +196,28 @@ async fn resolution_change_sends_new_parameter_sets_in_band() {
     assert_ne!(before, after, "the SPS must change with the resolution");
 
     let (out, json) = probe(&url, "tcp").await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let video = streams(&json).into_iter().find(|s| s["codec_type"] == "video").unwrap();
-    assert_eq!((video["width"].as_i64(), video["height"].as_i64()), (Some(320), Some(240)));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let video = streams(&json)
+        .into_iter()
+        .find(|s| s["codec_type"] == "video")
+        .unwrap();
+    assert_eq!(
+        (video["width"].as_i64(), video["height"].as_i64()),
+        (Some(320), Some(240))
+    );
 
-    assert!(cam.set_resolution(321, 240).await.is_err(), "odd sizes are refused");
-    assert!(cam.set_resolution(8000, 240).await.is_err(), "oversized pictures are refused");
+    assert!(
+        cam.set_resolution(321, 240).await.is_err(),
+        "odd sizes are refused"
+    );
+    assert!(
+        cam.set_resolution(8000, 240).await.is_err(),
+        "oversized pictures are refused"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,9 +237,15 @@ async fn stop_closes_everything_and_restart_reuses_the_port() {
     // The client sees the connection end (after whatever was already in flight).
     let deadline = tokio::time::Instant::now() + WAIT;
     while a.next_interleaved(Duration::from_secs(1)).await.is_some() {
-        assert!(tokio::time::Instant::now() < deadline, "connection still delivering after stop");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "connection still delivering after stop"
+        );
     }
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "the port still accepts after stop");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "the port still accepts after stop"
+    );
     cam.stop().await; // twice is harmless
 
     cam.restart().await.unwrap();
@@ -185,5 +258,8 @@ async fn stop_closes_everything_and_restart_reuses_the_port() {
     assert_eq!(cam.session_count(), 1);
 
     drop(c);
-    eventually("the session to end when its client disconnects", || cam.session_count() == 0).await;
+    eventually("the session to end when its client disconnects", || {
+        cam.session_count() == 0
+    })
+    .await;
 }

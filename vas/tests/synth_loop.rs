@@ -25,14 +25,28 @@ async fn pts_increase_across_the_loop_boundary() {
     let out = run(
         "ffprobe",
         &[
-            "-v", "error", "-rtsp_transport", "tcp", "-select_streams", "v", "-read_intervals", "%+#75",
-            "-show_entries", "frame=pts,key_frame,width,height", "-of", "csv=p=0", &cam.url(),
+            "-v",
+            "error",
+            "-rtsp_transport",
+            "tcp",
+            "-select_streams",
+            "v",
+            "-read_intervals",
+            "%+#75",
+            "-show_entries",
+            "frame=pts,key_frame,width,height",
+            "-of",
+            "csv=p=0",
+            &cam.url(),
         ],
     )
     .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "ffprobe failed: {stderr}");
-    assert!(!stderr.to_lowercase().contains("error"), "decoder complained: {stderr}");
+    assert!(
+        !stderr.to_lowercase().contains("error"),
+        "decoder complained: {stderr}"
+    );
     let rows: Vec<(Option<i64>, bool)> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -49,13 +63,23 @@ async fn pts_increase_across_the_loop_boundary() {
     assert!(rows[0].1, "the stream must start at a keyframe");
     let frames: Vec<(i64, bool)> = rows[1..]
         .iter()
-        .map(|(pts, key)| (pts.unwrap_or_else(|| panic!("a frame after the first has no pts: {rows:?}")), *key))
+        .map(|(pts, key)| {
+            (
+                pts.unwrap_or_else(|| panic!("a frame after the first has no pts: {rows:?}")),
+                *key,
+            )
+        })
         .collect();
     for w in frames.windows(2) {
         let step = w[1].0 - w[0].0;
         // At 15 fps a frame lasts 6000 ticks of 90 kHz; the loop boundary must not jump back
         // or skip ahead by more than a frame the encoder chose to skip.
-        assert!(step > 0 && step % 6000 == 0 && step <= 2 * 6000, "pts step {step}: {:?} then {:?}", w[0], w[1]);
+        assert!(
+            step > 0 && step % 6000 == 0 && step <= 2 * 6000,
+            "pts step {step}: {:?} then {:?}",
+            w[0],
+            w[1]
+        );
     }
     // A keyframe every 15 frames: several of them, including the ones at loop boundaries.
     let keys = frames.iter().filter(|f| f.1).count();
@@ -71,15 +95,33 @@ async fn many_cameras_share_one_loop_and_all_decode() {
     }
     let elapsed = started.elapsed();
     // One 2 s loop at 640x360 encodes in well under a second here; twenty encodes would not.
-    assert!(elapsed < std::time::Duration::from_secs(10), "20 cameras took {elapsed:?} to start");
+    assert!(
+        elapsed < std::time::Duration::from_secs(10),
+        "20 cameras took {elapsed:?} to start"
+    );
     for cam in [&cams[0], &cams[19]] {
         let out = run(
             "ffmpeg",
-            &["-hide_banner", "-nostdin", "-rtsp_transport", "tcp", "-i", &cam.url(), "-frames:v", "40", "-f", "null", "-"],
+            &[
+                "-hide_banner",
+                "-nostdin",
+                "-rtsp_transport",
+                "tcp",
+                "-i",
+                &cam.url(),
+                "-frames:v",
+                "40",
+                "-f",
+                "null",
+                "-",
+            ],
         )
         .await;
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "ffmpeg failed: {stderr}");
-        assert!(!stderr.to_lowercase().contains("error"), "decoder complained: {stderr}");
+        assert!(
+            !stderr.to_lowercase().contains("error"),
+            "decoder complained: {stderr}"
+        );
     }
 }

@@ -22,7 +22,7 @@ const ULAW_BIAS: i32 = 0x84;
 const ULAW_CLIP: i32 = 32_635;
 
 // Every packet carries whole periods of the tone, so one payload serves all packets.
-const _: () = assert!((PACKET_SAMPLES * TONE_HZ) % SAMPLE_RATE == 0);
+const _: () = assert!((PACKET_SAMPLES * TONE_HZ).is_multiple_of(SAMPLE_RATE));
 const _: () = assert!(PACKET_SAMPLES * 1000 / SAMPLE_RATE == 20);
 
 /// Encodes one 16-bit linear sample as G.711 µ-law.

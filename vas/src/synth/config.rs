@@ -115,7 +115,7 @@ pub(crate) fn validate_resolution(width: u32, height: u32) -> Result<()> {
             "resolution {width}x{height} is outside {MIN_DIMENSION}x{MIN_DIMENSION}..={MAX_WIDTH}x{MAX_HEIGHT}"
         )));
     }
-    if width % 2 != 0 || height % 2 != 0 {
+    if !width.is_multiple_of(2) || !height.is_multiple_of(2) {
         return Err(Error::invalid_input(format!(
             "resolution {width}x{height} must be even"
         )));

@@ -181,7 +181,7 @@ mod tests {
                 }
             }
         }
-        assert!(data.iter().any(|&v| v == 255));
+        assert!(data.contains(&255));
     }
 
     #[test]
@@ -195,7 +195,7 @@ mod tests {
         };
         draw_text(&mut plane, 5, 5, 2, "888", 1);
         draw_text(&mut plane, 100, 100, 4, "8", 1);
-        assert!(data.iter().any(|&v| v == 1));
+        assert!(data.contains(&1));
     }
 
     #[test]

@@ -244,7 +244,7 @@ mod tests {
         let c = caption(p.render(2, at(1_001)), 320, 180);
         assert_ne!(a, b, "clock text did not change");
         assert_ne!(b, c, "counter text did not change");
-        assert!(a.iter().any(|&y| y == INK_Y), "no caption drawn");
+        assert!(a.contains(&INK_Y), "no caption drawn");
         assert!(
             a.iter().all(|&y| y == INK_Y || y == BAND_Y),
             "noise over the caption"

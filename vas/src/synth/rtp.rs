@@ -141,7 +141,7 @@ pub(crate) struct SenderReport {
 impl SenderReport {
     /// The compound RTCP packet: this sender report followed by an SDES with `cname`
     /// (at most 255 bytes are used).
-    pub(crate) fn to_compound(&self, cname: &str) -> Bytes {
+    pub(crate) fn to_compound(self, cname: &str) -> Bytes {
         let mut b = BytesMut::with_capacity(64);
         // SR: header + sender info, no report blocks: 7 words, length field = 6.
         b.put_u8(0x80);

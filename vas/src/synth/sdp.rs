@@ -41,7 +41,7 @@ pub(crate) struct Description<'a> {
 
 impl Description<'_> {
     /// The SDP text, CRLF line endings.
-    pub(crate) fn to_sdp(&self) -> String {
+    pub(crate) fn to_sdp(self) -> String {
         let (net, addr) = match self.origin {
             IpAddr::V4(a) => ("IP4", a.to_string()),
             IpAddr::V6(a) => ("IP6", a.to_string()),

@@ -20,20 +20,30 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 /// The path of `name` (ffprobe, ffmpeg); panics with a clear message when it is missing, so a
 /// machine without ffmpeg fails these tests instead of skipping them.
 pub fn tool(name: &str) -> PathBuf {
-    let dirs = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default();
-    for dir in dirs.iter().map(PathBuf::as_path).chain([std::path::Path::new("/usr/bin")]) {
+    let dirs = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default();
+    for dir in dirs
+        .iter()
+        .map(PathBuf::as_path)
+        .chain([std::path::Path::new("/usr/bin")])
+    {
         let candidate = dir.join(name);
         if candidate.is_file() {
             return candidate;
         }
     }
-    panic!("`{name}` is required by the synthetic camera tests but is not installed (apt-get install ffmpeg)");
+    panic!(
+        "`{name}` is required by the synthetic camera tests but is not installed (apt-get install ffmpeg)"
+    );
 }
 
 /// Runs `name args…` with a timeout; returns its output.
 pub async fn run(name: &str, args: &[&str]) -> Output {
     let mut cmd = tokio::process::Command::new(tool(name));
-    cmd.args(args).kill_on_drop(true).stdin(std::process::Stdio::null());
+    cmd.args(args)
+        .kill_on_drop(true)
+        .stdin(std::process::Stdio::null());
     match tokio::time::timeout(TOOL_TIMEOUT, cmd.output()).await {
         Ok(Ok(out)) => out,
         Ok(Err(e)) => panic!("cannot run {name}: {e}"),
@@ -56,7 +66,16 @@ pub async fn probe(url: &str, transport: &str) -> (Output, serde_json::Value) {
     let out = run(
         "ffprobe",
         &[
-            "-v", "error", "-rtsp_transport", transport, "-show_streams", "-of", "json", "-timeout", "10000000", url,
+            "-v",
+            "error",
+            "-rtsp_transport",
+            transport,
+            "-show_streams",
+            "-of",
+            "json",
+            "-timeout",
+            "10000000",
+            url,
         ],
     )
     .await;
@@ -79,10 +98,17 @@ pub struct RawResponse {
 
 impl RawResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn all(&self, name: &str) -> Vec<&str> {
-        self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 }
 
@@ -105,12 +131,21 @@ pub struct RawClient {
 
 impl RawClient {
     pub async fn connect(addr: std::net::SocketAddr) -> RawClient {
-        let stream = tokio::time::timeout(IO_TIMEOUT, TcpStream::connect(addr)).await.unwrap().unwrap();
+        let stream = tokio::time::timeout(IO_TIMEOUT, TcpStream::connect(addr))
+            .await
+            .unwrap()
+            .unwrap();
         RawClient::from_stream(stream)
     }
 
     pub fn from_stream(stream: TcpStream) -> RawClient {
-        RawClient { stream, buf: Vec::new(), cseq: 0, session: None, pending: Vec::new() }
+        RawClient {
+            stream,
+            buf: Vec::new(),
+            cseq: 0,
+            session: None,
+            pending: Vec::new(),
+        }
     }
 
     pub async fn send_raw(&mut self, bytes: &[u8]) {
@@ -118,7 +153,12 @@ impl RawClient {
     }
 
     /// Sends a request (with CSeq and, once known, Session) and waits for its response.
-    pub async fn request(&mut self, method: &str, uri: &str, headers: &[(&str, &str)]) -> RawResponse {
+    pub async fn request(
+        &mut self,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+    ) -> RawResponse {
         self.cseq += 1;
         let mut text = format!("{method} {uri} RTSP/1.0\r\nCSeq: {}\r\n", self.cseq);
         if let Some(s) = &self.session {
@@ -130,7 +170,11 @@ impl RawClient {
         text.push_str("\r\n");
         self.send_raw(text.as_bytes()).await;
         let r = self.response().await.expect("a response");
-        assert_eq!(r.header("CSeq"), Some(self.cseq.to_string().as_str()), "CSeq echoed");
+        assert_eq!(
+            r.header("CSeq"),
+            Some(self.cseq.to_string().as_str()),
+            "CSeq echoed"
+        );
         if let Some(s) = r.header("Session") {
             self.session = Some(s.split(';').next().unwrap().to_owned());
         }
@@ -146,25 +190,29 @@ impl RawClient {
                     None => break,
                 }
             }
-            if self.buf.first() != Some(&b'$') {
-                if let Some(end) = find(&self.buf, b"\r\n\r\n") {
-                    let head = String::from_utf8(self.buf[..end].to_vec()).unwrap();
-                    let mut lines = head.split("\r\n");
-                    let status_line = lines.next().unwrap();
-                    let status = status_line.split(' ').nth(1).unwrap().parse().unwrap();
-                    let headers: Vec<(String, String)> = lines
-                        .filter_map(|l| l.split_once(':'))
-                        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-                        .collect();
-                    let len: usize = headers
-                        .iter()
-                        .find(|(n, _)| n.eq_ignore_ascii_case("Content-Length"))
-                        .map_or(0, |(_, v)| v.parse().unwrap());
-                    if self.buf.len() >= end + 4 + len {
-                        let body = self.buf[end + 4..end + 4 + len].to_vec();
-                        self.buf.drain(..end + 4 + len);
-                        return Some(RawResponse { status, headers, body });
-                    }
+            if self.buf.first() != Some(&b'$')
+                && let Some(end) = find(&self.buf, b"\r\n\r\n")
+            {
+                let head = String::from_utf8(self.buf[..end].to_vec()).unwrap();
+                let mut lines = head.split("\r\n");
+                let status_line = lines.next().unwrap();
+                let status = status_line.split(' ').nth(1).unwrap().parse().unwrap();
+                let headers: Vec<(String, String)> = lines
+                    .filter_map(|l| l.split_once(':'))
+                    .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+                    .collect();
+                let len: usize = headers
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case("Content-Length"))
+                    .map_or(0, |(_, v)| v.parse().unwrap());
+                if self.buf.len() >= end + 4 + len {
+                    let body = self.buf[end + 4..end + 4 + len].to_vec();
+                    self.buf.drain(..end + 4 + len);
+                    return Some(RawResponse {
+                        status,
+                        headers,
+                        body,
+                    });
                 }
             }
             if !self.fill().await {
@@ -210,29 +258,32 @@ impl RawClient {
         if self.buf.len() < 4 + len {
             return None;
         }
-        let f = Interleaved { channel: self.buf[1], data: self.buf[4..4 + len].to_vec() };
+        let f = Interleaved {
+            channel: self.buf[1],
+            data: self.buf[4..4 + len].to_vec(),
+        };
         self.buf.drain(..4 + len);
         Some(f)
     }
 
     /// Reads more bytes; false on EOF or error.
     async fn fill(&mut self) -> bool {
-        let mut chunk = [0u8; 16 * 1024];
-        match tokio::time::timeout(IO_TIMEOUT, self.stream.read(&mut chunk)).await {
-            Ok(Ok(n)) if n > 0 => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                true
-            }
-            _ => false,
-        }
+        self.buf.reserve(16 * 1024);
+        matches!(tokio::time::timeout(IO_TIMEOUT, self.stream.read_buf(&mut self.buf)).await, Ok(Ok(n)) if n > 0)
     }
 
     /// DESCRIBE, SETUP video over TCP (channels 0-1), PLAY. Returns the PLAY response.
     pub async fn play_tcp(&mut self, url: &str) -> RawResponse {
-        let d = self.request("DESCRIBE", url, &[("Accept", "application/sdp")]).await;
+        let d = self
+            .request("DESCRIBE", url, &[("Accept", "application/sdp")])
+            .await;
         assert_eq!(d.status, 200, "DESCRIBE: {d:?}");
         let s = self
-            .request("SETUP", &format!("{url}/trackID=0"), &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")])
+            .request(
+                "SETUP",
+                &format!("{url}/trackID=0"),
+                &[("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")],
+            )
             .await;
         assert_eq!(s.status, 200, "SETUP: {s:?}");
         let p = self.request("PLAY", url, &[("Range", "npt=0.000-")]).await;
@@ -247,7 +298,10 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// RTP fields of a packet: (marker, sequence, timestamp, ssrc, payload).
 pub fn rtp(packet: &[u8]) -> (bool, u16, u32, u32, &[u8]) {
-    assert!(packet.len() >= 12 && packet[0] >> 6 == 2, "not RTP: {packet:?}");
+    assert!(
+        packet.len() >= 12 && packet[0] >> 6 == 2,
+        "not RTP: {packet:?}"
+    );
     (
         packet[1] & 0x80 != 0,
         u16::from_be_bytes([packet[2], packet[3]]),
