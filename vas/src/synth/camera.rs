@@ -156,7 +156,8 @@ impl SyntheticCamera {
     }
 
     /// Video frames sent so far, summed over sessions (a frame sent to three sessions counts
-    /// three times). Frames skipped for a session that fell behind are not counted.
+    /// three times): handed to the session's TCP queue or UDP socket. Frames skipped for a
+    /// session that fell behind, and frames withheld while frozen, are not counted.
     pub fn frames_sent(&self) -> u64 {
         self.feed.frames_sent.load(Ordering::Relaxed)
     }

@@ -137,7 +137,17 @@ impl TestPattern {
                 width: w,
                 height: h,
             };
-            font::fill_rect(&mut luma, box_x, box_y, side, side, INK_Y);
+            // A white box with a black rim, visible on every bar including the white one.
+            font::fill_rect(&mut luma, box_x, box_y, side, side, BAND_Y);
+            let rim = (side / 8).max(1);
+            font::fill_rect(
+                &mut luma,
+                box_x + rim,
+                box_y + rim,
+                side - 2 * rim,
+                side - 2 * rim,
+                INK_Y,
+            );
 
             let clock = format!(
                 "{:02}:{:02}:{:02}.{:03}",
