@@ -33,6 +33,8 @@ pub mod model;
 pub mod record;
 pub mod status;
 pub mod store;
+#[cfg(feature = "synthetic-camera")]
+pub mod synth;
 #[cfg(feature = "test-util")]
 pub mod testutil;
 
