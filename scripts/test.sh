@@ -25,7 +25,7 @@ echo "test: PostgreSQL for the suites at $VAS_TEST_POSTGRES_URL"
 echo "test: cargo fmt --check"
 cargo fmt --all -- --check
 echo "test: cargo clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 echo "test: cargo test"
-cargo test --workspace --locked
+cargo test --workspace --all-features --locked
 echo "test: all suites passed"

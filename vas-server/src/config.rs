@@ -45,6 +45,9 @@ pub struct Cli {
     /// [env: VAS_API_TOKEN].
     #[arg(long, value_name = "TOKEN")]
     pub api_token: Option<String>,
+    /// Port of the demo's synthetic camera on 127.0.0.1 (with --demo) [default: 8554].
+    #[arg(long, value_name = "PORT")]
+    pub demo_camera_port: Option<u16>,
 }
 
 /// Keys of the TOML configuration file.
@@ -78,6 +81,8 @@ pub struct Settings {
     pub media_dir: Option<PathBuf>,
     /// API token.
     pub api_token: Option<String>,
+    /// Port of the demo camera (demo mode only).
+    pub demo_camera_port: u16,
 }
 
 impl std::fmt::Debug for Settings {
@@ -132,7 +137,13 @@ impl Settings {
                 database_url: None,
                 media_dir: None,
                 api_token: cli.api_token,
+                demo_camera_port: cli
+                    .demo_camera_port
+                    .unwrap_or(crate::demo::DEFAULT_DEMO_CAMERA_PORT),
             });
+        }
+        if cli.demo_camera_port.is_some() {
+            return Err("--demo-camera-port only applies with --demo".into());
         }
         let env_var = |k: &str| env(k).filter(|v| !v.is_empty());
         let file_path = cli
@@ -178,6 +189,7 @@ impl Settings {
                 .api_token
                 .or_else(|| env_var("VAS_API_TOKEN"))
                 .or(file.api_token),
+            demo_camera_port: crate::demo::DEFAULT_DEMO_CAMERA_PORT,
         };
         if !settings.listen.ip().is_loopback() && settings.api_token.is_none() {
             return Err(format!(
@@ -285,6 +297,7 @@ mod tests {
             database_url: Some("postgres://u:secret@h/d".into()),
             media_dir: None,
             api_token: Some("tok-secret".into()),
+            demo_camera_port: 8554,
         };
         let shown = format!("{s:?}");
         assert!(!shown.contains("secret"), "{shown}");

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod config;
+pub mod demo;
 
 use std::sync::Arc;
 

@@ -38,6 +38,12 @@ fn fail(message: &str) -> ExitCode {
 }
 
 async fn run(settings: Settings) -> Result<(), String> {
+    // The demo camera starts first so restored streams find it at once.
+    let camera = if settings.demo {
+        Some(vas_server::demo::start_camera(settings.demo_camera_port).await?)
+    } else {
+        None
+    };
     let mut builder = vas::Vas::builder().data_dir(&settings.data_dir);
     if let Some(url) = &settings.database_url {
         builder = builder.database_url(url);
@@ -46,8 +52,14 @@ async fn run(settings: Settings) -> Result<(), String> {
         builder = builder.media_dir(dir);
     }
     let vas = builder.build().await.map_err(|e| e.to_string())?;
+    if let Some(camera) = &camera {
+        vas_server::demo::register(&vas, camera)
+            .await
+            .map_err(|e| format!("cannot register the demo camera: {e}"))?;
+        info!(url = %camera.url(), "demo camera running");
+    }
     let state = AppState {
-        vas,
+        vas: vas.clone(),
         api_token: settings.api_token.as_deref().map(Arc::from),
     };
     let listener = tokio::net::TcpListener::bind(settings.listen)
@@ -61,6 +73,10 @@ async fn run(settings: Settings) -> Result<(), String> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| format!("server failed: {e}"))?;
+    vas.shutdown().await;
+    if let Some(camera) = camera {
+        camera.stop().await;
+    }
     info!("VAS stopped");
     Ok(())
 }

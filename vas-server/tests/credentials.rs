@@ -112,3 +112,104 @@ async fn credentials_are_never_returned_or_logged() {
         "leaked in logs:\n{logged}"
     );
 }
+
+/// End to end: the real server ingests a camera that needs a password, with every log
+/// target at TRACE (the RTSP client's included), and neither the password nor its Basic
+/// encoding appears in its output or its API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ingest_with_credentials_logs_no_secret() {
+    use std::time::{Duration, Instant};
+    const CAM_PASSWORD: &str = "Cam-Secret-123";
+    let camera = vas::synth::SyntheticCamera::start(vas::synth::CameraConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        credentials: Some(vas::synth::Credentials::new("op", CAM_PASSWORD)),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_owned();
+    let server = tokio::task::spawn_blocking(move || common::server::Server::start(&data))
+        .await
+        .unwrap();
+    let url = camera
+        .url()
+        .replace("rtsp://", &format!("rtsp://op:{CAM_PASSWORD}@"));
+    let body = format!(r#"{{"name": "locked", "rtsp_url": "{url}"}}"#);
+    let created = common::server::curl(&[
+        "-sf",
+        "-X",
+        "POST",
+        &server.url("/api/v1/devices"),
+        "-H",
+        "content-type: application/json",
+        "-d",
+        &body,
+    ]);
+    let created: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    let streams = common::server::curl(&["-sf", &server.url("/api/v1/streams")]);
+    let streams: serde_json::Value = serde_json::from_slice(&streams.stdout).unwrap();
+    let sid = streams
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["device_id"] == created["id"])
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    common::server::curl(&[
+        "-sf",
+        "-X",
+        "POST",
+        &server.url(&format!("/api/v1/streams/{sid}/start")),
+    ]);
+    let t = Instant::now();
+    let mut answers = String::new();
+    loop {
+        let s = common::server::curl(&["-sf", &server.url(&format!("/api/v1/streams/{sid}"))]);
+        let text = String::from_utf8_lossy(&s.stdout).into_owned();
+        answers.push_str(&text);
+        if text.contains(r#""state":"live""#) {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(15), "never live: {text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, logs) = tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .unwrap();
+    let basic = base64_basic("op", CAM_PASSWORD);
+    for (what, text) in [("logs", &logs), ("API answers", &answers)] {
+        assert!(!text.contains(CAM_PASSWORD), "password in {what}");
+        assert!(!text.contains(&basic), "Basic credentials in {what}");
+    }
+    assert!(
+        logs.contains("stream live"),
+        "the camera was really ingested"
+    );
+}
+
+/// `base64("user:password")`, as a Basic Authorization header carries it.
+fn base64_basic(user: &str, password: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let input = format!("{user}:{password}");
+    let bytes = input.as_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}

@@ -2,87 +2,15 @@
 //! a restart, clean shutdown on SIGTERM, no credentials in its output, and one-line start-up
 //! errors with a non-zero exit.
 
-use std::io::Read;
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::process::Command;
+
+use common::server::{Server, curl};
 use vas::testutil::free_port;
 
-/// How long the server may take to answer /healthz after it is spawned.
-const START_LIMIT: Duration = Duration::from_secs(20);
 /// The password used in the README's examples.
 const README_PASSWORD: &str = "secret";
-
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn start(data_dir: &Path) -> Server {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_vas-server"))
-            .args([
-                "--demo",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--data-dir",
-            ])
-            .arg(data_dir)
-            .env("RUST_LOG", "trace")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn vas-server");
-        let server = Server { child, port };
-        let started = Instant::now();
-        while curl(&["-sf", &server.url("/healthz")]).status.code() != Some(0) {
-            assert!(
-                started.elapsed() < START_LIMIT,
-                "vas-server did not come up"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        eprintln!(
-            "vas-server answered /healthz {:?} after spawn",
-            started.elapsed()
-        );
-        server
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    /// Sends SIGTERM, waits, and returns (exit success, everything it printed).
-    fn stop(mut self) -> (bool, String) {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let status = self.child.wait().unwrap();
-        let mut out = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        self.child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        (status.success(), out)
-    }
-}
-
-fn curl(args: &[&str]) -> Output {
-    Command::new("curl")
-        .args(args)
-        .output()
-        .expect("run curl (make test installs it)")
-}
 
 fn readme_examples() -> String {
     let readme =

@@ -344,7 +344,12 @@ impl Vas {
             .update_device(&device, &add, &remove)
             .await?;
         for sid in &remove {
+            self.drop_runtime(*sid).await;
             self.remove_stream_media(*sid).await;
+        }
+        // A new address, new credentials or a disabled camera change what ingest does.
+        for s in self.inner.store.list_streams(Some(id)).await? {
+            self.reconcile(s.id).await?;
         }
         info!(device = %device.id, name = %device.name, url = %device.rtsp_url_masked(), "camera updated");
         Ok(device)

@@ -2,6 +2,8 @@
 //! that drives the router without a socket.
 #![allow(dead_code)]
 
+pub mod server;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
