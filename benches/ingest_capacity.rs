@@ -1,0 +1,273 @@
+//! Ingest capacity: N synthetic cameras (pre-encoded loop, 720p, 2 Mbit/s, 30 fps) ingested
+//! at once through the engine into hubs with one consumer each.
+//!
+//! Three processes: the cameras pinned to core 1, ingest pinned to core 0, and this one
+//! measuring both from `/proc/<pid>/stat` over a fixed window. Reports, for N = 1, 10, 50,
+//! 100: ingest CPU per camera, memory per stream, frames received, the cameras' own CPU, and
+//! the same per-camera CPU for the peer `ffmpeg -rtsp_transport tcp -i … -c copy -f null -`
+//! (one process per camera, as FFmpeg-based recorders run) in the same run.
+//!
+//! `cargo bench -p vas-benches --bench ingest_capacity` (add `-- --quick` for N = 1, 10).
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Settling time before measuring.
+const WARMUP: Duration = Duration::from_secs(4);
+/// Measuring window.
+const WINDOW: Duration = Duration::from_secs(10);
+/// Camera picture: 720p, 30 fps, 2 Mbit/s, keyframe every second, 10 s loop.
+const WIDTH: u32 = 1280;
+const HEIGHT: u32 = 720;
+const FPS: u32 = 30;
+const BITRATE: u32 = 2_000_000;
+const LOOP_SECONDS: u32 = 10;
+/// Cameras the FFmpeg peer is measured with.
+const PEER_CAMERAS: usize = 10;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("cameras") => return run_cameras(args[2].parse().unwrap()),
+        Some("ingest") => return run_ingest(&args[2..]),
+        _ => {}
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let sizes: &[usize] = if quick { &[1, 10] } else { &[1, 10, 50, 100] };
+    let baseline_rss = measure(0).ingest_rss_kb;
+    println!(
+        "\ningest capacity ({WIDTH}x{HEIGHT} {FPS} fps {} Mbit/s loop; ingest on core 0, cameras on core 1; {}-s window)",
+        BITRATE / 1_000_000,
+        WINDOW.as_secs()
+    );
+    println!("| N | frames/s in (expected) | ingest CPU/camera | cameras/core | memory/stream | camera CPU/camera |");
+    println!("|---|---|---|---|---|---|");
+    let mut per_camera_at_10 = None;
+    for &n in sizes {
+        let m = measure(n);
+        let per_cam = m.ingest_cpu / n as f64;
+        if n == 10 {
+            per_camera_at_10 = Some(per_cam);
+        }
+        let mem = (m.ingest_rss_kb.saturating_sub(baseline_rss)) as f64 / 1024.0 / n as f64;
+        println!(
+            "| {n} | {:.0} ({}) | {:.3} % | {:.0} | {:.2} MB | {:.3} % |",
+            m.frames_per_sec,
+            n * FPS as usize,
+            per_cam * 100.0,
+            1.0 / per_cam,
+            mem,
+            m.camera_cpu / n as f64 * 100.0
+        );
+    }
+    let peer = measure_ffmpeg(PEER_CAMERAS);
+    println!(
+        "\npeer: ffmpeg -c copy -f null, {PEER_CAMERAS} cameras: {:.3} % of a core per camera",
+        peer * 100.0
+    );
+    if let Some(ours) = per_camera_at_10 {
+        println!("VAS ingest uses {:.2}x ffmpeg's CPU per camera (lower is better)", ours / peer);
+    }
+}
+
+struct Measurement {
+    ingest_cpu: f64,
+    camera_cpu: f64,
+    ingest_rss_kb: u64,
+    frames_per_sec: f64,
+}
+
+/// CPU seconds (user + system) a process has used so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn spawn_pinned(core: u32, args: &[String]) -> Child {
+    Command::new("taskset")
+        .arg("-c")
+        .arg(core.to_string())
+        .arg(std::env::current_exe().unwrap())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("taskset (util-linux) runs the benchmark's children")
+}
+
+fn read_line(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    line.trim().to_owned()
+}
+
+fn measure(n: usize) -> Measurement {
+    let mut cameras = spawn_pinned(1, &["cameras".into(), n.to_string()]);
+    let urls = read_line(&mut cameras);
+    let mut args = vec!["ingest".to_owned()];
+    args.extend(urls.split_whitespace().map(str::to_owned));
+    let mut ingest = spawn_pinned(0, &args);
+    assert_eq!(read_line(&mut ingest), "READY");
+    std::thread::sleep(WARMUP);
+    let (i0, c0) = (cpu_seconds(ingest.id()), cpu_seconds(cameras.id()));
+    ingest.stdin.as_mut().unwrap().write_all(b"count\n").unwrap();
+    let f0: u64 = read_line(&mut ingest).parse().unwrap();
+    let t0 = Instant::now();
+    std::thread::sleep(WINDOW);
+    let (i1, c1) = (cpu_seconds(ingest.id()), cpu_seconds(cameras.id()));
+    ingest.stdin.as_mut().unwrap().write_all(b"count\n").unwrap();
+    let f1: u64 = read_line(&mut ingest).parse().unwrap();
+    let secs = t0.elapsed().as_secs_f64();
+    let rss = rss_kb(ingest.id());
+    for mut c in [ingest, cameras] {
+        drop(c.stdin.take());
+        let _ = c.wait();
+    }
+    Measurement {
+        ingest_cpu: (i1 - i0) / secs,
+        camera_cpu: (c1 - c0) / secs,
+        ingest_rss_kb: rss,
+        frames_per_sec: (f1 - f0) as f64 / secs,
+    }
+}
+
+fn measure_ffmpeg(n: usize) -> f64 {
+    let mut cameras = spawn_pinned(1, &["cameras".into(), n.to_string()]);
+    let urls = read_line(&mut cameras);
+    let mut peers: Vec<Child> = urls
+        .split_whitespace()
+        .map(|url| {
+            Command::new("taskset")
+                .args(["-c", "0", "ffmpeg", "-nostdin", "-loglevel", "error"])
+                .args(["-rtsp_transport", "tcp", "-i", url, "-c", "copy", "-f", "null", "-"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("ffmpeg is installed by make test")
+        })
+        .collect();
+    std::thread::sleep(WARMUP);
+    let total = |peers: &[Child]| peers.iter().map(|p| cpu_seconds(p.id())).sum::<f64>();
+    let c0 = total(&peers);
+    let t0 = Instant::now();
+    std::thread::sleep(WINDOW);
+    let per = (total(&peers) - c0) / t0.elapsed().as_secs_f64() / n as f64;
+    for p in &mut peers {
+        let _ = p.kill();
+        let _ = p.wait();
+    }
+    drop(cameras.stdin.take());
+    let _ = cameras.wait();
+    per
+}
+
+/// Child: serves `n` cameras and prints their URLs on one line; exits when stdin closes.
+fn run_cameras(n: usize) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut cams = Vec::new();
+        for _ in 0..n {
+            cams.push(
+                vas::synth::SyntheticCamera::start(vas::synth::CameraConfig {
+                    width: WIDTH,
+                    height: HEIGHT,
+                    fps: FPS,
+                    bitrate_bps: BITRATE,
+                    gop: FPS,
+                    mode: vas::synth::CameraMode::PreEncodedLoop {
+                        seconds: LOOP_SECONDS,
+                    },
+                    bind: "127.0.0.1:0".parse().unwrap(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap(),
+            );
+        }
+        let urls: Vec<String> = cams.iter().map(|c| c.url()).collect();
+        println!("{}", urls.join(" "));
+        let _ = std::io::stdout().flush();
+        let _ = tokio::task::spawn_blocking(|| {
+            let mut s = String::new();
+            while std::io::stdin().read_line(&mut s).unwrap_or(0) > 0 {}
+        })
+        .await;
+    });
+}
+
+/// Child: ingests the given cameras through the engine, one consumer per stream; prints
+/// READY, then answers each "count" line on stdin with the frames consumed so far.
+fn run_ingest(urls: &[String]) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let vas = vas::Vas::builder().data_dir(dir.path()).build().await.unwrap();
+        let frames = Arc::new(AtomicU64::new(0));
+        for (i, url) in urls.iter().enumerate() {
+            let d = vas
+                .add_device(vas::NewDevice::new(format!("cam-{i}"), url.clone()))
+                .await
+                .unwrap();
+            let s = vas
+                .streams()
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|s| s.stream.device_id == d.id)
+                .unwrap();
+            let mut sub = vas.subscribe(s.stream.id).await.unwrap();
+            let counter = frames.clone();
+            tokio::spawn(async move {
+                while let Some(d) = sub.recv().await {
+                    if let vas::hub::Delivery::Frame(f) = d
+                        && f.is_video()
+                    {
+                        counter.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+            vas.start_stream(s.stream.id).await.unwrap();
+        }
+        println!("READY");
+        let _ = std::io::stdout().flush();
+        let counter = frames.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            while std::io::stdin().read_line(&mut line).unwrap_or(0) > 0 {
+                println!("{}", counter.load(Ordering::Relaxed));
+                let _ = std::io::stdout().flush();
+                line.clear();
+            }
+        })
+        .await;
+        vas.shutdown().await;
+    });
+}
