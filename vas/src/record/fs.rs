@@ -255,6 +255,7 @@ pub use fault::FaultFs;
 
 #[cfg(any(test, feature = "test-util"))]
 mod fault {
+    use std::collections::HashMap;
     use std::path::PathBuf;
     use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -292,6 +293,7 @@ mod fault {
         capacity: Option<u64>,
         fail_renames: bool,
         appends: u64,
+        appends_per_file: HashMap<PathBuf, u64>,
         appended_bytes: u64,
         failed_writes: u64,
     }
@@ -323,6 +325,11 @@ mod fault {
         /// Appends so far (each is one write to the OS).
         pub fn appends(&self) -> u64 {
             self.lock().appends
+        }
+
+        /// Appends so far, per file path (as created).
+        pub fn appends_per_file(&self) -> HashMap<PathBuf, u64> {
+            self.lock().appends_per_file.clone()
         }
 
         /// Bytes appended so far.
@@ -370,12 +377,17 @@ mod fault {
     #[derive(Debug)]
     struct FaultFile {
         inner: Box<dyn MediaFile>,
+        path: PathBuf,
         fs: FaultFs,
     }
 
     impl MediaFile for FaultFile {
         fn append(&mut self, data: &[u8]) -> io::Result<()> {
-            self.fs.lock().appends += 1;
+            {
+                let mut st = self.fs.lock();
+                st.appends += 1;
+                *st.appends_per_file.entry(self.path.clone()).or_default() += 1;
+            }
             let fits = self
                 .fs
                 .room()
@@ -408,6 +420,7 @@ mod fault {
         fn create(&self, path: &Path) -> io::Result<Box<dyn MediaFile>> {
             Ok(Box::new(FaultFile {
                 inner: OsFs.create(path)?,
+                path: path.to_path_buf(),
                 fs: self.clone(),
             }))
         }

@@ -173,6 +173,8 @@ pub struct RecorderStatus {
     pub segments: u64,
     /// Segment bytes written.
     pub bytes: u64,
+    /// Frames written into segments (one write each).
+    pub frames_written: u64,
     /// Frames received from the hub.
     pub frames_received: u64,
     /// Frames dropped while in the error state.
@@ -343,6 +345,7 @@ struct Applied {
     created: bool,
     closed: u64,
     bytes: u64,
+    frames: u64,
     error: Option<Error>,
 }
 
@@ -384,9 +387,10 @@ impl RecordingDisk {
             let result = match op {
                 Op::Create { playlist } => self.create(&playlist).map(|()| applied.created = true),
                 Op::Start { uri } => self.start(uri),
-                Op::Append(bytes) => self
-                    .append(&bytes)
-                    .map(|()| applied.bytes += bytes.len() as u64),
+                Op::Append(bytes) => self.append(&bytes).map(|()| {
+                    applied.bytes += bytes.len() as u64;
+                    applied.frames += 1;
+                }),
                 Op::Close => self.close().map(|()| applied.closed += 1),
                 Op::Playlist(text) => self.write_playlist(&text),
             };
@@ -714,6 +718,7 @@ impl Runner {
         };
         self.status.send_modify(|s| {
             s.bytes += applied.bytes;
+            s.frames_written += applied.frames;
             s.segments += applied.closed;
             s.discontinuities += discontinuities;
         });
@@ -797,8 +802,19 @@ impl Runner {
         };
         let mut a = *a;
         a.segmenter.finish();
-        while a.segmenter.poll().is_some() {}
+        let mut closed = false;
+        while let Some(event) = a.segmenter.poll() {
+            closed |= matches!(event, SegmentEvent::SegmentClosed { .. });
+        }
         let Some(files) = a.files else { return };
+        if closed {
+            // The last segment is complete (its fsync, under that policy, happens here).
+            let disk = files.disk.clone();
+            let applied = blocking(move || lock(&disk).apply(vec![Op::Close])).await;
+            if let Ok(Applied { closed: 1, .. }) = applied {
+                self.status.send_modify(|s| s.segments += 1);
+            }
+        }
         if self.unfinished.len() >= MAX_UNFINISHED_RECORDINGS {
             let oldest = self.unfinished.remove(0);
             warn!(recording = %oldest.id, "too many unfinished recordings; leaving one to crash recovery");
