@@ -878,10 +878,20 @@ impl Runner {
         }
         let bytes = lock(&e.disk).bytes();
         let end = recording_end(e.start, &e.playlist);
-        self.rec
+        match self
+            .rec
             .store
             .update_recording(e.id, Some(end), bytes)
-            .await?;
+            .await
+        {
+            Err(err) if err.kind() == ErrorKind::NotFound => {
+                // The row was deleted meanwhile (its stream was removed): so go its files.
+                e.row = false;
+                let disk = e.disk.clone();
+                return blocking(move || lock(&disk).remove_all()).await?;
+            }
+            other => other?,
+        }
         info!(stream = %self.rec.stream, recording = %e.id, %end, bytes, "recording ended");
         Ok(())
     }

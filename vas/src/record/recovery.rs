@@ -135,6 +135,15 @@ async fn recover_open(
     row: &Recording,
     report: &mut RecoveryReport,
 ) -> Result<()> {
+    if row.location != layout.recording_location(row.stream_id, row.id) {
+        // Not a folder of ours: repairing it could touch files that are not recordings.
+        warn!(recording = %row.id, location = %row.location, "open recording outside the layout; left open");
+        report.failed.push((
+            row.id,
+            format!("location {:?} is not in the recording layout", row.location),
+        ));
+        return Ok(());
+    }
     let playlist_path = match layout.resolve(&row.location) {
         Ok(p) => p,
         Err(e) => {

@@ -444,6 +444,23 @@ mod tests {
             let s = scan(&data);
             assert!(s.usable_len <= s.scanned_len && s.scanned_len <= len as u64);
         }
+        // Valid segments with random bytes changed: never a panic, never more than was read,
+        // and never more frames than were written.
+        let (whole, _) = segment(12, 5_000);
+        for round in 0..300 {
+            let mut m = whole.clone();
+            for _ in 0..(1 + round % 7) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let i = (x as usize) % m.len();
+                m[i] = (x >> 32) as u8;
+            }
+            m.truncate(m.len() - (x as usize >> 40) % 3000);
+            let s = scan(&m);
+            assert!(s.usable_len <= s.scanned_len && s.scanned_len <= m.len() as u64);
+            assert!(s.video_frames <= 12);
+        }
         // The byte bound is honoured.
         let s = scan_segment(&mut &bytes[..], 10 * TS_PACKET_LEN as u64).unwrap();
         assert_eq!(s.scanned_len, 10 * TS_PACKET_LEN as u64);
