@@ -128,6 +128,46 @@ fn an_epoch_change_closes_the_segment_and_marks_a_discontinuity() {
 }
 
 #[test]
+fn lost_frames_close_the_segment_and_the_next_keyframe_starts_a_discontinuity() {
+    let mut s = segmenter();
+    let mut rec = Recording::default();
+    // Reported before anything was written: nothing to close, nothing to mark.
+    s.frames_lost();
+    assert_eq!(s.stats().discontinuities, 0);
+    let frames = video_run(0, 250, 25, 0);
+    for f in &frames[..60] {
+        s.push(f);
+        rec.drain(&mut s);
+    }
+    // The driver was skipped forward from 2.4 s to the keyframe at 4 s.
+    s.frames_lost();
+    rec.drain(&mut s);
+    s.frames_lost(); // twice: no segment open, nothing more
+    for f in &frames[100..150] {
+        s.push(f);
+        rec.drain(&mut s);
+    }
+    s.finish();
+    rec.drain(&mut s);
+    assert_eq!(s.stats().discontinuities, 1);
+    let flags: Vec<bool> = rec.segments.iter().map(|s| s.discontinuity).collect();
+    assert_eq!(flags, [false, false, true]);
+    assert!(
+        approx(&rec.durations(), &[2.0, 0.4, 2.0]),
+        "{:?}",
+        rec.durations()
+    );
+    check_recording(&rec);
+    assert_eq!(
+        s.playlist()
+            .render()
+            .matches("#EXT-X-DISCONTINUITY\n")
+            .count(),
+        1
+    );
+}
+
+#[test]
 fn timestamps_jumping_backwards_are_a_discontinuity_never_a_negative_duration() {
     let mut s = segmenter();
     let mut frames = video_run(900_000, 60, 25, 0);

@@ -417,6 +417,136 @@ async fn concurrent_writers_do_not_fail(store: &dyn Store) {
     assert_eq!(store.list_devices().await.unwrap().len(), 24);
 }
 
+async fn usage_and_oldest_recordings(store: &dyn Store) {
+    let (_, a) = camera(store, "usage-a").await;
+    let (_, b) = camera(store, "usage-b").await;
+    let (_, idle) = camera(store, "usage-idle").await;
+    let sized = |stream, start, end, bytes| Recording {
+        bytes,
+        ..recording(stream, start, end)
+    };
+    let a0 = sized(a.id, 0, Some(10), 1_000);
+    let a1 = sized(a.id, 10, Some(20), 2_000);
+    let a2 = sized(a.id, 20, None, 500);
+    let b0 = sized(b.id, 5, Some(15), 4_000);
+    for r in [&a2, &b0, &a1, &a0] {
+        store.insert_recording(r).await.unwrap();
+    }
+
+    let usage = store.recording_usage().await.unwrap();
+    let find = |s: StreamId| usage.iter().find(|u| u.stream == s).copied();
+    assert_eq!(usage.len(), 2, "streams without recordings are absent");
+    assert_eq!(
+        find(a.id).map(|u| (u.recordings, u.bytes)),
+        Some((3, 3_500))
+    );
+    assert_eq!(
+        find(b.id).map(|u| (u.recordings, u.bytes)),
+        Some((1, 4_000))
+    );
+    assert!(find(idle.id).is_none());
+    assert_eq!(store.total_recording_bytes().await.unwrap(), 7_500);
+
+    let ids = |v: Vec<Recording>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    // Closed only, oldest first, across streams or for one.
+    assert_eq!(
+        ids(store.oldest_recordings(None, 10).await.unwrap()),
+        vec![a0.id, b0.id, a1.id]
+    );
+    assert_eq!(
+        ids(store.oldest_recordings(None, 2).await.unwrap()),
+        vec![a0.id, b0.id]
+    );
+    assert_eq!(
+        ids(store.oldest_recordings(Some(a.id), 10).await.unwrap()),
+        vec![a0.id, a1.id]
+    );
+    for bad in [0, vas::store::MAX_LIST_LIMIT + 1] {
+        assert_eq!(
+            store.oldest_recordings(None, bad).await.unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+    }
+
+    assert_eq!(
+        store.recording_ids(a.id).await.unwrap(),
+        vec![a0.id, a1.id, a2.id]
+    );
+    assert!(store.recording_ids(idle.id).await.unwrap().is_empty());
+    store.delete_recording(b0.id).await.unwrap();
+    assert_eq!(store.total_recording_bytes().await.unwrap(), 3_500);
+}
+
+async fn pending_bookmarks_protect_recordings(store: &dyn Store) {
+    let (_, s) = camera(store, "protect").await;
+    let (_, other) = camera(store, "protect-other").await;
+    let r0 = recording(s.id, 0, Some(10));
+    let r1 = recording(s.id, 10, Some(20));
+    let r2 = recording(s.id, 100, Some(110));
+    let open = recording(s.id, 200, None);
+    for r in [&r0, &r1, &r2, &open] {
+        store.insert_recording(r).await.unwrap();
+    }
+    // Pending at 25 s, 5 s before and 7.5 s after: its clip spans [20, 32.5].
+    let pending = bookmark(s.id, 25);
+    store.insert_bookmark(&pending).await.unwrap();
+    // Ready bookmarks and other streams' bookmarks protect nothing here.
+    let ready = Bookmark {
+        state: BookmarkState::Ready,
+        ..bookmark(s.id, 5)
+    };
+    store.insert_bookmark(&ready).await.unwrap();
+    store
+        .insert_bookmark(&bookmark(other.id, 101))
+        .await
+        .unwrap();
+
+    let ids = |v: Vec<Bookmark>| v.into_iter().map(|b| b.id).collect::<Vec<_>>();
+    let overlapping =
+        |from, to: Option<i64>| store.pending_bookmarks_overlapping(s.id, t(from), to.map(t));
+    assert_eq!(
+        ids(overlapping(10, Some(20)).await.unwrap()),
+        vec![pending.id]
+    );
+    assert_eq!(ids(overlapping(32, None).await.unwrap()), vec![pending.id]);
+    let just_after = store
+        .pending_bookmarks_overlapping(s.id, t(32) + chrono::Duration::milliseconds(501), None)
+        .await
+        .unwrap();
+    assert!(just_after.is_empty(), "the span ends at 32.5 s");
+    assert!(overlapping(0, Some(19)).await.unwrap().is_empty());
+    assert!(overlapping(100, Some(110)).await.unwrap().is_empty());
+
+    // Touching the span's start (20 s) counts: r1 is needed, r0 and r2 are not.
+    assert!(store.delete_recording_if_unreferenced(r0.id).await.unwrap());
+    assert!(!store.delete_recording_if_unreferenced(r1.id).await.unwrap());
+    assert!(store.delete_recording_if_unreferenced(r2.id).await.unwrap());
+    assert!(
+        !store
+            .delete_recording_if_unreferenced(open.id)
+            .await
+            .unwrap(),
+        "open recordings are never deleted this way"
+    );
+    assert!(
+        !store
+            .delete_recording_if_unreferenced(RecordingId::new())
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.get_recording(r1.id).await.unwrap(), r1);
+    assert_eq!(
+        store.get_recording(r0.id).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    // Once its clip is cut, the bookmark no longer holds the recording.
+    store
+        .update_bookmark(pending.id, BookmarkState::Ready, Some("clips/x.ts"))
+        .await
+        .unwrap();
+    assert!(store.delete_recording_if_unreferenced(r1.id).await.unwrap());
+}
+
 /// Runs each scenario on a fresh SQLite file and on a fresh PostgreSQL database.
 macro_rules! store_suite {
     ($($name:ident),* $(,)?) => {
@@ -458,6 +588,8 @@ store_suite!(
     bookmarks_lifecycle,
     snapshots_lifecycle,
     concurrent_writers_do_not_fail,
+    usage_and_oldest_recordings,
+    pending_bookmarks_protect_recordings,
 );
 
 // Backend-specific checks: reopening keeps data, and the range query uses the index.

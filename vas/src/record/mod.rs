@@ -1,15 +1,25 @@
-//! Recording to HLS: the sans-IO core.
+//! Recording to HLS: the sans-IO core, and the tasks that write it to disk.
 //!
-//! Frames go in, segment bytes and playlist text come out; nothing here touches a file, a
-//! socket, a task or a clock (a thin driver does, as the [`Segmenter`] docs show). The parts:
+//! The core takes frames in and hands segment bytes and playlist text out; nothing in it
+//! touches a file, a socket, a task or a clock:
 //!
 //! * [`segmenter`]: where segments start and end, discontinuities, durations, the recording's
 //!   EVENT playlist. The entry point.
 //! * [`ts`]: the MPEG-TS muxer (PAT/PMT, PES, PCR, continuity counters).
 //! * [`playlist`]: RFC 8216 media playlists, rendered and parsed back (EVENT and VOD).
 //! * [`adts`]: ADTS headers for AAC from its AudioSpecificConfig.
+//! * [`ts_scan`]: reading our own segments back (whole frames, durations) for recovery.
+//! * [`retention::plan`]: which recordings a retention policy deletes.
 //! * `annexb` and `timeline` (private): Annex B access units for video, and the mapping
 //!   from camera timestamps to the continuous output timeline.
+//!
+//! The I/O side, all of it through the [`fs::MediaFs`] seam:
+//!
+//! * [`layout`]: `<media>/<stream>/<recording>/index.m3u8` + `segment-NNNNNNNN.ts`, and
+//!   resolving stored relative paths safely.
+//! * [`recorder`]: the per-stream task (hub in, files and rows out, roll-over, errors).
+//! * [`recovery`]: at start-up, closing what a crash left open and matching rows to folders.
+//! * [`retention`]: the driver that deletes old recordings (row first, then files).
 //!
 //! What is recorded: H.264 and H.265 video, AAC audio. G.711 and Opus audio have no
 //! HLS-compatible MPEG-TS mapping and are skipped (counted, and logged once per codec).
@@ -29,12 +39,24 @@
 
 pub mod adts;
 mod annexb;
+pub mod fs;
+pub mod layout;
 pub mod playlist;
+pub mod recorder;
+pub mod recovery;
+pub mod retention;
 pub mod segmenter;
 mod timeline;
 pub mod ts;
+pub mod ts_scan;
 
+pub use layout::{MediaLayout, resolve_media_path};
 pub use playlist::{MediaPlaylist, PlaylistSegment, PlaylistType};
+pub use recorder::{
+    FsyncPolicy, Recorder, RecorderConfig, RecorderState, RecorderStatus, RecorderTask,
+};
+pub use recovery::{RecoveryReport, recover};
+pub use retention::{Retention, RetentionPolicy, RetentionReport, RetentionTask, enforce};
 pub use segmenter::{SegmentEvent, Segmenter, SegmenterConfig, SegmenterStats};
 pub use timeline::{
     DEFAULT_FRAME_DURATION_TICKS, DiscontinuityReason, MAX_AUDIO_LAG_TICKS, MAX_AUDIO_LEAD_TICKS,

@@ -324,6 +324,17 @@ impl Segmenter {
         self.events.push_back(SegmentEvent::PlaylistChanged);
     }
 
+    /// Tells the segmenter that frames are missing before the next one pushed (the driver
+    /// fell behind its source and was skipped forward): the open segment is closed at the
+    /// end of its last frame, and the next segment, from the next keyframe, is marked as a
+    /// discontinuity. Does nothing while no segment is open (nothing was written since the
+    /// last break) or after [`Segmenter::finish`].
+    pub fn frames_lost(&mut self) {
+        if !self.finished && matches!(self.state, State::Open(_)) {
+            self.discontinuity(DiscontinuityReason::FramesLost);
+        }
+    }
+
     /// The next event, if any.
     pub fn poll(&mut self) -> Option<SegmentEvent> {
         self.events.pop_front()

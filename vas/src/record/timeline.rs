@@ -38,6 +38,8 @@ pub enum DiscontinuityReason {
     TimestampBackwards,
     /// A video timestamp jumped forward by more than the configured threshold.
     TimestampJump,
+    /// The driver reported frames missing (it fell behind and was skipped forward).
+    FramesLost,
 }
 
 /// Where a video frame goes.

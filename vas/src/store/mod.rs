@@ -96,18 +96,34 @@ impl Range {
     }
 
     pub(crate) fn checked_limit(&self) -> Result<i64> {
-        if self.limit == 0 || self.limit > MAX_LIST_LIMIT {
-            return Err(Error::invalid_input(format!(
-                "limit must be between 1 and {MAX_LIST_LIMIT}"
-            )));
-        }
+        let limit = checked_limit(self.limit)?;
         if let (Some(f), Some(t)) = (self.from, self.to)
             && f > t
         {
             return Err(Error::invalid_input("from is after to"));
         }
-        Ok(i64::from(self.limit))
+        Ok(limit)
     }
+}
+
+/// How much recorded media one stream has, from the rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamUsage {
+    /// The stream.
+    pub stream: StreamId,
+    /// Its recordings.
+    pub recordings: u64,
+    /// Their bytes on disk, as the rows say.
+    pub bytes: u64,
+}
+
+pub(crate) fn checked_limit(limit: u32) -> Result<i64> {
+    if limit == 0 || limit > MAX_LIST_LIMIT {
+        return Err(Error::invalid_input(format!(
+            "limit must be between 1 and {MAX_LIST_LIMIT}"
+        )));
+    }
+    Ok(i64::from(limit))
 }
 
 /// Persistent state of VAS. Implemented for SQLite and PostgreSQL; see the module docs.
@@ -163,6 +179,34 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn open_recordings(&self) -> Result<Vec<Recording>>;
     /// Removes a recording's row (delete its files afterwards).
     async fn delete_recording(&self, id: RecordingId) -> Result<()>;
+    /// Bytes and number of recordings per stream (open recordings included; streams without
+    /// recordings are absent), by stream id.
+    async fn recording_usage(&self) -> Result<Vec<StreamUsage>>;
+    /// Bytes of all recordings (open ones included).
+    async fn total_recording_bytes(&self) -> Result<u64>;
+    /// The oldest closed recordings, of one stream or of all, oldest first, at most `limit`
+    /// (1 to [`MAX_LIST_LIMIT`]).
+    async fn oldest_recordings(
+        &self,
+        stream: Option<StreamId>,
+        limit: u32,
+    ) -> Result<Vec<Recording>>;
+    /// The ids of every recording of a stream, oldest first (for reconciling rows with the
+    /// media folder).
+    async fn recording_ids(&self, stream: StreamId) -> Result<Vec<RecordingId>>;
+    /// Pending bookmarks of a stream whose clip span `[at - before, at + after]` overlaps
+    /// `[from, to]` (`to = None`: open-ended), by moment, at most [`MAX_LIST_LIMIT`].
+    async fn pending_bookmarks_overlapping(
+        &self,
+        stream: StreamId,
+        from: DateTime<Utc>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Bookmark>>;
+    /// Removes a closed recording's row unless a pending bookmark of its stream still needs
+    /// it (its clip span overlaps the recording), in one statement; returns whether the row
+    /// was removed (false: still needed, still open, or already gone). Delete the files
+    /// afterwards.
+    async fn delete_recording_if_unreferenced(&self, id: RecordingId) -> Result<bool>;
 
     /// Adds a bookmark.
     async fn insert_bookmark(&self, bookmark: &Bookmark) -> Result<()>;

@@ -9,13 +9,14 @@ use sqlx::{Postgres, QueryBuilder, Row, Transaction};
 use uuid::Uuid;
 
 use super::{
-    ACQUIRE_TIMEOUT, Backend, POSTGRES_MAX_CONNECTIONS, Range, Store, Subject, clamp_u64,
-    duration_ms, map_sqlx, mask_database_url, ms_duration, to_i64,
+    ACQUIRE_TIMEOUT, Backend, MAX_LIST_LIMIT, POSTGRES_MAX_CONNECTIONS, Range, Store, StreamUsage,
+    Subject, checked_limit, clamp_u64, duration_ms, map_sqlx, mask_database_url, ms_duration,
+    to_i64,
 };
 use crate::camera_url::{CameraUrl, Credentials};
 use crate::model::{
-    Bookmark, BookmarkId, BookmarkState, DesiredState, Device, DeviceId, Recording, RecordingId,
-    Snapshot, SnapshotId, Stream, StreamId,
+    Bookmark, BookmarkId, BookmarkState, DesiredState, Device, DeviceId, MAX_BOOKMARK_MARGIN,
+    Recording, RecordingId, Snapshot, SnapshotId, Stream, StreamId,
 };
 use crate::{Error, Result};
 
@@ -448,6 +449,114 @@ impl Store for PostgresStore {
             return Err(not_found(Subject::Recording));
         }
         Ok(())
+    }
+
+    async fn recording_usage(&self) -> Result<Vec<StreamUsage>> {
+        let rows = sqlx::query(
+            "SELECT stream_id, COUNT(*) AS recordings, COALESCE(SUM(bytes), 0)::bigint AS bytes \
+             FROM recordings GROUP BY stream_id ORDER BY stream_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| map_sqlx(e, Subject::Recording))?;
+        rows.iter()
+            .map(|row| {
+                Ok(StreamUsage {
+                    stream: StreamId(uuid(row, "stream_id")?),
+                    recordings: clamp_u64(get(row, "recordings")?),
+                    bytes: clamp_u64(get(row, "bytes")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn total_recording_bytes(&self) -> Result<u64> {
+        let total: i64 =
+            sqlx::query_scalar("SELECT COALESCE(SUM(bytes), 0)::bigint FROM recordings")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| map_sqlx(e, Subject::Recording))?;
+        Ok(clamp_u64(total))
+    }
+
+    async fn oldest_recordings(
+        &self,
+        stream: Option<StreamId>,
+        limit: u32,
+    ) -> Result<Vec<Recording>> {
+        let limit = checked_limit(limit)?;
+        let mut q =
+            QueryBuilder::<Postgres>::new("SELECT * FROM recordings WHERE end_at IS NOT NULL");
+        if let Some(s) = stream {
+            q.push(" AND stream_id = ").push_bind(s.0);
+        }
+        q.push(" ORDER BY start_at, id LIMIT ").push_bind(limit);
+        q.build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Recording))?
+            .iter()
+            .map(recording_from_row)
+            .collect()
+    }
+
+    async fn recording_ids(&self, stream: StreamId) -> Result<Vec<RecordingId>> {
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM recordings WHERE stream_id = $1 ORDER BY start_at, id",
+        )
+        .bind(stream.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| map_sqlx(e, Subject::Recording))?;
+        Ok(ids.into_iter().map(RecordingId).collect())
+    }
+
+    async fn pending_bookmarks_overlapping(
+        &self,
+        stream: StreamId,
+        from: DateTime<Utc>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Bookmark>> {
+        // The bounds on `at` let the (stream_id, at) index narrow the scan: no clip span
+        // reaches further than the largest margin from its moment.
+        let margin = chrono::Duration::from_std(MAX_BOOKMARK_MARGIN)
+            .map_err(|_| Error::internal("bookmark margin out of range"))?;
+        let mut q = QueryBuilder::<Postgres>::new("SELECT * FROM bookmarks WHERE stream_id = ");
+        q.push_bind(stream.0)
+            .push(" AND state = 'pending' AND at >= ")
+            .push_bind(from - margin)
+            .push(" AND at + after_ms * interval '1 millisecond' >= ")
+            .push_bind(from);
+        if let Some(to) = to {
+            q.push(" AND at <= ")
+                .push_bind(to + margin)
+                .push(" AND at - before_ms * interval '1 millisecond' <= ")
+                .push_bind(to);
+        }
+        q.push(" ORDER BY at, id LIMIT ")
+            .push_bind(i64::from(MAX_LIST_LIMIT));
+        q.build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Bookmark))?
+            .iter()
+            .map(bookmark_from_row)
+            .collect()
+    }
+
+    async fn delete_recording_if_unreferenced(&self, id: RecordingId) -> Result<bool> {
+        let done = sqlx::query(
+            "DELETE FROM recordings r WHERE r.id = $1 AND r.end_at IS NOT NULL AND NOT EXISTS (\
+             SELECT 1 FROM bookmarks b WHERE b.stream_id = r.stream_id \
+             AND b.state = 'pending' \
+             AND b.at - b.before_ms * interval '1 millisecond' <= r.end_at \
+             AND b.at + b.after_ms * interval '1 millisecond' >= r.start_at)",
+        )
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_sqlx(e, Subject::Recording))?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn insert_bookmark(&self, b: &Bookmark) -> Result<()> {

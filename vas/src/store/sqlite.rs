@@ -12,13 +12,14 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use uuid::Uuid;
 
 use super::{
-    ACQUIRE_TIMEOUT, Backend, Range, SQLITE_BUSY_TIMEOUT, SQLITE_MAX_CONNECTIONS, Store, Subject,
-    clamp_u64, duration_ms, map_sqlx, mask_database_url, ms_duration, to_i64,
+    ACQUIRE_TIMEOUT, Backend, MAX_LIST_LIMIT, Range, SQLITE_BUSY_TIMEOUT, SQLITE_MAX_CONNECTIONS,
+    Store, StreamUsage, Subject, checked_limit, clamp_u64, duration_ms, map_sqlx,
+    mask_database_url, ms_duration, to_i64,
 };
 use crate::camera_url::{CameraUrl, Credentials};
 use crate::model::{
-    Bookmark, BookmarkId, BookmarkState, DesiredState, Device, DeviceId, Recording, RecordingId,
-    Snapshot, SnapshotId, Stream, StreamId,
+    Bookmark, BookmarkId, BookmarkState, DesiredState, Device, DeviceId, MAX_BOOKMARK_MARGIN,
+    Recording, RecordingId, Snapshot, SnapshotId, Stream, StreamId,
 };
 use crate::{Error, Result};
 
@@ -474,6 +475,117 @@ impl Store for SqliteStore {
             return Err(not_found(Subject::Recording));
         }
         Ok(())
+    }
+
+    async fn recording_usage(&self) -> Result<Vec<StreamUsage>> {
+        let rows = sqlx::query(
+            "SELECT stream_id, COUNT(*) AS recordings, COALESCE(SUM(bytes), 0) AS bytes \
+             FROM recordings GROUP BY stream_id ORDER BY stream_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| map_sqlx(e, Subject::Recording))?;
+        rows.iter()
+            .map(|row| {
+                Ok(StreamUsage {
+                    stream: StreamId(uuid(row, "stream_id")?),
+                    recordings: clamp_u64(get(row, "recordings")?),
+                    bytes: clamp_u64(get(row, "bytes")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn total_recording_bytes(&self) -> Result<u64> {
+        let total: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(bytes), 0) FROM recordings")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Recording))?;
+        Ok(clamp_u64(total))
+    }
+
+    async fn oldest_recordings(
+        &self,
+        stream: Option<StreamId>,
+        limit: u32,
+    ) -> Result<Vec<Recording>> {
+        let limit = checked_limit(limit)?;
+        let mut q =
+            QueryBuilder::<Sqlite>::new("SELECT * FROM recordings WHERE end_at IS NOT NULL");
+        if let Some(s) = stream {
+            q.push(" AND stream_id = ").push_bind(s.0.to_string());
+        }
+        q.push(" ORDER BY start_at, id LIMIT ").push_bind(limit);
+        q.build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Recording))?
+            .iter()
+            .map(recording_from_row)
+            .collect()
+    }
+
+    async fn recording_ids(&self, stream: StreamId) -> Result<Vec<RecordingId>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM recordings WHERE stream_id = ? ORDER BY start_at, id",
+        )
+        .bind(stream.0.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| map_sqlx(e, Subject::Recording))?;
+        ids.iter()
+            .map(|id| {
+                Uuid::try_parse(id)
+                    .map(RecordingId)
+                    .map_err(|_| Error::internal("stored recording id is not a UUID"))
+            })
+            .collect()
+    }
+
+    async fn pending_bookmarks_overlapping(
+        &self,
+        stream: StreamId,
+        from: DateTime<Utc>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Bookmark>> {
+        // The bounds on `at` let the (stream_id, at) index narrow the scan: no clip span
+        // reaches further than the largest margin from its moment.
+        let margin = i64::try_from(MAX_BOOKMARK_MARGIN.as_micros()).unwrap_or(i64::MAX);
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM bookmarks WHERE stream_id = ");
+        q.push_bind(stream.0.to_string())
+            .push(" AND state = 'pending' AND at >= ")
+            .push_bind(micros(from).saturating_sub(margin))
+            .push(" AND at + after_ms * 1000 >= ")
+            .push_bind(micros(from));
+        if let Some(to) = to {
+            q.push(" AND at <= ")
+                .push_bind(micros(to).saturating_add(margin))
+                .push(" AND at - before_ms * 1000 <= ")
+                .push_bind(micros(to));
+        }
+        q.push(" ORDER BY at, id LIMIT ")
+            .push_bind(i64::from(MAX_LIST_LIMIT));
+        q.build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, Subject::Bookmark))?
+            .iter()
+            .map(bookmark_from_row)
+            .collect()
+    }
+
+    async fn delete_recording_if_unreferenced(&self, id: RecordingId) -> Result<bool> {
+        let done = sqlx::query(
+            "DELETE FROM recordings WHERE id = ? AND end_at IS NOT NULL AND NOT EXISTS (\
+             SELECT 1 FROM bookmarks b WHERE b.stream_id = recordings.stream_id \
+             AND b.state = 'pending' AND b.at - b.before_ms * 1000 <= recordings.end_at \
+             AND b.at + b.after_ms * 1000 >= recordings.start_at)",
+        )
+        .bind(id.0.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map_sqlx(e, Subject::Recording))?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn insert_bookmark(&self, b: &Bookmark) -> Result<()> {
