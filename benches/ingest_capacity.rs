@@ -9,6 +9,9 @@
 //!
 //! `cargo bench -p vas-benches --bench ingest_capacity` (add `-- --quick` for N = 1, 10).
 
+// A load generator reports on stdout; that is its interface.
+#![allow(clippy::print_stdout)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -41,7 +44,9 @@ fn main() {
         BITRATE / 1_000_000,
         WINDOW.as_secs()
     );
-    println!("| N | frames/s in (expected) | ingest CPU/camera | cameras/core | memory/stream | camera CPU/camera |");
+    println!(
+        "| N | frames/s in (expected) | ingest CPU/camera | cameras/core | memory/stream | camera CPU/camera |"
+    );
     println!("|---|---|---|---|---|---|");
     let mut per_camera_at_10 = None;
     for &n in sizes {
@@ -67,7 +72,10 @@ fn main() {
         peer * 100.0
     );
     if let Some(ours) = per_camera_at_10 {
-        println!("VAS ingest uses {:.2}x ffmpeg's CPU per camera (lower is better)", ours / peer);
+        println!(
+            "VAS ingest uses {:.2}x ffmpeg's CPU per camera (lower is better)",
+            ours / peer
+        );
     }
 }
 
@@ -128,12 +136,22 @@ fn measure(n: usize) -> Measurement {
     assert_eq!(read_line(&mut ingest), "READY");
     std::thread::sleep(WARMUP);
     let (i0, c0) = (cpu_seconds(ingest.id()), cpu_seconds(cameras.id()));
-    ingest.stdin.as_mut().unwrap().write_all(b"count\n").unwrap();
+    ingest
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"count\n")
+        .unwrap();
     let f0: u64 = read_line(&mut ingest).parse().unwrap();
     let t0 = Instant::now();
     std::thread::sleep(WINDOW);
     let (i1, c1) = (cpu_seconds(ingest.id()), cpu_seconds(cameras.id()));
-    ingest.stdin.as_mut().unwrap().write_all(b"count\n").unwrap();
+    ingest
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"count\n")
+        .unwrap();
     let f1: u64 = read_line(&mut ingest).parse().unwrap();
     let secs = t0.elapsed().as_secs_f64();
     let rss = rss_kb(ingest.id());
@@ -157,7 +175,17 @@ fn measure_ffmpeg(n: usize) -> f64 {
         .map(|url| {
             Command::new("taskset")
                 .args(["-c", "0", "ffmpeg", "-nostdin", "-loglevel", "error"])
-                .args(["-rtsp_transport", "tcp", "-i", url, "-c", "copy", "-f", "null", "-"])
+                .args([
+                    "-rtsp_transport",
+                    "tcp",
+                    "-i",
+                    url,
+                    "-c",
+                    "copy",
+                    "-f",
+                    "null",
+                    "-",
+                ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -229,7 +257,11 @@ fn run_ingest(urls: &[String]) {
         .unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let vas = vas::Vas::builder().data_dir(dir.path()).build().await.unwrap();
+        let vas = vas::Vas::builder()
+            .data_dir(dir.path())
+            .build()
+            .await
+            .unwrap();
         let frames = Arc::new(AtomicU64::new(0));
         for (i, url) in urls.iter().enumerate() {
             let d = vas

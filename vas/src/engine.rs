@@ -253,6 +253,7 @@ impl Vas {
             rtsp_url,
             sub_rtsp_url,
             credentials,
+            rtsp_transport: new.rtsp_transport.unwrap_or(self.inner.ingest.transport),
             enabled: new.enabled,
             created_at: now,
             updated_at: now,
@@ -337,6 +338,9 @@ impl Vas {
         }
         if let Some(enabled) = patch.enabled {
             device.enabled = enabled;
+        }
+        if let Some(transport) = patch.rtsp_transport {
+            device.rtsp_transport = transport;
         }
         device.updated_at = self.inner.clock.now_utc();
         self.inner
@@ -462,7 +466,7 @@ impl Vas {
         let target = device.url_for(stream.profile).map(|url| CameraTarget {
             url: url.clone(),
             credentials: device.credentials.clone(),
-            transport: self.inner.ingest.transport,
+            transport: device.rtsp_transport,
         });
         let want = match target {
             Some(t) if stream.desired == DesiredState::Running && device.enabled => Some(t),

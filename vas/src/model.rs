@@ -113,6 +113,8 @@ pub struct Device {
     pub sub_rtsp_url: Option<CameraUrl>,
     /// Credentials for both URLs, if the camera needs them.
     pub credentials: Option<Credentials>,
+    /// How RTP travels from it.
+    pub rtsp_transport: RtpTransport,
     /// Whether VAS may connect to it at all.
     pub enabled: bool,
     /// When it was added.
@@ -166,6 +168,9 @@ pub struct NewDevice {
     /// Password, when not given in the URL.
     #[serde(default)]
     pub password: Option<String>,
+    /// `tcp` (default) or `udp`.
+    #[serde(default)]
+    pub rtsp_transport: Option<RtpTransport>,
     /// Whether VAS may connect to it (default true).
     #[serde(default = "default_true")]
     pub enabled: bool,
@@ -207,6 +212,9 @@ pub struct DevicePatch {
     /// New password.
     #[serde(default)]
     pub password: Option<String>,
+    /// `tcp` or `udp`.
+    #[serde(default)]
+    pub rtsp_transport: Option<RtpTransport>,
     /// Enable or disable the camera.
     #[serde(default)]
     pub enabled: Option<bool>,
@@ -254,6 +262,38 @@ pub fn resolve_credentials(
             "credentials are given both in the URL and as username/password, and they differ",
         )),
         (a, b) => Ok(a.or(b)),
+    }
+}
+
+/// How RTP travels from a camera.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RtpTransport {
+    /// Interleaved in the RTSP TCP connection (default: works through NAT and firewalls).
+    #[default]
+    Tcp,
+    /// Separate UDP ports (lower latency on clean LANs).
+    Udp,
+}
+
+impl RtpTransport {
+    /// `"tcp"` or `"udp"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RtpTransport::Tcp => "tcp",
+            RtpTransport::Udp => "udp",
+        }
+    }
+}
+
+impl FromStr for RtpTransport {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "tcp" => Ok(RtpTransport::Tcp),
+            "udp" => Ok(RtpTransport::Udp),
+            _ => Err(Error::internal(format!("unknown RTP transport {s:?}"))),
+        }
     }
 }
 

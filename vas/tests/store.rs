@@ -25,6 +25,7 @@ fn device(name: &str, url: &str) -> Device {
         rtsp_url,
         sub_rtsp_url: None,
         credentials,
+        rtsp_transport: vas::model::RtpTransport::Tcp,
         enabled: true,
         created_at: t(0),
         updated_at: t(0),
@@ -125,6 +126,7 @@ async fn update_adds_and_removes_streams(store: &dyn Store) {
     let (mut d, main) = camera(store, "gate").await;
     d.name = "front gate".into();
     d.enabled = false;
+    d.rtsp_transport = vas::model::RtpTransport::Udp;
     d.sub_rtsp_url = Some(CameraUrl::parse("rtsp://gate.cams.local/sub").unwrap().0);
     d.updated_at = t(60);
     let sub = stream(d.id, StreamProfile::Sub);

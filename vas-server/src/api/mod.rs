@@ -37,6 +37,8 @@ pub struct DeviceBody {
     pub rtsp_url: String,
     /// Sub URL, password masked.
     pub sub_rtsp_url: Option<String>,
+    /// `tcp` or `udp`.
+    pub rtsp_transport: vas::model::RtpTransport,
     /// Whether VAS may connect to it.
     pub enabled: bool,
     /// Whether credentials are stored for it.
@@ -54,6 +56,7 @@ impl From<&Device> for DeviceBody {
             name: d.name.clone(),
             rtsp_url: d.rtsp_url_masked(),
             sub_rtsp_url: d.sub_rtsp_url_masked(),
+            rtsp_transport: d.rtsp_transport,
             enabled: d.enabled,
             has_credentials: d.credentials.is_some(),
             created_at: d.created_at,

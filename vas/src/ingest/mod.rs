@@ -33,7 +33,7 @@ pub struct IngestConfig {
     pub stall_timeout: Duration,
     /// Reconnection backoff.
     pub backoff: BackoffPolicy,
-    /// RTP transport for cameras.
+    /// RTP transport for cameras added without one.
     pub transport: RtpTransport,
 }
 

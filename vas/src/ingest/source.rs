@@ -11,15 +11,7 @@ use crate::Result;
 use crate::camera_url::{CameraUrl, Credentials};
 use crate::media::Track;
 
-/// How RTP travels from the camera.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RtpTransport {
-    /// Interleaved in the RTSP TCP connection (default: works through NAT and firewalls).
-    #[default]
-    Tcp,
-    /// Separate UDP ports (lower latency on clean LANs).
-    Udp,
-}
+pub use crate::model::RtpTransport;
 
 /// What to connect to. `Debug` never shows the password.
 #[derive(Debug, Clone, PartialEq)]

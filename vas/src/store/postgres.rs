@@ -103,6 +103,7 @@ fn device_from_row(row: &PgRow) -> Result<Device> {
         rtsp_url: CameraUrl::try_from(get::<String>(row, "rtsp_url")?)?,
         sub_rtsp_url: sub.map(CameraUrl::try_from).transpose()?,
         credentials,
+        rtsp_transport: get::<String>(row, "rtsp_transport")?.parse()?,
         enabled: get(row, "enabled")?,
         created_at: time(row, "created_at")?,
         updated_at: time(row, "updated_at")?,
@@ -231,7 +232,7 @@ impl Store for PostgresStore {
             .map_err(|e| map_sqlx(e, Subject::Device))?;
         sqlx::query(
             "INSERT INTO devices (id, name, rtsp_url, sub_rtsp_url, username, password, enabled, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             created_at, updated_at, rtsp_transport) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(d.id.0)
         .bind(&d.name)
@@ -242,6 +243,7 @@ impl Store for PostgresStore {
         .bind(d.enabled)
         .bind(d.created_at)
         .bind(d.updated_at)
+        .bind(d.rtsp_transport.as_str())
         .execute(&mut *tx)
         .await
         .map_err(|e| map_sqlx(e, Subject::Device))?;
@@ -283,7 +285,7 @@ impl Store for PostgresStore {
             .map_err(|e| map_sqlx(e, Subject::Device))?;
         let done = sqlx::query(
             "UPDATE devices SET name = $1, rtsp_url = $2, sub_rtsp_url = $3, username = $4, \
-             password = $5, enabled = $6, updated_at = $7 WHERE id = $8",
+             password = $5, enabled = $6, updated_at = $7, rtsp_transport = $9 WHERE id = $8",
         )
         .bind(&d.name)
         .bind(d.rtsp_url.as_str())
@@ -293,6 +295,7 @@ impl Store for PostgresStore {
         .bind(d.enabled)
         .bind(d.updated_at)
         .bind(d.id.0)
+        .bind(d.rtsp_transport.as_str())
         .execute(&mut *tx)
         .await
         .map_err(|e| map_sqlx(e, Subject::Device))?;

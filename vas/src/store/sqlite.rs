@@ -126,6 +126,7 @@ fn device_from_row(row: &SqliteRow) -> Result<Device> {
         rtsp_url: CameraUrl::try_from(get::<String>(row, "rtsp_url")?)?,
         sub_rtsp_url: sub.map(CameraUrl::try_from).transpose()?,
         credentials,
+        rtsp_transport: get::<String>(row, "rtsp_transport")?.parse()?,
         enabled: get(row, "enabled")?,
         created_at: time(row, "created_at")?,
         updated_at: time(row, "updated_at")?,
@@ -257,7 +258,7 @@ impl Store for SqliteStore {
             .map_err(|e| map_sqlx(e, Subject::Device))?;
         sqlx::query(
             "INSERT INTO devices (id, name, rtsp_url, sub_rtsp_url, username, password, enabled, \
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             created_at, updated_at, rtsp_transport) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(d.id.0.to_string())
         .bind(&d.name)
@@ -268,6 +269,7 @@ impl Store for SqliteStore {
         .bind(d.enabled)
         .bind(micros(d.created_at))
         .bind(micros(d.updated_at))
+        .bind(d.rtsp_transport.as_str())
         .execute(&mut *tx)
         .await
         .map_err(|e| map_sqlx(e, Subject::Device))?;
@@ -309,7 +311,7 @@ impl Store for SqliteStore {
             .map_err(|e| map_sqlx(e, Subject::Device))?;
         let done = sqlx::query(
             "UPDATE devices SET name = ?, rtsp_url = ?, sub_rtsp_url = ?, username = ?, \
-             password = ?, enabled = ?, updated_at = ? WHERE id = ?",
+             password = ?, enabled = ?, updated_at = ?, rtsp_transport = ? WHERE id = ?",
         )
         .bind(&d.name)
         .bind(d.rtsp_url.as_str())
@@ -318,6 +320,7 @@ impl Store for SqliteStore {
         .bind(d.credentials.as_ref().map(|c| c.password.as_str()))
         .bind(d.enabled)
         .bind(micros(d.updated_at))
+        .bind(d.rtsp_transport.as_str())
         .bind(d.id.0.to_string())
         .execute(&mut *tx)
         .await

@@ -287,6 +287,7 @@ pub async fn add_camera(store: &dyn Store, name: &str) -> StreamId {
             .0,
         sub_rtsp_url: None,
         credentials: None,
+        rtsp_transport: vas::model::RtpTransport::Tcp,
         enabled: true,
         created_at: now,
         updated_at: now,
