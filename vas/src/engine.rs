@@ -21,12 +21,23 @@ use crate::model::{
     DesiredState, Device, DeviceId, DevicePatch, NewDevice, Stream, StreamId, StreamProfile,
     resolve_credentials, validate_name,
 };
+use crate::model::{Recording, RecordingId};
+use crate::record::fs::{MediaFs, OsFs, read_to_string_bounded};
+use crate::record::{
+    MediaLayout, MediaPlaylist, PlaylistSegment, Recorder, RecorderConfig, RecorderTask, Retention,
+    RetentionPolicy, RetentionTask, recover,
+};
 use crate::status::{StreamInfo, StreamStatus};
+use crate::store::Range;
 use crate::store::{self, Store};
 use crate::{Error, ErrorKind, Result};
 
 /// Engine events buffered for slow listeners before they start missing some.
 pub const EVENT_BUFFER: usize = 1024;
+/// Time between retention passes.
+pub const DEFAULT_RETENTION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+/// Largest playlist file the engine reads back.
+pub const MAX_PLAYLIST_READ: u64 = 4 * 1024 * 1024;
 
 /// Default folder for the SQLite file and media when nothing else is configured.
 pub const DEFAULT_DATA_DIR: &str = "./vas-data";
@@ -55,6 +66,10 @@ pub struct VasBuilder {
     source: Option<Arc<dyn CameraSource>>,
     ingest: IngestConfig,
     hub: HubConfig,
+    recorder: RecorderConfig,
+    retention: RetentionPolicy,
+    retention_interval: Option<std::time::Duration>,
+    media_fs: Option<Arc<dyn MediaFs>>,
 }
 
 impl VasBuilder {
@@ -100,6 +115,26 @@ impl VasBuilder {
         self
     }
 
+    /// Recording policy: segment duration, recording length, fsync.
+    pub fn recorder_config(mut self, config: RecorderConfig) -> Self {
+        self.recorder = config;
+        self
+    }
+
+    /// What recordings to keep (default: everything) and how often to check
+    /// (default [`DEFAULT_RETENTION_INTERVAL`]).
+    pub fn retention(mut self, policy: RetentionPolicy, interval: std::time::Duration) -> Self {
+        self.retention = policy;
+        self.retention_interval = Some(interval);
+        self
+    }
+
+    /// The filesystem media goes through (default: the real one). Tests inject faults here.
+    pub fn media_fs(mut self, fs: Arc<dyn MediaFs>) -> Self {
+        self.media_fs = Some(fs);
+        self
+    }
+
     /// Opens the store (migrating it) and the media folder, starts ingest for every stream
     /// that was running, and returns the engine.
     ///
@@ -117,6 +152,14 @@ impl VasBuilder {
             .unwrap_or_else(|| data_dir.join(MEDIA_DIR_NAME));
         prepare_media_dir(&media_dir)?;
         let store = store::open(&database_url).await?;
+        let fs: Arc<dyn MediaFs> = self.media_fs.unwrap_or_else(|| Arc::new(OsFs));
+        let layout = MediaLayout::new(&media_dir);
+        // Close what a crash left open before anything records again.
+        self.recorder.validate()?;
+        let report = recover(&*store, &layout, &fs).await?;
+        if report != Default::default() {
+            warn!(?report, "recovered recordings left open by an unclean stop");
+        }
         info!(
             database = %store::mask_database_url(&database_url),
             media = %media_dir.display(),
@@ -135,8 +178,29 @@ impl VasBuilder {
                 hub: self.hub,
                 events,
                 runtimes: tokio::sync::Mutex::new(HashMap::new()),
+                layout,
+                fs,
+                recorder: self.recorder,
+                retention: Mutex::new(None),
             }),
         };
+        if !self.retention.keeps_everything() {
+            let task = Retention {
+                store: vas.inner.store.clone(),
+                layout: vas.inner.layout.clone(),
+                fs: vas.inner.fs.clone(),
+                clock: vas.inner.clock.clone(),
+                policy: self.retention,
+                interval: self
+                    .retention_interval
+                    .unwrap_or(DEFAULT_RETENTION_INTERVAL),
+            }
+            .spawn();
+            *vas.inner
+                .retention
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(task);
+        }
         // Streams that were running before a restart run again.
         for s in vas.inner.store.list_streams(None).await? {
             if s.desired == DesiredState::Running {
@@ -183,6 +247,10 @@ struct Inner {
     hub: HubConfig,
     events: broadcast::Sender<StreamEvent>,
     runtimes: tokio::sync::Mutex<HashMap<StreamId, Runtime>>,
+    layout: MediaLayout,
+    fs: Arc<dyn MediaFs>,
+    recorder: RecorderConfig,
+    retention: Mutex<Option<RetentionTask>>,
 }
 
 /// What the engine keeps for a stream while it exists: its hub (which outlives
@@ -193,12 +261,16 @@ struct Runtime {
     status: Arc<Mutex<StreamStatus>>,
     timeline: Arc<Mutex<Timeline>>,
     task: Option<(IngestTask, CameraTarget)>,
+    recorder: Option<RecorderTask>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
         // The last handle is gone: stop every ingest task without waiting.
         for rt in self.runtimes.get_mut().values_mut() {
+            if let Some(rec) = rt.recorder.take() {
+                rec.abort();
+            }
             if let Some((task, _)) = rt.task.take() {
                 task.abort();
             }
@@ -425,8 +497,21 @@ impl Vas {
 
     /// Stops every ingest task and waits for them to release their connections.
     pub async fn shutdown(&self) {
+        let retention = self
+            .inner
+            .retention
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(task) = retention {
+            task.stop().await;
+        }
         let mut runtimes = self.inner.runtimes.lock().await;
         for rt in runtimes.values_mut() {
+            // Recorders first, so playlists end cleanly with everything ingest delivered.
+            if let Some(rec) = rt.recorder.take() {
+                rec.stop().await;
+            }
             if let Some((task, _)) = rt.task.take() {
                 task.stop().await;
             }
@@ -444,6 +529,7 @@ impl Vas {
             status: Arc::new(Mutex::new(StreamStatus::default())),
             timeline: Arc::new(Mutex::new(Timeline::default())),
             task: None,
+            recorder: None,
         })
     }
 
@@ -451,6 +537,9 @@ impl Vas {
     async fn drop_runtime(&self, id: StreamId) {
         let rt = self.inner.runtimes.lock().await.remove(&id);
         if let Some(mut rt) = rt {
+            if let Some(rec) = rt.recorder.take() {
+                rec.stop().await;
+            }
             if let Some((task, _)) = rt.task.take() {
                 task.stop().await;
             }
@@ -472,34 +561,52 @@ impl Vas {
             Some(t) if stream.desired == DesiredState::Running && device.enabled => Some(t),
             _ => None,
         };
+        let record = want.is_some() && stream.record;
         let mut runtimes = self.inner.runtimes.lock().await;
         let rt = self.runtime(&mut runtimes, id);
+        if !record && let Some(rec) = rt.recorder.take() {
+            rec.stop().await;
+            info!(stream = %id, "recording stopped");
+        }
         let current = rt.task.as_ref().map(|(_, t)| t);
-        if current == want.as_ref() {
-            return Ok(());
+        if current != want.as_ref() {
+            if let Some((task, _)) = rt.task.take() {
+                task.stop().await;
+            }
+            if let Some(target) = want {
+                // Say "connecting" from the moment start returns, not when the task first runs.
+                *rt.status.lock().unwrap_or_else(|p| p.into_inner()) = StreamStatus {
+                    state: crate::status::StreamState::Connecting,
+                    ..StreamStatus::default()
+                };
+                let ctx = IngestContext {
+                    stream: id,
+                    target: target.clone(),
+                    source: self.inner.source.clone(),
+                    hub: rt.hub.clone(),
+                    status: rt.status.clone(),
+                    timeline: rt.timeline.clone(),
+                    events: self.inner.events.clone(),
+                    clock: self.inner.clock.clone(),
+                    config: self.inner.ingest,
+                };
+                rt.task = Some((IngestTask::spawn(ctx), target));
+                info!(stream = %id, url = %device.rtsp_url_masked(), "ingest started");
+            }
         }
-        if let Some((task, _)) = rt.task.take() {
-            task.stop().await;
-        }
-        if let Some(target) = want {
-            // Say "connecting" from the moment start returns, not when the task first runs.
-            *rt.status.lock().unwrap_or_else(|p| p.into_inner()) = StreamStatus {
-                state: crate::status::StreamState::Connecting,
-                ..StreamStatus::default()
-            };
-            let ctx = IngestContext {
+        if record && rt.recorder.is_none() {
+            let task = Recorder {
                 stream: id,
-                target: target.clone(),
-                source: self.inner.source.clone(),
                 hub: rt.hub.clone(),
-                status: rt.status.clone(),
-                timeline: rt.timeline.clone(),
-                events: self.inner.events.clone(),
+                store: self.inner.store.clone(),
+                fs: self.inner.fs.clone(),
+                layout: self.inner.layout.clone(),
                 clock: self.inner.clock.clone(),
-                config: self.inner.ingest,
-            };
-            rt.task = Some((IngestTask::spawn(ctx), target));
-            info!(stream = %id, url = %device.rtsp_url_masked(), "ingest started");
+                config: self.inner.recorder.clone(),
+            }
+            .spawn()?;
+            rt.recorder = Some(task);
+            info!(stream = %id, "recording started");
         }
         Ok(())
     }
@@ -526,6 +633,91 @@ impl Vas {
         Ok(self.info(s).await)
     }
 
+    /// Switches recording of a stream on or off; stored, so it survives restarts. A stream
+    /// records while it runs.
+    pub async fn set_recording(&self, id: StreamId, record: bool) -> Result<StreamInfo> {
+        let s = self.inner.store.set_stream_record(id, record).await?;
+        info!(stream = %id, record, "stream recording setting changed");
+        self.reconcile(id).await?;
+        Ok(self.info(s).await)
+    }
+
+    /// Recordings overlapping a range, oldest first.
+    pub async fn recordings(&self, range: Range) -> Result<Vec<Recording>> {
+        self.inner.store.list_recordings(range).await
+    }
+
+    /// One recording.
+    pub async fn recording(&self, id: RecordingId) -> Result<Recording> {
+        self.inner.store.get_recording(id).await
+    }
+
+    /// Resolves a stored media location (or a path under the media folder) to a file,
+    /// refusing anything that would escape the media folder.
+    pub fn resolve_media(&self, location: &str) -> Result<PathBuf> {
+        self.inner.layout.resolve(location)
+    }
+
+    /// A VOD playlist for a stream's time range, across recordings, with a discontinuity
+    /// between recordings. Segment URIs are `uri_prefix` + their location under the media
+    /// folder. `NotFound` when nothing was recorded in the range.
+    pub async fn playback_playlist(
+        &self,
+        stream: StreamId,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+        uri_prefix: &str,
+    ) -> Result<MediaPlaylist> {
+        self.inner.store.get_stream(stream).await?;
+        let range = Range {
+            limit: store::MAX_LIST_LIMIT,
+            ..Range::stream(stream).between(from, to)
+        };
+        let recordings = self.inner.store.list_recordings(range).await?;
+        let mut groups = Vec::new();
+        for rec in recordings {
+            let path = self.inner.layout.resolve(&rec.location)?;
+            let fs = self.inner.fs.clone();
+            let text = tokio::task::spawn_blocking(move || {
+                read_to_string_bounded(&*fs, &path, MAX_PLAYLIST_READ)
+            })
+            .await
+            .map_err(|_| Error::internal("playlist reader failed"))?;
+            let Ok(text) = text else {
+                // Deleted by retention meanwhile: skip it.
+                continue;
+            };
+            let playlist = MediaPlaylist::parse(&text)?;
+            let dir = rec
+                .location
+                .rsplit_once('/')
+                .map_or("", |(d, _)| d)
+                .to_owned();
+            let mut at = rec.start;
+            let mut segments: Vec<PlaylistSegment> = Vec::new();
+            for mut seg in playlist.segments {
+                let start = seg.program_date_time.unwrap_or(at);
+                let end = start + chrono::Duration::microseconds((seg.duration_secs * 1e6) as i64);
+                at = end;
+                if end <= from || start >= to {
+                    continue;
+                }
+                seg.uri = format!("{uri_prefix}{dir}/{}", seg.uri);
+                seg.program_date_time = Some(start);
+                segments.push(seg);
+            }
+            if !segments.is_empty() {
+                groups.push(segments);
+            }
+        }
+        if groups.is_empty() {
+            return Err(Error::not_found(
+                "nothing of this stream was recorded in that time range",
+            ));
+        }
+        Ok(MediaPlaylist::vod_from_recordings(groups))
+    }
+
     /// Asks for a stream to stop; stored.
     pub async fn stop_stream(&self, id: StreamId) -> Result<StreamInfo> {
         let s = self
@@ -545,11 +737,16 @@ impl Vas {
 }
 
 fn info_from(runtimes: &HashMap<StreamId, Runtime>, stream: Stream) -> StreamInfo {
-    let status = runtimes
-        .get(&stream.id)
+    let rt = runtimes.get(&stream.id);
+    let status = rt
         .map(|rt| rt.status.lock().unwrap_or_else(|p| p.into_inner()).clone())
         .unwrap_or_default();
-    StreamInfo { stream, status }
+    let recording = rt.and_then(|rt| rt.recorder.as_ref().map(RecorderTask::status));
+    StreamInfo {
+        stream,
+        status,
+        recording,
+    }
 }
 
 fn check_sub_credentials(

@@ -63,4 +63,6 @@ pub struct StreamInfo {
     pub stream: Stream,
     /// Its live status.
     pub status: StreamStatus,
+    /// Its recorder's status while it records.
+    pub recording: Option<crate::record::RecorderStatus>,
 }

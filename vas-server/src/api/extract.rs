@@ -77,3 +77,27 @@ where
         raw.parse::<T>().map(IdPath).map_err(ApiError)
     }
 }
+
+/// Query parameters; malformed ones become a 400 [`ApiError`].
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| {
+                ApiError(Error::invalid_input(format!(
+                    "invalid query parameters: {}",
+                    e.body_text()
+                )))
+            })
+    }
+}

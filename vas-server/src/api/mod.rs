@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod recordings;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
@@ -90,8 +91,25 @@ pub struct StreamBody {
     pub last_error: Option<String>,
     /// When the last frame arrived.
     pub last_frame_at: Option<DateTime<Utc>>,
+    /// The recorder's state while the stream records (`null` otherwise).
+    pub recording: Option<RecordingStatusBody>,
     /// When the stream was created.
     pub created_at: DateTime<Utc>,
+}
+
+/// A stream's recorder status.
+#[derive(Debug, Serialize)]
+pub struct RecordingStatusBody {
+    /// `recording`, `error` or `stopped`.
+    pub state: &'static str,
+    /// The recording being written.
+    pub recording_id: Option<vas::model::RecordingId>,
+    /// The last write or database error, if any.
+    pub last_error: Option<String>,
+    /// Segments written since recording started.
+    pub segments: u64,
+    /// Bytes written since recording started.
+    pub bytes: u64,
 }
 
 impl From<StreamInfo> for StreamBody {
@@ -108,12 +126,23 @@ impl From<StreamInfo> for StreamBody {
             reconnects: i.status.reconnects,
             last_error: i.status.last_error,
             last_frame_at: i.status.last_frame_at,
+            recording: i.recording.map(|r| RecordingStatusBody {
+                state: match r.state {
+                    vas::record::RecorderState::Recording => "recording",
+                    vas::record::RecorderState::Error => "error",
+                    _ => "stopped",
+                },
+                recording_id: r.recording,
+                last_error: r.last_error,
+                segments: r.segments,
+                bytes: r.bytes,
+            }),
             created_at: i.stream.created_at,
         }
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// The `/api/v1` routes and `/healthz`, with JSON errors for unknown routes and methods.
 pub fn routes(state: AppState) -> Router {
@@ -124,7 +153,13 @@ pub fn routes(state: AppState) -> Router {
             get(get_device).patch(patch_device).delete(delete_device),
         )
         .route("/streams", get(list_streams))
-        .route("/streams/{id}", get(get_stream))
+        .route(
+            "/streams/{id}",
+            get(get_stream).patch(recordings::patch_stream),
+        )
+        .route("/streams/{id}/playback.m3u8", get(recordings::playback))
+        .route("/recordings", get(recordings::list_recordings))
+        .route("/recordings/{id}", get(recordings::get_recording))
         .route("/streams/{id}/start", post(start_stream))
         .route("/streams/{id}/stop", post(stop_stream))
         .fallback(unknown_endpoint)
@@ -134,8 +169,15 @@ pub fn routes(state: AppState) -> Router {
             require_token,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    let media = Router::new()
+        .route("/media/{*path}", get(recordings::media_file))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_token,
+        ));
     Router::new()
         .nest("/api/v1", api)
+        .merge(media)
         .route("/healthz", get(healthz))
         .fallback(unknown_endpoint)
         .with_state(state)

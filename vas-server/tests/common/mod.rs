@@ -2,6 +2,7 @@
 //! that drives the router without a socket.
 #![allow(dead_code)]
 
+pub mod media;
 pub mod server;
 
 use axum::Router;

@@ -85,6 +85,46 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Kills the server with SIGKILL (no chance to clean up), returning what it printed.
+    pub fn kill9(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let out = self.output();
+        let _ = std::fs::remove_file(&self.log);
+        out
+    }
+
+    /// GETs a path and parses the JSON answer.
+    pub fn get_json(&self, path: &str) -> serde_json::Value {
+        let out = curl(&["-sf", &self.url(path)]);
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("GET {path}: {}", String::from_utf8_lossy(&out.stdout)))
+    }
+
+    /// Sends a JSON request and returns (status, body).
+    pub fn send_json(&self, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+        let out = curl(&[
+            "-s",
+            "-w",
+            "\n%{http_code}",
+            "-X",
+            method,
+            &self.url(path),
+            "-H",
+            "content-type: application/json",
+            "-d",
+            body,
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (
+            code.parse().unwrap_or(0),
+            serde_json::from_str(body).unwrap_or_default(),
+        )
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         // Only does something when a test failed before calling stop().

@@ -1,0 +1,227 @@
+//! Recording endpoints: switching recording on, listing recordings, synthesized playback
+//! playlists, and the media files themselves (`/media/...`, with content types and byte
+//! ranges, never outside the media folder).
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tower::ServiceExt;
+use vas::model::{Recording, RecordingId};
+use vas::store::{DEFAULT_LIST_LIMIT, Range};
+use vas::{Error, StreamId};
+
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiQuery, IdPath};
+use super::{ApiResult, StreamBody};
+use crate::AppState;
+
+/// Where media files are served from.
+pub const MEDIA_PREFIX: &str = "/media/";
+/// Longest time range one playback playlist may cover.
+pub const MAX_PLAYBACK_RANGE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Range a playback playlist covers when the request gives none: the last hour.
+pub const DEFAULT_PLAYBACK_RANGE: Duration = Duration::from_secs(3600);
+/// How long clients may cache a finished segment.
+const SEGMENT_CACHE: &str = "public, max-age=86400, immutable";
+
+/// `PATCH /api/v1/streams/{id}` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamPatch {
+    /// Record while running.
+    pub record: Option<bool>,
+}
+
+/// A recording as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct RecordingBody {
+    /// Id.
+    pub id: RecordingId,
+    /// The stream recorded.
+    pub stream_id: StreamId,
+    /// First frame.
+    pub start: DateTime<Utc>,
+    /// Just after the last frame; `null` while still recording.
+    pub end: Option<DateTime<Utc>>,
+    /// Bytes on disk.
+    pub bytes: u64,
+    /// Its HLS playlist (EVENT while recording, ended afterwards).
+    pub playlist_url: String,
+}
+
+impl From<Recording> for RecordingBody {
+    fn from(r: Recording) -> Self {
+        RecordingBody {
+            id: r.id,
+            stream_id: r.stream_id,
+            start: r.start,
+            end: r.end,
+            bytes: r.bytes,
+            playlist_url: format!("{MEDIA_PREFIX}{}", r.location),
+        }
+    }
+}
+
+/// `GET /api/v1/recordings` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingQuery {
+    /// Only this stream.
+    pub stream_id: Option<StreamId>,
+    /// Overlapping from this time (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Overlapping until this time (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+    /// At most this many (1–1000, default 100).
+    pub limit: Option<u32>,
+}
+
+/// `GET /api/v1/streams/{id}/playback.m3u8` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaybackQuery {
+    /// Start (RFC 3339; default: an hour before `to`).
+    pub from: Option<DateTime<Utc>>,
+    /// End (RFC 3339; default: now).
+    pub to: Option<DateTime<Utc>>,
+}
+
+pub(super) async fn patch_stream(
+    State(state): State<AppState>,
+    IdPath(id): IdPath<StreamId>,
+    ApiJson(patch): ApiJson<StreamPatch>,
+) -> ApiResult<Json<StreamBody>> {
+    let info = match patch.record {
+        Some(record) => state.vas.set_recording(id, record).await?,
+        None => state.vas.stream(id).await?,
+    };
+    Ok(Json(info.into()))
+}
+
+pub(super) async fn list_recordings(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<RecordingQuery>,
+) -> ApiResult<Json<Vec<RecordingBody>>> {
+    let range = Range {
+        stream: q.stream_id,
+        from: q.from,
+        to: q.to,
+        limit: q.limit.unwrap_or(DEFAULT_LIST_LIMIT),
+    };
+    let list = state.vas.recordings(range).await?;
+    Ok(Json(list.into_iter().map(RecordingBody::from).collect()))
+}
+
+pub(super) async fn get_recording(
+    State(state): State<AppState>,
+    IdPath(id): IdPath<RecordingId>,
+) -> ApiResult<Json<RecordingBody>> {
+    Ok(Json(state.vas.recording(id).await?.into()))
+}
+
+pub(super) async fn playback(
+    State(state): State<AppState>,
+    IdPath(id): IdPath<StreamId>,
+    ApiQuery(q): ApiQuery<PlaybackQuery>,
+) -> ApiResult<Response> {
+    let to = q.to.unwrap_or_else(Utc::now);
+    let from = q.from.unwrap_or_else(|| {
+        to - chrono::Duration::from_std(DEFAULT_PLAYBACK_RANGE).unwrap_or_default()
+    });
+    if from >= to {
+        return Err(Error::invalid_input("from must be before to").into());
+    }
+    if (to - from).to_std().unwrap_or(Duration::MAX) > MAX_PLAYBACK_RANGE {
+        return Err(Error::invalid_input(format!(
+            "a playback range may cover at most {} days",
+            MAX_PLAYBACK_RANGE.as_secs() / 86_400
+        ))
+        .into());
+    }
+    let playlist = state
+        .vas
+        .playback_playlist(id, from, to, MEDIA_PREFIX)
+        .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/vnd.apple.mpegurl"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        playlist.render(),
+    )
+        .into_response())
+}
+
+/// The content type of a media file VAS writes, by extension.
+fn media_type(path: &str) -> Option<&'static str> {
+    let ext = path.rsplit_once('.').map(|(_, e)| e)?;
+    Some(match ext {
+        "m3u8" => "application/vnd.apple.mpegurl",
+        "ts" => "video/mp2t",
+        "jpg" | "jpeg" => "image/jpeg",
+        "mp4" => "video/mp4",
+        _ => return None,
+    })
+}
+
+/// `GET /media/{*path}`: a file under the media folder, with byte ranges.
+pub(crate) async fn media_file(State(state): State<AppState>, req: Request) -> Response {
+    let path = req
+        .uri()
+        .path()
+        .strip_prefix(MEDIA_PREFIX)
+        .unwrap_or("")
+        .to_owned();
+    let decoded = match percent_decode(&path) {
+        Some(p) => p,
+        None => return ApiError(Error::invalid_input("malformed media path")).into_response(),
+    };
+    let Some(mime) = media_type(&decoded) else {
+        return ApiError(Error::not_found("no such media file")).into_response();
+    };
+    let file = match state.vas.resolve_media(&decoded) {
+        Ok(f) => f,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    let mime_type: mime::Mime = mime.parse().unwrap_or(mime::APPLICATION_OCTET_STREAM);
+    let serve = tower_http::services::ServeFile::new_with_mime(file, &mime_type);
+    match serve.oneshot(req).await {
+        Ok(resp) => {
+            let mut resp = resp.into_response();
+            if resp.status() == StatusCode::NOT_FOUND {
+                return ApiError(Error::not_found("no such media file")).into_response();
+            }
+            let cache = if mime == "application/vnd.apple.mpegurl" {
+                "no-cache"
+            } else {
+                SEGMENT_CACHE
+            };
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+            resp
+        }
+        Err(e) => ApiError(Error::internal(format!("cannot read media file: {e}"))).into_response(),
+    }
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
