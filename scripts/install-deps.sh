@@ -5,7 +5,8 @@ set -euo pipefail
 
 # Debian packages the suites use: PostgreSQL (store tests), curl and jq (the README's API
 # examples), ffmpeg (media checks), GStreamer's RTSP server with x264/x265/AAC encoders and
-# its Python bindings (third-party camera for interop tests).
+# its Python bindings (third-party camera for interop tests), Chromium (dashboard, WebRTC and
+# hls.js tests, driven by playwright-core from npm).
 PACKAGES=(
   postgresql
   curl
@@ -19,6 +20,7 @@ PACKAGES=(
   gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly
   gstreamer1.0-libav
+  chromium
 )
 
 installed() {
@@ -52,3 +54,7 @@ if command -v rustup >/dev/null 2>&1; then
   done
 fi
 command -v cargo >/dev/null 2>&1 || { echo "install-deps: cargo is not installed" >&2; exit 1; }
+command -v npm >/dev/null 2>&1 || { echo "install-deps: npm (Node.js) is not installed" >&2; exit 1; }
+
+# The browser tests' driver (exact versions from package-lock.json).
+npm ci --prefix vas-server/tests/browser --no-audit --no-fund --loglevel=error

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod config;
+pub mod dashboard;
 pub mod demo;
 
 use std::sync::Arc;
@@ -34,5 +35,7 @@ impl AppState {
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    api::routes(state).layer(TraceLayer::new_for_http())
+    api::routes(state)
+        .merge(dashboard::routes())
+        .layer(TraceLayer::new_for_http())
 }

@@ -2,6 +2,7 @@
 //! that drives the router without a socket.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod media;
 pub mod server;
 
