@@ -12,20 +12,19 @@
 // A load generator reports on stdout; that is its interface.
 #![allow(clippy::print_stdout)]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use vas_benches::{
+    BITRATE, FPS, HEIGHT, WIDTH, cpu_seconds, finish, read_line, rss_kb, run_cameras,
+    spawn_cameras, spawn_pinned,
+};
 
 /// Settling time before measuring.
 const WARMUP: Duration = Duration::from_secs(4);
 /// Measuring window.
 const WINDOW: Duration = Duration::from_secs(10);
-/// Camera picture: 720p, 30 fps, 2 Mbit/s, keyframe every second, 10 s loop.
-const WIDTH: u32 = 1280;
-const HEIGHT: u32 = 720;
-const FPS: u32 = 30;
-const BITRATE: u32 = 2_000_000;
-const LOOP_SECONDS: u32 = 10;
 /// Cameras the FFmpeg peer is measured with.
 const PEER_CAMERAS: usize = 10;
 
@@ -86,52 +85,14 @@ struct Measurement {
     frames_per_sec: f64,
 }
 
-/// CPU seconds (user + system) a process has used so far.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
-        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-    ticks / 100.0
-}
 
-fn rss_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
 
-fn spawn_pinned(core: u32, args: &[String]) -> Child {
-    Command::new("taskset")
-        .arg("-c")
-        .arg(core.to_string())
-        .arg(std::env::current_exe().unwrap())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("taskset (util-linux) runs the benchmark's children")
-}
 
-fn read_line(child: &mut Child) -> String {
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    line.trim().to_owned()
-}
 
 fn measure(n: usize) -> Measurement {
-    let mut cameras = spawn_pinned(1, &["cameras".into(), n.to_string()]);
-    let urls = read_line(&mut cameras);
+    let (cameras, urls) = spawn_cameras(n);
     let mut args = vec!["ingest".to_owned()];
-    args.extend(urls.split_whitespace().map(str::to_owned));
+    args.extend(urls);
     let mut ingest = spawn_pinned(0, &args);
     assert_eq!(read_line(&mut ingest), "READY");
     std::thread::sleep(WARMUP);
@@ -155,10 +116,8 @@ fn measure(n: usize) -> Measurement {
     let f1: u64 = read_line(&mut ingest).parse().unwrap();
     let secs = t0.elapsed().as_secs_f64();
     let rss = rss_kb(ingest.id());
-    for mut c in [ingest, cameras] {
-        drop(c.stdin.take());
-        let _ = c.wait();
-    }
+    finish(ingest);
+    finish(cameras);
     Measurement {
         ingest_cpu: (i1 - i0) / secs,
         camera_cpu: (c1 - c0) / secs,
@@ -168,10 +127,9 @@ fn measure(n: usize) -> Measurement {
 }
 
 fn measure_ffmpeg(n: usize) -> f64 {
-    let mut cameras = spawn_pinned(1, &["cameras".into(), n.to_string()]);
-    let urls = read_line(&mut cameras);
+    let (cameras, urls) = spawn_cameras(n);
     let mut peers: Vec<Child> = urls
-        .split_whitespace()
+        .iter()
         .map(|url| {
             Command::new("taskset")
                 .args(["-c", "0", "ffmpeg", "-nostdin", "-loglevel", "error"])
@@ -202,47 +160,8 @@ fn measure_ffmpeg(n: usize) -> f64 {
         let _ = p.kill();
         let _ = p.wait();
     }
-    drop(cameras.stdin.take());
-    let _ = cameras.wait();
+    finish(cameras);
     per
-}
-
-/// Child: serves `n` cameras and prints their URLs on one line; exits when stdin closes.
-fn run_cameras(n: usize) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let mut cams = Vec::new();
-        for _ in 0..n {
-            cams.push(
-                vas::synth::SyntheticCamera::start(vas::synth::CameraConfig {
-                    width: WIDTH,
-                    height: HEIGHT,
-                    fps: FPS,
-                    bitrate_bps: BITRATE,
-                    gop: FPS,
-                    mode: vas::synth::CameraMode::PreEncodedLoop {
-                        seconds: LOOP_SECONDS,
-                    },
-                    bind: "127.0.0.1:0".parse().unwrap(),
-                    ..Default::default()
-                })
-                .await
-                .unwrap(),
-            );
-        }
-        let urls: Vec<String> = cams.iter().map(|c| c.url()).collect();
-        println!("{}", urls.join(" "));
-        let _ = std::io::stdout().flush();
-        let _ = tokio::task::spawn_blocking(|| {
-            let mut s = String::new();
-            while std::io::stdin().read_line(&mut s).unwrap_or(0) > 0 {}
-        })
-        .await;
-    });
 }
 
 /// Child: ingests the given cameras through the engine, one consumer per stream; prints
