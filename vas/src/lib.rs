@@ -30,6 +30,7 @@ pub mod hub;
 pub mod ingest;
 pub mod media;
 pub mod model;
+pub mod sfu;
 pub mod status;
 pub mod store;
 #[cfg(feature = "test-util")]

@@ -1,0 +1,657 @@
+//! The sans-IO SFU: every stream's room and every viewer, driven by frames, datagrams and time.
+//!
+//! Owns: admitting viewers (SDP offer in, answer out, limits enforced), demultiplexing
+//! received datagrams to viewers (by remembered source address, else by the ICE username of a
+//! STUN request, then confirmed by str0m's `accepts`), fanning each packetized frame out to
+//! the stream's viewers, the timer heap that drives each `Rtc`, reaping viewers whose `Rtc`
+//! ended, and the event queue. Inputs carry their `Instant`; outputs are datagrams to send and
+//! [`SfuEvent`]s. It must never own a socket or task, read a clock or block; garbage input is
+//! counted and dropped, never a panic and never state that grows.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use str0m::change::SdpOffer;
+use str0m::format::Codec;
+use str0m::media::{Direction, MediaKind, Mid};
+use str0m::net::{Protocol, Receive, Transmit};
+use str0m::{Candidate, Input, Output, RtcConfig};
+
+use crate::media::{AudioParams, Frame, VideoParams};
+use crate::{Error, ErrorKind, Result};
+
+use super::negotiate::{self, str0m_audio_codec};
+use super::room::{PacketizedFrame, Room, RoomStats};
+use super::viewer::{Drive, End, Phase, TxTrack, Viewer, ViewerStats};
+use super::{CoreConfig, DisconnectReason, SfuEvent, ViewerId};
+
+/// Largest datagram looked at; anything longer is not WebRTC and is dropped.
+pub const MAX_DATAGRAM_BYTES: usize = 2048;
+/// Smallest step between two timer wake-ups of one viewer, so a busy `Rtc` cannot spin.
+const MIN_TIMER_STEP: Duration = Duration::from_millis(1);
+/// The timer heap is rebuilt when stale entries outnumber live viewers this many times.
+const TIMER_HEAP_SLACK: usize = 4;
+/// Datagrams kept per removed viewer to say goodbye (DTLS close_notify, RTCP BYE).
+const FAREWELL_DATAGRAMS: usize = 8;
+/// Most farewell datagrams pending at once, over all removed viewers.
+const MAX_FAREWELL_QUEUE: usize = 1024;
+/// Send buffer of str0m's audio streams, in packets (audio is not retransmitted).
+const AUDIO_SEND_BUFFER: usize = 64;
+/// STUN magic cookie (RFC 5389).
+const STUN_MAGIC: [u8; 4] = [0x21, 0x12, 0xA4, 0x42];
+/// STUN USERNAME attribute.
+const STUN_ATTR_USERNAME: u16 = 0x0006;
+
+/// SFU-wide counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CoreStats {
+    /// Datagrams that matched no viewer or were not WebRTC.
+    pub garbage_datagrams: u64,
+    /// Datagrams str0m rejected after demultiplexing.
+    pub rejected_datagrams: u64,
+    /// Viewers admitted since start.
+    pub viewers_added: u64,
+    /// Viewers that reached Connected since start.
+    pub viewers_connected: u64,
+    /// Viewers reaped because their peer vanished or failed.
+    pub viewers_reaped: u64,
+    /// Keyframe requests from viewers (counted, never forwarded to a camera).
+    pub keyframe_requests: u64,
+    /// Datagrams dropped because a viewer's queue was full.
+    pub dropped_datagrams: u64,
+}
+
+#[derive(Debug)]
+struct RoomEntry {
+    room: Room,
+    viewers: Vec<ViewerId>,
+}
+
+/// The sans-IO SFU. See the module docs.
+#[derive(Debug)]
+pub struct SfuCore {
+    config: CoreConfig,
+    candidates: Vec<Candidate>,
+    rooms: HashMap<Arc<str>, RoomEntry>,
+    viewers: HashMap<ViewerId, Viewer>,
+    by_addr: HashMap<SocketAddr, ViewerId>,
+    by_ufrag: HashMap<String, ViewerId>,
+    timers: BinaryHeap<Reverse<(Instant, ViewerId)>>,
+    scheduled: HashMap<ViewerId, Instant>,
+    ready: VecDeque<ViewerId>,
+    farewell: VecDeque<Transmit>,
+    events: VecDeque<SfuEvent>,
+    next_id: u64,
+    stats: CoreStats,
+    drives: Vec<(ViewerId, Drive)>,
+}
+
+impl SfuCore {
+    /// An SFU answering with `candidates` (the local addresses media is received on).
+    pub fn new(config: CoreConfig, candidates: Vec<Candidate>) -> SfuCore {
+        SfuCore {
+            config,
+            candidates,
+            rooms: HashMap::new(),
+            viewers: HashMap::new(),
+            by_addr: HashMap::new(),
+            by_ufrag: HashMap::new(),
+            timers: BinaryHeap::new(),
+            scheduled: HashMap::new(),
+            ready: VecDeque::new(),
+            farewell: VecDeque::new(),
+            events: VecDeque::new(),
+            next_id: 1,
+            stats: CoreStats::default(),
+            drives: Vec::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
+    }
+
+    /// Admits a viewer of `stream_key` with the browser's SDP `offer`; returns its id and the
+    /// SDP answer. `video`/`audio` are the stream's current parameters (None if not known).
+    ///
+    /// Errors: `TooLarge`/`InvalidInput` for a hostile or malformed offer, `Unsupported` if
+    /// the stream cannot be played by this browser (H.265, no H.264 offered),
+    /// `ResourceExhausted` at a viewer limit.
+    pub fn add_viewer(
+        &mut self,
+        now: Instant,
+        stream_key: &str,
+        offer: &str,
+        video: Option<&VideoParams>,
+        audio: Option<&AudioParams>,
+    ) -> Result<(ViewerId, String)> {
+        let in_stream = self.viewer_count(stream_key);
+        if in_stream >= self.config.max_viewers_per_stream {
+            return Err(Error::new(
+                ErrorKind::ResourceExhausted,
+                format!(
+                    "stream {stream_key:?} already has {in_stream} viewers, the configured limit"
+                ),
+            ));
+        }
+        if self.viewers.len() >= self.config.max_viewers {
+            return Err(Error::new(
+                ErrorKind::ResourceExhausted,
+                format!(
+                    "the SFU already serves {} viewers, the configured limit",
+                    self.viewers.len()
+                ),
+            ));
+        }
+        let summary = negotiate::scan_offer(offer)?;
+        let parsed = catch_unwind(|| SdpOffer::from_sdp_string(offer))
+            .map_err(|_| Error::invalid_input("SDP offer could not be parsed"))?
+            .map_err(|e| Error::invalid_input(format!("malformed SDP offer: {e}")))?;
+
+        let codecs = negotiate::choose_codecs(&summary, video, audio)?;
+        let config = RtcConfig::new()
+            .set_ice_lite(true)
+            .set_rtp_mode(true)
+            .set_stats_interval(None)
+            .set_send_buffer_video(self.config.nack_cache_packets.max(1))
+            .set_send_buffer_audio(AUDIO_SEND_BUFFER);
+        let mut rtc = negotiate::configure(config, &codecs).build(now);
+        for c in &self.candidates {
+            rtc.add_local_candidate(c.clone());
+        }
+        let answer = catch_unwind(AssertUnwindSafe(|| rtc.sdp_api().accept_offer(parsed)))
+            .map_err(|_| Error::invalid_input("SDP offer could not be negotiated"))?
+            .map_err(|e| Error::invalid_input(format!("SDP offer rejected: {e}")))?;
+
+        // Transmits before ICE (none expected from an ICE-lite answerer) are kept.
+        let mut early = VecDeque::new();
+        let next_timeout = loop {
+            match rtc.poll_output() {
+                Ok(Output::Timeout(t)) => break t,
+                Ok(Output::Transmit(t)) => early.push_back(t),
+                Ok(Output::Event(_)) => {}
+                Err(e) => return Err(Error::invalid_input(format!("SDP offer rejected: {e}"))),
+            }
+        };
+        // The answer's m-lines are the offer's, by mid.
+        let sending = |kind: MediaKind| {
+            summary
+                .sections
+                .iter()
+                .filter_map(|s| s.mid.as_deref())
+                .map(Mid::from)
+                .find(|mid| {
+                    rtc.media(*mid)
+                        .is_some_and(|m| m.kind() == kind && m.direction() == Direction::SendOnly)
+                })
+        };
+        let video_mid = sending(MediaKind::Video);
+        let audio_mid = sending(MediaKind::Audio);
+        let video_track = video_mid
+            .and_then(|mid| self.tx_track(&mut rtc, mid, |c| c == Codec::H264))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Unsupported,
+                    "the offer's video section could not be answered with H.264",
+                )
+            })?;
+        let audio_track = codecs.audio.and_then(|codec| {
+            let want = str0m_audio_codec(codec)?;
+            let track = self.tx_track(&mut rtc, audio_mid?, |c| c == want)?;
+            Some((track, codec))
+        });
+
+        let id = ViewerId(self.next_id);
+        self.next_id += 1;
+        let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
+        let key: Arc<str> = match self.rooms.get_key_value(stream_key) {
+            Some((k, _)) => k.clone(),
+            None => Arc::from(stream_key),
+        };
+        let mut viewer = Viewer::new(
+            key.clone(),
+            rtc,
+            ufrag.clone(),
+            Some(video_track),
+            audio_track,
+            self.config.viewer_queue_datagrams.max(1),
+            now,
+            self.config.connect_timeout,
+        );
+        viewer.next_timeout = next_timeout.min(viewer.deadline);
+        viewer.queue = early;
+        let ready = !viewer.queue.is_empty();
+        self.by_ufrag.insert(ufrag, id);
+        self.schedule(id, viewer.next_timeout, now);
+        self.viewers.insert(id, viewer);
+        if ready {
+            self.ready.push_back(id);
+        }
+        let config = &self.config;
+        self.rooms
+            .entry(key)
+            .or_insert_with(|| RoomEntry {
+                room: Room::new(
+                    config.max_rtp_payload,
+                    config.gop_cache_bytes,
+                    rand::random(),
+                ),
+                viewers: Vec::new(),
+            })
+            .viewers
+            .push(id);
+        self.stats.viewers_added += 1;
+        Ok((id, answer.to_sdp_string()))
+    }
+
+    fn tx_track(
+        &self,
+        rtc: &mut str0m::Rtc,
+        mid: Mid,
+        codec: impl Fn(Codec) -> bool,
+    ) -> Option<TxTrack> {
+        let remote = rtc.media(mid)?.remote_pts().to_vec();
+        let pt = rtc
+            .codec_config()
+            .find(|p| codec(p.spec().codec) && remote.contains(&p.pt()))?
+            .pt();
+        let mut api = rtc.direct_api();
+        let stream = api.stream_tx_by_mid(mid, None)?;
+        stream.set_rtx_cache(
+            self.config.nack_cache_packets.max(1),
+            self.config.nack_cache_age,
+            self.config.nack_ratio_cap,
+        );
+        Some(TxTrack {
+            pt,
+            ssrc: stream.ssrc(),
+            seq: Viewer::initial_seq(),
+        })
+    }
+
+    /// Removes a viewer (a DTLS close is sent to it). False if it was not there.
+    pub fn remove_viewer(&mut self, id: ViewerId) -> bool {
+        self.reap(id, DisconnectReason::Removed)
+    }
+
+    /// Removes every viewer (for shutdown).
+    pub fn remove_all(&mut self) {
+        let ids: Vec<ViewerId> = self.viewers.keys().copied().collect();
+        for id in ids {
+            self.reap(id, DisconnectReason::Shutdown);
+        }
+    }
+
+    fn reap(&mut self, id: ViewerId, reason: DisconnectReason) -> bool {
+        let Some(mut viewer) = self.viewers.remove(&id) else {
+            return false;
+        };
+        self.by_ufrag.remove(&viewer.ufrag);
+        for addr in &viewer.addrs {
+            if self.by_addr.get(addr) == Some(&id) {
+                self.by_addr.remove(addr);
+            }
+        }
+        self.scheduled.remove(&id);
+        if let Some(entry) = self.rooms.get_mut(&viewer.stream_key) {
+            entry.viewers.retain(|v| *v != id);
+            if entry.viewers.is_empty() {
+                self.rooms.remove(&viewer.stream_key);
+            }
+        }
+        if matches!(
+            reason,
+            DisconnectReason::Removed | DisconnectReason::Shutdown
+        ) && viewer.rtc.is_alive()
+        {
+            // Say goodbye so the browser learns at once instead of after a consent timeout.
+            if viewer.rtc.close().is_ok() {
+                let mut n = 0;
+                while let Ok(Output::Transmit(t)) = viewer.rtc.poll_output() {
+                    if n < FAREWELL_DATAGRAMS && self.farewell.len() < MAX_FAREWELL_QUEUE {
+                        self.farewell.push_back(t);
+                    }
+                    n += 1;
+                    if n > FAREWELL_DATAGRAMS * 4 {
+                        break;
+                    }
+                }
+            }
+        } else {
+            self.stats.viewers_reaped += 1;
+        }
+        let stream_key = viewer.stream_key.to_string();
+        self.events.push_back(match reason {
+            DisconnectReason::Failed(message) => SfuEvent::ViewerFailed {
+                stream_key,
+                viewer: id,
+                message,
+            },
+            reason => SfuEvent::ViewerDisconnected {
+                stream_key,
+                viewer: id,
+                reason,
+            },
+        });
+        true
+    }
+
+    /// Fans a frame of `stream_key` out to its live viewers (packetized once). Returns how
+    /// many viewers it was written to.
+    pub fn handle_frame(&mut self, now: Instant, stream_key: &str, frame: &Frame) -> usize {
+        let Some(entry) = self.rooms.get_mut(stream_key) else {
+            return 0;
+        };
+        let Some(packetized) = entry.room.packetize(frame) else {
+            return 0;
+        };
+        let mut drives = std::mem::take(&mut self.drives);
+        let mut written = 0;
+        for id in &entry.viewers {
+            let Some(v) = self.viewers.get_mut(id) else {
+                continue;
+            };
+            if v.write(now, &packetized) {
+                written += 1;
+                drives.push((*id, v.drive(now)));
+            }
+        }
+        for (id, d) in drives.drain(..) {
+            self.after_drive(now, id, d);
+        }
+        self.drives = drives;
+        written
+    }
+
+    /// Records that the hub skipped `frames` frames for `stream_key`'s subscription.
+    pub fn handle_lost(&mut self, stream_key: &str, frames: u64) {
+        if let Some(entry) = self.rooms.get_mut(stream_key) {
+            entry.room.note_lost(frames);
+        }
+    }
+
+    /// Feeds a received datagram; returns whether a viewer took it.
+    pub fn handle_receive(
+        &mut self,
+        now: Instant,
+        proto: Protocol,
+        source: SocketAddr,
+        destination: SocketAddr,
+        data: &[u8],
+    ) -> bool {
+        if data.is_empty() || data.len() > MAX_DATAGRAM_BYTES {
+            self.stats.garbage_datagrams += 1;
+            return false;
+        }
+        let Ok(contents) = data.try_into() else {
+            self.stats.garbage_datagrams += 1;
+            return false;
+        };
+        let known = self.by_addr.get(&source).copied();
+        let id = known
+            .or_else(|| stun_local_ufrag(data).and_then(|ufrag| self.by_ufrag.get(ufrag).copied()));
+        let Some(id) = id else {
+            self.stats.garbage_datagrams += 1;
+            return false;
+        };
+        let Some(viewer) = self.viewers.get_mut(&id) else {
+            self.stats.garbage_datagrams += 1;
+            return false;
+        };
+        let input = Input::Receive(
+            now,
+            Receive {
+                proto,
+                source,
+                destination,
+                contents,
+            },
+        );
+        if !viewer.rtc.accepts(&input) {
+            self.stats.garbage_datagrams += 1;
+            return false;
+        }
+        if known.is_none() {
+            if let Some(evicted) = viewer.remember(source) {
+                self.by_addr.remove(&evicted);
+            }
+            self.by_addr.insert(source, id);
+        }
+        let mut drive = Drive::default();
+        if viewer.rtc.handle_input(input).is_err() {
+            // A bad packet (replayed SRTP, broken RTCP) is the peer's problem, not fatal.
+            self.stats.rejected_datagrams += 1;
+        }
+        viewer.poll(now, &mut drive);
+        self.after_drive(now, id, drive);
+        true
+    }
+
+    /// Moves time forward: drives every viewer whose timer is due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(Reverse((t, id))) = self.timers.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            if self.scheduled.get(&id) != Some(&t) {
+                continue; // stale entry
+            }
+            self.scheduled.remove(&id);
+            let Some(v) = self.viewers.get_mut(&id) else {
+                continue;
+            };
+            let d = v.drive(now);
+            self.after_drive(now, id, d);
+        }
+        if self.timers.len() > TIMER_HEAP_SLACK * self.viewers.len() + 1024 {
+            self.timers = self
+                .scheduled
+                .iter()
+                .map(|(id, t)| Reverse((*t, *id)))
+                .collect();
+        }
+    }
+
+    fn schedule(&mut self, id: ViewerId, at: Instant, now: Instant) {
+        let at = at.max(now + MIN_TIMER_STEP);
+        if self.scheduled.get(&id) == Some(&at) {
+            return;
+        }
+        self.scheduled.insert(id, at);
+        self.timers.push(Reverse((at, id)));
+    }
+
+    fn after_drive(&mut self, now: Instant, id: ViewerId, mut d: Drive) {
+        loop {
+            let Some(v) = self.viewers.get_mut(&id) else {
+                return;
+            };
+            if d.became_ready {
+                self.ready.push_back(id);
+            }
+            self.stats.keyframe_requests += u64::from(d.keyframe_requests);
+            for _ in 0..d.keyframe_requests.min(1) {
+                self.events.push_back(SfuEvent::KeyframeWanted {
+                    stream_key: v.stream_key.to_string(),
+                    viewer: id,
+                });
+            }
+            if let Some(end) = d.end.take() {
+                let reason = match end {
+                    End::Gone => DisconnectReason::Gone,
+                    End::Failed(m) => DisconnectReason::Failed(m),
+                };
+                self.reap(id, reason);
+                return;
+            }
+            if d.connected {
+                self.stats.viewers_connected += 1;
+                self.events.push_back(SfuEvent::ViewerConnected {
+                    stream_key: v.stream_key.to_string(),
+                    viewer: id,
+                });
+                // Start at once from the cached GOP (packetized already, shared).
+                let gop: Vec<Arc<PacketizedFrame>> = self
+                    .rooms
+                    .get(&v.stream_key)
+                    .map(|r| r.room.gop().cloned().collect())
+                    .unwrap_or_default();
+                let mut wrote = false;
+                for f in &gop {
+                    wrote |= v.write(now, f);
+                }
+                if !wrote {
+                    self.events.push_back(SfuEvent::KeyframeWanted {
+                        stream_key: v.stream_key.to_string(),
+                        viewer: id,
+                    });
+                }
+                d = v.drive(now);
+                continue;
+            }
+            let next = v.next_timeout;
+            self.schedule(id, next, now);
+            return;
+        }
+    }
+
+    /// The next datagram to send, all of one viewer's before the next viewer's (so a driver
+    /// can batch them with segmentation offload).
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if let Some(t) = self.farewell.pop_front() {
+            return Some(t);
+        }
+        while let Some(&id) = self.ready.front() {
+            let Some(v) = self.viewers.get_mut(&id) else {
+                self.ready.pop_front();
+                continue;
+            };
+            let t = v.queue.pop_front();
+            if v.queue.is_empty() {
+                self.ready.pop_front();
+            }
+            if t.is_some() {
+                return t;
+            }
+        }
+        None
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<SfuEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`SfuCore::handle_timeout`] next has work (None: no viewers).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.peek().map(|Reverse((t, _))| *t)
+    }
+
+    /// Viewers of a stream (connecting or live).
+    pub fn viewer_count(&self, stream_key: &str) -> usize {
+        self.rooms.get(stream_key).map_or(0, |r| r.viewers.len())
+    }
+
+    /// Viewers over all streams.
+    pub fn total_viewers(&self) -> usize {
+        self.viewers.len()
+    }
+
+    /// Whether a stream has a room (at least one viewer).
+    pub fn has_stream(&self, stream_key: &str) -> bool {
+        self.rooms.contains_key(stream_key)
+    }
+
+    /// Streams with at least one viewer.
+    pub fn stream_keys(&self) -> impl Iterator<Item = &str> {
+        self.rooms.keys().map(|k| &**k)
+    }
+
+    /// Whether a viewer is connected and receiving.
+    pub fn is_live(&self, id: ViewerId) -> bool {
+        self.viewers
+            .get(&id)
+            .is_some_and(|v| v.phase == Phase::Live)
+    }
+
+    /// A viewer's counters.
+    pub fn viewer_stats(&self, id: ViewerId) -> Option<ViewerStats> {
+        self.viewers.get(&id).map(|v| {
+            let mut s = v.stats;
+            s.dropped_datagrams = v.stats.dropped_datagrams;
+            s
+        })
+    }
+
+    /// A stream's counters.
+    pub fn room_stats(&self, stream_key: &str) -> Option<RoomStats> {
+        self.rooms.get(stream_key).map(|r| r.room.stats())
+    }
+
+    /// SFU-wide counters.
+    pub fn stats(&self) -> CoreStats {
+        let mut s = self.stats;
+        s.dropped_datagrams = self
+            .viewers
+            .values()
+            .map(|v| v.stats.dropped_datagrams)
+            .sum();
+        s
+    }
+
+    /// Entries in the demultiplexing tables (for bounds checks).
+    pub fn demux_entries(&self) -> usize {
+        self.by_addr.len() + self.by_ufrag.len()
+    }
+}
+
+/// The local (our) ICE username fragment of a STUN binding request: the part of USERNAME
+/// before the colon. None for anything that is not a well-formed STUN message.
+pub fn stun_local_ufrag(data: &[u8]) -> Option<&str> {
+    if data.len() < 20 || data[0] & 0xC0 != 0 || data[4..8] != STUN_MAGIC {
+        return None;
+    }
+    let len = usize::from(u16::from_be_bytes([data[2], data[3]]));
+    let mut attrs = data.get(20..20 + len)?;
+    while attrs.len() >= 4 {
+        let kind = u16::from_be_bytes([attrs[0], attrs[1]]);
+        let alen = usize::from(u16::from_be_bytes([attrs[2], attrs[3]]));
+        let value = attrs.get(4..4 + alen)?;
+        if kind == STUN_ATTR_USERNAME {
+            let name = std::str::from_utf8(value).ok()?;
+            return name.split(':').next();
+        }
+        let padded = 4 + alen.div_ceil(4) * 4;
+        attrs = attrs.get(padded..)?;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stun_username_is_read_and_junk_is_not() {
+        let mut m = vec![0x00, 0x01, 0, 0];
+        m.extend_from_slice(&STUN_MAGIC);
+        m.extend_from_slice(&[7; 12]);
+        let user = b"abcd:wxyz";
+        m.extend_from_slice(&STUN_ATTR_USERNAME.to_be_bytes());
+        m.extend_from_slice(&(user.len() as u16).to_be_bytes());
+        m.extend_from_slice(user);
+        m.extend_from_slice(&[0, 0, 0]);
+        let len = (m.len() - 20) as u16;
+        m[2..4].copy_from_slice(&len.to_be_bytes());
+        assert_eq!(stun_local_ufrag(&m), Some("abcd"));
+        assert_eq!(stun_local_ufrag(&m[..m.len() - 4]), None, "truncated");
+        assert_eq!(stun_local_ufrag(&[0x80; 40]), None, "RTP");
+        assert_eq!(stun_local_ufrag(&[]), None);
+    }
+}
