@@ -19,6 +19,7 @@ use str0m::change::SdpOffer;
 use str0m::format::Codec;
 use str0m::media::{Direction, MediaKind, Mid};
 use str0m::net::{Protocol, Receive, Transmit};
+use str0m::rtp::Extension;
 use str0m::{Candidate, Input, Output, RtcConfig};
 
 use crate::media::{AudioParams, Frame, VideoParams};
@@ -41,6 +42,8 @@ const FAREWELL_DATAGRAMS: usize = 8;
 const MAX_FAREWELL_QUEUE: usize = 1024;
 /// Send buffer of str0m's audio streams, in packets (audio is not retransmitted).
 const AUDIO_SEND_BUFFER: usize = 64;
+/// Local id of the RTP MID header extension (the answer uses the browser's id for it).
+const MID_EXTENSION_ID: u8 = 4;
 /// STUN magic cookie (RFC 5389).
 const STUN_MAGIC: [u8; 4] = [0x21, 0x12, 0xA4, 0x42];
 /// STUN USERNAME attribute.
@@ -65,6 +68,38 @@ pub struct CoreStats {
     pub dropped_datagrams: u64,
 }
 
+/// Hashes viewer ids (sequential integers) cheaply; the maps keyed by them are hit for every
+/// viewer on every frame.
+#[derive(Debug, Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8 | u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        // Fibonacci hashing spreads sequential ids over the table.
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type IdMap<V> = HashMap<ViewerId, V, std::hash::BuildHasherDefault<IdHasher>>;
+
+/// A frame being fanned out: viewers get it one by one as the driver drains transmits, so
+/// the first viewer's packets leave before the last viewer's are even encrypted.
+#[derive(Debug)]
+struct Fanout {
+    frame: Arc<PacketizedFrame>,
+    viewers: Vec<ViewerId>,
+    next: usize,
+    now: Instant,
+}
+
 #[derive(Debug)]
 struct RoomEntry {
     room: Room,
@@ -77,17 +112,19 @@ pub struct SfuCore {
     config: CoreConfig,
     candidates: Vec<Candidate>,
     rooms: HashMap<Arc<str>, RoomEntry>,
-    viewers: HashMap<ViewerId, Viewer>,
+    viewers: IdMap<Viewer>,
     by_addr: HashMap<SocketAddr, ViewerId>,
     by_ufrag: HashMap<String, ViewerId>,
     timers: BinaryHeap<Reverse<(Instant, ViewerId)>>,
-    scheduled: HashMap<ViewerId, Instant>,
     ready: VecDeque<ViewerId>,
     farewell: VecDeque<Transmit>,
     events: VecDeque<SfuEvent>,
     next_id: u64,
     stats: CoreStats,
-    drives: Vec<(ViewerId, Drive)>,
+    fanouts: VecDeque<Fanout>,
+    spare_ids: Vec<Vec<ViewerId>>,
+    /// The latest time any input carried (str0m's time never goes backwards).
+    last_now: Option<Instant>,
 }
 
 impl SfuCore {
@@ -97,17 +134,18 @@ impl SfuCore {
             config,
             candidates,
             rooms: HashMap::new(),
-            viewers: HashMap::new(),
+            viewers: IdMap::default(),
             by_addr: HashMap::new(),
             by_ufrag: HashMap::new(),
             timers: BinaryHeap::new(),
-            scheduled: HashMap::new(),
             ready: VecDeque::new(),
             farewell: VecDeque::new(),
             events: VecDeque::new(),
             next_id: 1,
             stats: CoreStats::default(),
-            drives: Vec::new(),
+            fanouts: VecDeque::new(),
+            spare_ids: Vec::new(),
+            last_now: None,
         }
     }
 
@@ -130,6 +168,7 @@ impl SfuCore {
         video: Option<&VideoParams>,
         audio: Option<&AudioParams>,
     ) -> Result<(ViewerId, String)> {
+        let now = self.advance(now);
         let in_stream = self.viewer_count(stream_key);
         if in_stream >= self.config.max_viewers_per_stream {
             return Err(Error::new(
@@ -158,6 +197,11 @@ impl SfuCore {
             .set_ice_lite(true)
             .set_rtp_mode(true)
             .set_stats_interval(None)
+            // Only the MID extension (BUNDLE demultiplexing). No transport-cc or
+            // abs-send-time: the SFU never adapts a camera's bitrate, so their per-packet
+            // bytes and the feedback they trigger would be pure cost.
+            .clear_extension_map()
+            .set_extension(MID_EXTENSION_ID, Extension::RtpMid)
             .set_send_buffer_video(self.config.nack_cache_packets.max(1))
             .set_send_buffer_audio(AUDIO_SEND_BUFFER);
         let mut rtc = negotiate::configure(config, &codecs).build(now);
@@ -227,8 +271,9 @@ impl SfuCore {
         viewer.queue = early;
         let ready = !viewer.queue.is_empty();
         self.by_ufrag.insert(ufrag, id);
-        self.schedule(id, viewer.next_timeout, now);
+        let first_timeout = viewer.next_timeout;
         self.viewers.insert(id, viewer);
+        self.schedule(id, first_timeout, now);
         if ready {
             self.ready.push_back(id);
         }
@@ -297,7 +342,6 @@ impl SfuCore {
                 self.by_addr.remove(addr);
             }
         }
-        self.scheduled.remove(&id);
         if let Some(entry) = self.rooms.get_mut(&viewer.stream_key) {
             entry.viewers.retain(|v| *v != id);
             if entry.viewers.is_empty() {
@@ -341,31 +385,72 @@ impl SfuCore {
         true
     }
 
-    /// Fans a frame of `stream_key` out to its live viewers (packetized once). Returns how
-    /// many viewers it was written to.
+    /// Fans a frame of `stream_key` out to its live viewers (packetized once, here). Each
+    /// viewer writes it when [`SfuCore::poll_transmit`] reaches that viewer, so sends start
+    /// at once. Returns how many viewers are live to receive it.
     pub fn handle_frame(&mut self, now: Instant, stream_key: &str, frame: &Frame) -> usize {
+        let now = self.advance(now);
+        // Frames reach every viewer in order: finish an earlier fan-out first.
+        self.complete_fanouts();
         let Some(entry) = self.rooms.get_mut(stream_key) else {
             return 0;
         };
         let Some(packetized) = entry.room.packetize(frame) else {
             return 0;
         };
-        let mut drives = std::mem::take(&mut self.drives);
-        let mut written = 0;
-        for id in &entry.viewers {
-            let Some(v) = self.viewers.get_mut(id) else {
-                continue;
-            };
-            if v.write(now, &packetized) {
-                written += 1;
-                drives.push((*id, v.drive(now)));
-            }
+        let mut ids = self.spare_ids.pop().unwrap_or_default();
+        ids.clear();
+        ids.extend(
+            entry
+                .viewers
+                .iter()
+                .filter(|id| self.viewers.get(id).is_some_and(|v| v.phase == Phase::Live)),
+        );
+        let live = ids.len();
+        if live > 0 {
+            self.fanouts.push_back(Fanout {
+                frame: packetized,
+                viewers: ids,
+                next: 0,
+                now,
+            });
+        } else {
+            self.spare_ids.push(ids);
         }
-        for (id, d) in drives.drain(..) {
+        live
+    }
+
+    /// Writes the next pending (frame, viewer) pair; false when none is left.
+    fn fanout_step(&mut self) -> bool {
+        let Some(f) = self.fanouts.front_mut() else {
+            return false;
+        };
+        let Some(&id) = f.viewers.get(f.next) else {
+            if let Some(done) = self.fanouts.pop_front() {
+                self.spare_ids.push(done.viewers);
+            }
+            return true;
+        };
+        f.next += 1;
+        let now = f.now.max(self.last_now.unwrap_or(f.now));
+        let frame = f.frame.clone();
+        if let Some(v) = self.viewers.get_mut(&id)
+            && v.write(now, &frame)
+        {
+            let d = v.drive(now);
             self.after_drive(now, id, d);
         }
-        self.drives = drives;
-        written
+        true
+    }
+
+    fn complete_fanouts(&mut self) {
+        while self.fanout_step() {}
+    }
+
+    fn advance(&mut self, now: Instant) -> Instant {
+        let now = self.last_now.map_or(now, |l| l.max(now));
+        self.last_now = Some(now);
+        now
     }
 
     /// Records that the hub skipped `frames` frames for `stream_key`'s subscription.
@@ -384,6 +469,7 @@ impl SfuCore {
         destination: SocketAddr,
         data: &[u8],
     ) -> bool {
+        let now = self.advance(now);
         if data.is_empty() || data.len() > MAX_DATAGRAM_BYTES {
             self.stats.garbage_datagrams += 1;
             return false;
@@ -434,36 +520,40 @@ impl SfuCore {
 
     /// Moves time forward: drives every viewer whose timer is due.
     pub fn handle_timeout(&mut self, now: Instant) {
+        let now = self.advance(now);
         while let Some(Reverse((t, id))) = self.timers.peek().copied() {
             if t > now {
                 break;
             }
             self.timers.pop();
-            if self.scheduled.get(&id) != Some(&t) {
-                continue; // stale entry
-            }
-            self.scheduled.remove(&id);
             let Some(v) = self.viewers.get_mut(&id) else {
                 continue;
             };
+            if v.scheduled != Some(t) {
+                continue; // stale entry
+            }
+            v.scheduled = None;
             let d = v.drive(now);
             self.after_drive(now, id, d);
         }
         if self.timers.len() > TIMER_HEAP_SLACK * self.viewers.len() + 1024 {
             self.timers = self
-                .scheduled
+                .viewers
                 .iter()
-                .map(|(id, t)| Reverse((*t, *id)))
+                .filter_map(|(id, v)| v.scheduled.map(|t| Reverse((t, *id))))
                 .collect();
         }
     }
 
     fn schedule(&mut self, id: ViewerId, at: Instant, now: Instant) {
         let at = at.max(now + MIN_TIMER_STEP);
-        if self.scheduled.get(&id) == Some(&at) {
+        let Some(v) = self.viewers.get_mut(&id) else {
+            return;
+        };
+        if v.scheduled == Some(at) {
             return;
         }
-        self.scheduled.insert(id, at);
+        v.scheduled = Some(at);
         self.timers.push(Reverse((at, id)));
     }
 
@@ -476,6 +566,7 @@ impl SfuCore {
                 self.ready.push_back(id);
             }
             self.stats.keyframe_requests += u64::from(d.keyframe_requests);
+            self.stats.dropped_datagrams += u64::from(d.dropped);
             for _ in 0..d.keyframe_requests.min(1) {
                 self.events.push_back(SfuEvent::KeyframeWanted {
                     stream_key: v.stream_key.to_string(),
@@ -524,23 +615,28 @@ impl SfuCore {
     /// The next datagram to send, all of one viewer's before the next viewer's (so a driver
     /// can batch them with segmentation offload).
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        if let Some(t) = self.farewell.pop_front() {
-            return Some(t);
-        }
-        while let Some(&id) = self.ready.front() {
-            let Some(v) = self.viewers.get_mut(&id) else {
-                self.ready.pop_front();
-                continue;
-            };
-            let t = v.queue.pop_front();
-            if v.queue.is_empty() {
-                self.ready.pop_front();
+        loop {
+            if let Some(t) = self.farewell.pop_front() {
+                return Some(t);
             }
-            if t.is_some() {
-                return t;
+            while let Some(&id) = self.ready.front() {
+                let Some(v) = self.viewers.get_mut(&id) else {
+                    self.ready.pop_front();
+                    continue;
+                };
+                let t = v.queue.pop_front();
+                if v.queue.is_empty() {
+                    self.ready.pop_front();
+                }
+                if t.is_some() {
+                    return t;
+                }
+            }
+            // Nothing queued: write the pending frame to the next viewer.
+            if !self.fanout_step() {
+                return None;
             }
         }
-        None
     }
 
     /// The next event.
@@ -548,8 +644,12 @@ impl SfuCore {
         self.events.pop_front()
     }
 
-    /// When [`SfuCore::handle_timeout`] next has work (None: no viewers).
+    /// When [`SfuCore::handle_timeout`] next has work (None: no viewers). A pending fan-out
+    /// makes it "now": drain [`SfuCore::poll_transmit`].
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if !self.fanouts.is_empty() {
+            return self.last_now;
+        }
         self.timers.peek().map(|Reverse((t, _))| *t)
     }
 
@@ -582,11 +682,7 @@ impl SfuCore {
 
     /// A viewer's counters.
     pub fn viewer_stats(&self, id: ViewerId) -> Option<ViewerStats> {
-        self.viewers.get(&id).map(|v| {
-            let mut s = v.stats;
-            s.dropped_datagrams = v.stats.dropped_datagrams;
-            s
-        })
+        self.viewers.get(&id).map(|v| v.stats)
     }
 
     /// A stream's counters.
@@ -596,13 +692,7 @@ impl SfuCore {
 
     /// SFU-wide counters.
     pub fn stats(&self) -> CoreStats {
-        let mut s = self.stats;
-        s.dropped_datagrams = self
-            .viewers
-            .values()
-            .map(|v| v.stats.dropped_datagrams)
-            .sum();
-        s
+        self.stats
     }
 
     /// Entries in the demultiplexing tables (for bounds checks).

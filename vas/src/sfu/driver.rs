@@ -393,6 +393,11 @@ impl Sfu {
         }
     }
 
+    /// Forgets the egress delay samples so far (to measure a window).
+    pub fn reset_egress_delay(&self) {
+        lock(&self.shared.delay).iter_mut().for_each(|c| *c = 0);
+    }
+
     /// Disconnects every viewer (sending DTLS close) and stops the driver.
     pub async fn shutdown(self) {
         let (reply, rx) = oneshot::channel();

@@ -72,6 +72,8 @@ pub struct ViewerStats {
 pub(crate) struct Drive {
     pub connected: bool,
     pub keyframe_requests: u32,
+    /// Datagrams dropped on a full queue during this drive.
+    pub dropped: u32,
     pub end: Option<End>,
     /// The queue went from empty to non-empty.
     pub became_ready: bool,
@@ -91,6 +93,8 @@ pub(crate) struct Viewer {
     pub queue: VecDeque<Transmit>,
     pub queue_limit: usize,
     pub next_timeout: Instant,
+    /// The time this viewer's live entry in the SFU's timer heap is for.
+    pub scheduled: Option<Instant>,
     pub deadline: Instant,
     pub addrs: VecDeque<SocketAddr>,
     pub stats: ViewerStats,
@@ -120,6 +124,7 @@ impl Viewer {
             queue: VecDeque::new(),
             queue_limit,
             next_timeout: now,
+            scheduled: None,
             deadline: now + connect_timeout,
             addrs: VecDeque::new(),
             stats: ViewerStats::default(),
@@ -208,6 +213,7 @@ impl Viewer {
                 Ok(Output::Transmit(t)) => {
                     if self.queue.len() >= self.queue_limit {
                         self.stats.dropped_datagrams += 1;
+                        out.dropped += 1;
                     } else {
                         self.stats.datagrams += 1;
                         self.queue.push_back(t);
