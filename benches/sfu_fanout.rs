@@ -12,7 +12,7 @@
 //!   counting packets and sequence gaps.
 //!
 //! Run: `cargo bench -p vas-benches --bench sfu_fanout` (env: `VAS_FANOUT_N=50,100,200`,
-//! `VAS_FANOUT_SECS=10`).
+//! `VAS_FANOUT_SECS=10`, `VAS_FANOUT_NACK_PACKETS=512` for the retransmit cache size).
 #![allow(clippy::print_stdout)]
 
 use std::io::{BufRead, BufReader, IoSliceMut, Write};
@@ -240,6 +240,10 @@ fn server_main() {
             core: CoreConfig {
                 max_viewers_per_stream: 10_000,
                 max_viewers: 10_000,
+                nack_cache_packets: std::env::var("VAS_FANOUT_NACK_PACKETS")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(vas::sfu::DEFAULT_NACK_CACHE_PACKETS),
                 ..CoreConfig::default()
             },
             ..SfuConfig::default()

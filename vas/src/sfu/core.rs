@@ -32,6 +32,9 @@ use super::{CoreConfig, DisconnectReason, SfuEvent, ViewerId};
 
 /// Largest datagram looked at; anything longer is not WebRTC and is dropped.
 pub const MAX_DATAGRAM_BYTES: usize = 2048;
+/// Frames whose fan-out may be pending at once (≈2 s at 30 fps) before the oldest is
+/// finished without waiting for the driver to drain.
+const MAX_PENDING_FANOUTS: usize = 64;
 /// Smallest step between two timer wake-ups of one viewer, so a busy `Rtc` cannot spin.
 const MIN_TIMER_STEP: Duration = Duration::from_millis(1);
 /// The timer heap is rebuilt when stale entries outnumber live viewers this many times.
@@ -390,8 +393,9 @@ impl SfuCore {
     /// at once. Returns how many viewers are live to receive it.
     pub fn handle_frame(&mut self, now: Instant, stream_key: &str, frame: &Frame) -> usize {
         let now = self.advance(now);
-        // Frames reach every viewer in order: finish an earlier fan-out first.
-        self.complete_fanouts();
+        // Fan-outs run in order; if the driver fell far behind, finish the oldest now so the
+        // pending work stays bounded.
+        while self.fanouts.len() >= MAX_PENDING_FANOUTS && self.fanout_step() {}
         let Some(entry) = self.rooms.get_mut(stream_key) else {
             return 0;
         };
@@ -441,10 +445,6 @@ impl SfuCore {
             self.after_drive(now, id, d);
         }
         true
-    }
-
-    fn complete_fanouts(&mut self) {
-        while self.fanout_step() {}
     }
 
     fn advance(&mut self, now: Instant) -> Instant {
@@ -557,59 +557,63 @@ impl SfuCore {
         self.timers.push(Reverse((at, id)));
     }
 
-    fn after_drive(&mut self, now: Instant, id: ViewerId, mut d: Drive) {
-        loop {
-            let Some(v) = self.viewers.get_mut(&id) else {
-                return;
+    fn after_drive(&mut self, now: Instant, id: ViewerId, d: Drive) {
+        let Some(v) = self.viewers.get(&id) else {
+            return;
+        };
+        let stream_key = v.stream_key.clone();
+        let next = v.next_timeout;
+        if d.became_ready {
+            self.ready.push_back(id);
+        }
+        self.stats.keyframe_requests += u64::from(d.keyframe_requests);
+        self.stats.dropped_datagrams += u64::from(d.dropped);
+        if d.keyframe_requests > 0 {
+            self.events.push_back(SfuEvent::KeyframeWanted {
+                stream_key: stream_key.to_string(),
+                viewer: id,
+            });
+        }
+        if let Some(end) = d.end {
+            let reason = match end {
+                End::Gone => DisconnectReason::Gone,
+                End::Failed(m) => DisconnectReason::Failed(m),
             };
-            if d.became_ready {
-                self.ready.push_back(id);
-            }
-            self.stats.keyframe_requests += u64::from(d.keyframe_requests);
-            self.stats.dropped_datagrams += u64::from(d.dropped);
-            for _ in 0..d.keyframe_requests.min(1) {
-                self.events.push_back(SfuEvent::KeyframeWanted {
-                    stream_key: v.stream_key.to_string(),
-                    viewer: id,
-                });
-            }
-            if let Some(end) = d.end.take() {
-                let reason = match end {
-                    End::Gone => DisconnectReason::Gone,
-                    End::Failed(m) => DisconnectReason::Failed(m),
-                };
-                self.reap(id, reason);
-                return;
-            }
-            if d.connected {
-                self.stats.viewers_connected += 1;
-                self.events.push_back(SfuEvent::ViewerConnected {
-                    stream_key: v.stream_key.to_string(),
-                    viewer: id,
-                });
-                // Start at once from the cached GOP (packetized already, shared).
-                let gop: Vec<Arc<PacketizedFrame>> = self
-                    .rooms
-                    .get(&v.stream_key)
-                    .map(|r| r.room.gop().cloned().collect())
-                    .unwrap_or_default();
-                let mut wrote = false;
-                for f in &gop {
-                    wrote |= v.write(now, f);
-                }
-                if !wrote {
-                    self.events.push_back(SfuEvent::KeyframeWanted {
-                        stream_key: v.stream_key.to_string(),
-                        viewer: id,
-                    });
-                }
-                d = v.drive(now);
-                continue;
-            }
-            let next = v.next_timeout;
-            self.schedule(id, next, now);
+            self.reap(id, reason);
             return;
         }
+        if d.connected {
+            self.stats.viewers_connected += 1;
+            self.events.push_back(SfuEvent::ViewerConnected {
+                stream_key: stream_key.to_string(),
+                viewer: id,
+            });
+            // Start at once from the cached GOP (packetized already, shared), one frame at a
+            // time as the driver drains, so the viewer's queue stays small.
+            let gop: Vec<Arc<PacketizedFrame>> = self
+                .rooms
+                .get(&stream_key)
+                .map(|r| r.room.gop().cloned().collect())
+                .unwrap_or_default();
+            if gop.is_empty() {
+                self.events.push_back(SfuEvent::KeyframeWanted {
+                    stream_key: stream_key.to_string(),
+                    viewer: id,
+                });
+            }
+            for frame in gop {
+                let mut viewers = self.spare_ids.pop().unwrap_or_default();
+                viewers.clear();
+                viewers.push(id);
+                self.fanouts.push_back(Fanout {
+                    frame,
+                    viewers,
+                    next: 0,
+                    now,
+                });
+            }
+        }
+        self.schedule(id, next, now);
     }
 
     /// The next datagram to send, all of one viewer's before the next viewer's (so a driver

@@ -41,11 +41,11 @@ pub use self::viewer::ViewerStats;
 pub const DEFAULT_MAX_VIEWERS_PER_STREAM: usize = 1_000;
 /// Default limit of viewers over all streams.
 pub const DEFAULT_MAX_VIEWERS: usize = 4_000;
-/// Default retransmit cache per viewer and track, in packets (≈2 s of a 2 Mbit/s stream;
+/// Default retransmit cache per viewer and track, in packets (≈1.1 s of a 2 Mbit/s stream;
 /// the cache holds references to shared payloads, not copies).
-pub const DEFAULT_NACK_CACHE_PACKETS: usize = 512;
+pub const DEFAULT_NACK_CACHE_PACKETS: usize = 256;
 /// Default age after which a packet can no longer be retransmitted.
-pub const DEFAULT_NACK_CACHE_AGE: Duration = Duration::from_secs(2);
+pub const DEFAULT_NACK_CACHE_AGE: Duration = Duration::from_millis(1500);
 /// Default cap of retransmitted / transmitted bytes per viewer before resends are dropped.
 pub const DEFAULT_NACK_RATIO_CAP: f32 = 0.15;
 /// Default bound of datagrams waiting for the socket per viewer (a 60 KB keyframe is ≈55).

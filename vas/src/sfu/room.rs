@@ -44,6 +44,12 @@ impl RtpClock {
         }
     }
 
+    /// Makes presentation time `pts` map to the base, unless the clock already started.
+    /// Anchoring every track of a stream at the same pts keeps them in sync.
+    pub fn anchor(&mut self, pts: i64) {
+        self.offset.get_or_insert(i64::from(self.base) - pts);
+    }
+
     /// The extended 90 kHz RTP time of a frame with presentation time `pts`.
     pub fn map(&mut self, pts: i64) -> i64 {
         let offset = *self.offset.get_or_insert(i64::from(self.base) - pts);
@@ -158,6 +164,9 @@ impl Room {
             self.stats.epoch_changes += 1;
         }
         self.epoch = Some(frame.epoch);
+        // Audio and video share one origin, so their RTP times stay in step.
+        self.video_clock.anchor(frame.pts);
+        self.audio_clock.anchor(frame.pts);
         let packetized = match &frame.track {
             Track::Video(params) if params.codec == VideoCodec::H264 => {
                 let ext = self.video_clock.map(frame.pts);
