@@ -47,6 +47,14 @@ async fn a_real_client_receives_the_stream_over_loopback() {
     };
     tokio::time::sleep(Duration::from_millis(200)).await; // a GOP is cached
 
+    // Garbage on the media port, before and during the session: ignored.
+    let junk = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for i in 0..500usize {
+        let len = (i * 37) % 3000;
+        let data: Vec<u8> = (0..len).map(|k| (k * 31 + i) as u8).collect();
+        junk.send_to(&data, server).await.unwrap();
+    }
+
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let local: SocketAddr = socket.local_addr().unwrap();
     let mut rtc = chromium_like_config().build(Instant::now());
@@ -125,6 +133,20 @@ async fn a_real_client_receives_the_stream_over_loopback() {
     };
     assert_eq!(connected, viewer);
 
+    assert!(stats.core.garbage_datagrams >= 400, "{stats:?}");
+
     sfu.shutdown().await;
+    assert_eq!(sfu.viewer_count(STREAM), 0);
+    let e = sfu
+        .add_viewer(STREAM, &hub, &offer.to_sdp_string())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), vas::ErrorKind::Unavailable);
     publisher.abort();
+}
+
+#[test]
+fn the_service_handle_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<Sfu>();
 }

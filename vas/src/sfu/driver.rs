@@ -60,9 +60,10 @@ const MAX_GSO_BYTES: usize = 60_000;
 const MAX_GSO_SEGMENTS: usize = 64;
 /// Receive buffer per datagram slot (no GRO) and stride unit.
 const RECV_SLOT_BYTES: usize = 2048;
-/// Egress delay histogram: bucket width and bucket count (10 µs × 10,000 = 100 ms).
-const DELAY_BUCKET_US: u64 = 10;
-const DELAY_BUCKETS: usize = 10_000;
+/// Egress delay histogram: bucket width and bucket count (20 µs × 50,000 = 1 s; slower
+/// samples count in the last bucket).
+const DELAY_BUCKET_US: u64 = 20;
+const DELAY_BUCKETS: usize = 50_000;
 
 /// Settings of the SFU service.
 #[derive(Debug, Clone, PartialEq)]
@@ -203,7 +204,7 @@ pub struct Sfu {
     shared: Arc<Shared>,
     local_addr: SocketAddr,
     candidates: Vec<Candidate>,
-    task: JoinHandle<()>,
+    task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Command {
@@ -307,7 +308,7 @@ impl Sfu {
             shared,
             local_addr,
             candidates,
-            task,
+            task: Mutex::new(Some(task)),
         })
     }
 
@@ -398,8 +399,9 @@ impl Sfu {
         lock(&self.shared.delay).iter_mut().for_each(|c| *c = 0);
     }
 
-    /// Disconnects every viewer (sending DTLS close) and stops the driver.
-    pub async fn shutdown(self) {
+    /// Disconnects every viewer (sending DTLS close) and stops the driver. Later calls (and
+    /// `add_viewer` after it) find it stopped.
+    pub async fn shutdown(&self) {
         let (reply, rx) = oneshot::channel();
         if self
             .commands
@@ -409,7 +411,10 @@ impl Sfu {
         {
             let _ = rx.await;
         }
-        let _ = self.task.await;
+        let task = lock(&self.task).take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
     }
 }
 
@@ -509,7 +514,8 @@ impl Driver {
             video.as_deref(),
             audio.as_deref(),
         )?;
-        if !self.feeds.contains_key(key) {
+        // Subscribe for the stream's first viewer, or again if the old hub was closed.
+        if self.feeds.get(key).is_none_or(|t| t.is_finished()) {
             let key: Arc<str> = Arc::from(key);
             let mut sub = hub.subscribe();
             let tx = feed_tx.clone();
