@@ -369,7 +369,8 @@ impl SfuCore {
                     }
                 }
             }
-        } else {
+        }
+        if matches!(reason, DisconnectReason::Gone | DisconnectReason::Failed(_)) {
             self.stats.viewers_reaped += 1;
         }
         let stream_key = viewer.stream_key.to_string();
@@ -478,17 +479,6 @@ impl SfuCore {
             self.stats.garbage_datagrams += 1;
             return false;
         };
-        let known = self.by_addr.get(&source).copied();
-        let id = known
-            .or_else(|| stun_local_ufrag(data).and_then(|ufrag| self.by_ufrag.get(ufrag).copied()));
-        let Some(id) = id else {
-            self.stats.garbage_datagrams += 1;
-            return false;
-        };
-        let Some(viewer) = self.viewers.get_mut(&id) else {
-            self.stats.garbage_datagrams += 1;
-            return false;
-        };
         let input = Input::Receive(
             now,
             Receive {
@@ -498,11 +488,24 @@ impl SfuCore {
                 contents,
             },
         );
-        if !viewer.rtc.accepts(&input) {
-            self.stats.garbage_datagrams += 1;
-            return false;
-        }
-        if known.is_none() {
+        // A STUN request names its viewer (the username is authoritative, also when a new
+        // peer reuses an old one's address); anything else goes to the viewer last seen at
+        // the source address.
+        let known = self.by_addr.get(&source).copied();
+        let named = stun_local_ufrag(data).and_then(|u| self.by_ufrag.get(u).copied());
+        let accepts = |id: ViewerId| self.viewers.get(&id).is_some_and(|v| v.rtc.accepts(&input));
+        let id = match (named, known) {
+            (Some(id), _) if accepts(id) => id,
+            (None, Some(id)) if accepts(id) => id,
+            _ => {
+                self.stats.garbage_datagrams += 1;
+                return false;
+            }
+        };
+        let Some(viewer) = self.viewers.get_mut(&id) else {
+            return false; // checked by `accepts` above
+        };
+        if known != Some(id) {
             if let Some(evicted) = viewer.remember(source) {
                 self.by_addr.remove(&evicted);
             }

@@ -253,6 +253,18 @@ impl World {
         let addr: SocketAddr = format!("10.0.1.{}:{}", 1 + i / 200, 40_000 + i)
             .parse()
             .expect("addr");
+        self.connect_client_at(stream, addr, video, audio_params)
+    }
+
+    /// Like [`World::connect_client`], from a given address.
+    pub fn connect_client_at(
+        &mut self,
+        stream: &str,
+        addr: SocketAddr,
+        video: Option<&VideoParams>,
+        audio_params: Option<&AudioParams>,
+    ) -> vas::Result<usize> {
+        let i = self.clients.len();
         let (mut client, offer, accept) = Client::new(self.now, addr, audio_params.is_some());
         let (id, answer) = self
             .sfu
@@ -323,7 +335,11 @@ impl World {
             // Server → clients.
             while let Some(t) = self.sfu.poll_transmit() {
                 moved = true;
-                let Some(c) = self.clients.iter_mut().find(|c| c.addr == t.destination) else {
+                let Some(c) = self
+                    .clients
+                    .iter_mut()
+                    .find(|c| c.addr == t.destination && !c.vanished)
+                else {
                     continue;
                 };
                 if c.vanished || !c.rtc.is_alive() {
