@@ -47,6 +47,8 @@ const MAX_FAREWELL_QUEUE: usize = 1024;
 const AUDIO_SEND_BUFFER: usize = 64;
 /// Local id of the RTP MID header extension (the answer uses the browser's id for it).
 const MID_EXTENSION_ID: u8 = 4;
+/// Events kept for a caller that does not poll them; older ones are dropped.
+const MAX_QUEUED_EVENTS: usize = 4096;
 /// STUN magic cookie (RFC 5389).
 const STUN_MAGIC: [u8; 4] = [0x21, 0x12, 0xA4, 0x42];
 /// STUN USERNAME attribute.
@@ -110,6 +112,32 @@ struct RoomEntry {
 }
 
 /// The sans-IO SFU. See the module docs.
+///
+/// ```
+/// use std::time::Instant;
+/// use str0m::Candidate;
+/// use str0m::net::Protocol;
+/// use vas::sfu::{CoreConfig, SfuCore};
+///
+/// let media_addr = "192.0.2.10:5000".parse().unwrap();
+/// let mut sfu = SfuCore::new(CoreConfig::default(), vec![Candidate::host(media_addr, "udp").unwrap()]);
+/// let now = Instant::now();
+///
+/// // Offers come from signaling; a malformed one is an error, not a panic.
+/// let err = sfu.add_viewer(now, "cam-1", "not sdp", None, None).unwrap_err();
+/// assert_eq!(err.kind(), vas::ErrorKind::InvalidInput);
+///
+/// // Datagrams from the socket: garbage is counted and dropped.
+/// let from = "198.51.100.7:40000".parse().unwrap();
+/// assert!(!sfu.handle_receive(now, Protocol::Udp, from, media_addr, b"hello"));
+/// assert_eq!(sfu.stats().garbage_datagrams, 1);
+///
+/// // The driver loop: time in, datagrams and events out.
+/// sfu.handle_timeout(now);
+/// while let Some(_datagram) = sfu.poll_transmit() { /* send it */ }
+/// while let Some(_event) = sfu.poll_event() { /* tell the application */ }
+/// assert_eq!(sfu.poll_timeout(), None, "no viewers, nothing to wake up for");
+/// ```
 #[derive(Debug)]
 pub struct SfuCore {
     config: CoreConfig,
@@ -374,7 +402,7 @@ impl SfuCore {
             self.stats.viewers_reaped += 1;
         }
         let stream_key = viewer.stream_key.to_string();
-        self.events.push_back(match reason {
+        self.push_event(match reason {
             DisconnectReason::Failed(message) => SfuEvent::ViewerFailed {
                 stream_key,
                 viewer: id,
@@ -572,7 +600,7 @@ impl SfuCore {
         self.stats.keyframe_requests += u64::from(d.keyframe_requests);
         self.stats.dropped_datagrams += u64::from(d.dropped);
         if d.keyframe_requests > 0 {
-            self.events.push_back(SfuEvent::KeyframeWanted {
+            self.push_event(SfuEvent::KeyframeWanted {
                 stream_key: stream_key.to_string(),
                 viewer: id,
             });
@@ -587,7 +615,7 @@ impl SfuCore {
         }
         if d.connected {
             self.stats.viewers_connected += 1;
-            self.events.push_back(SfuEvent::ViewerConnected {
+            self.push_event(SfuEvent::ViewerConnected {
                 stream_key: stream_key.to_string(),
                 viewer: id,
             });
@@ -599,7 +627,7 @@ impl SfuCore {
                 .map(|r| r.room.gop().cloned().collect())
                 .unwrap_or_default();
             if gop.is_empty() {
-                self.events.push_back(SfuEvent::KeyframeWanted {
+                self.push_event(SfuEvent::KeyframeWanted {
                     stream_key: stream_key.to_string(),
                     viewer: id,
                 });
@@ -644,6 +672,13 @@ impl SfuCore {
                 return None;
             }
         }
+    }
+
+    fn push_event(&mut self, e: SfuEvent) {
+        if self.events.len() >= MAX_QUEUED_EVENTS {
+            self.events.pop_front();
+        }
+        self.events.push_back(e);
     }
 
     /// The next event.

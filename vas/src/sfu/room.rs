@@ -22,6 +22,11 @@ pub const MAX_PTS_BACKWARD_STEP: i64 = 90_000;
 /// RTP time a rebased track advances by on a discontinuity (one frame at 30 fps).
 pub const REBASE_STEP_90K: i64 = 3_000;
 
+/// Smallest RTP payload size accepted from configuration.
+pub const MIN_RTP_PAYLOAD: usize = 200;
+/// Largest RTP payload size accepted from configuration (keeps datagrams under 1,500 bytes).
+pub const MAX_RTP_PAYLOAD_LIMIT: usize = 1_400;
+
 /// Maps a track's 90 kHz presentation times to extended RTP time in 90 kHz, monotonic except
 /// for small reordering steps, whatever the camera connection does.
 #[derive(Debug, Clone)]
@@ -145,7 +150,7 @@ impl Room {
     /// latest GOP; RTP time starts at `rtp_base` (random in production).
     pub fn new(max_payload: usize, gop_cache_bytes: usize, rtp_base: u32) -> Room {
         Room {
-            max_payload,
+            max_payload: max_payload.clamp(MIN_RTP_PAYLOAD, MAX_RTP_PAYLOAD_LIMIT),
             gop_cache_bytes,
             video_clock: RtpClock::new(rtp_base),
             audio_clock: RtpClock::new(rtp_base),
