@@ -19,7 +19,41 @@
 //! the *shared* `Arc<[u8]>` payloads (no copy), bounded by [`CoreConfig::nack_cache_packets`]
 //! and [`CoreConfig::nack_cache_age`]; resends go out on the RTX SSRC the browser negotiated.
 //! A viewer asking for more than [`CoreConfig::nack_ratio_cap`] of its traffic again has its
-//! resends cut, so a lossy viewer cannot take the server's time from the others.
+//! resends cut, so a lossy viewer cannot take the server's time from the others. Measured
+//! cost: about 460 bytes of str0m packet metadata per cache entry per viewer (256 entries ≈
+//! 0.12 MB per viewer; 512 ≈ 0.2 MB); the payload bytes are shared by all viewers.
+//!
+//! ## Keyframes
+//!
+//! A viewer that connects gets the stream's cached GOP at once (packetized already, written
+//! frame by frame as the driver drains). PLI/FIR from viewers are counted and reported as
+//! [`SfuEvent::KeyframeWanted`], never sent to the camera; the viewer recovers at the
+//! camera's next keyframe.
+//!
+//! ## Camera reconnects
+//!
+//! The hub's presentation times are continuous across reconnects, and each viewer's RTP
+//! sequence numbers are its own counters, so a new camera connection (new
+//! [`Frame::epoch`](crate::media::Frame::epoch)) continues the same RTP stream: same SSRC, no
+//! sequence gap, no renegotiation. If presentation time jumps anyway (more than 1 s back or
+//! 10 s ahead), the stream's RTP clock is rebased one frame after the last timestamp sent.
+//!
+//! ## Cost (measured with `benches/sfu_fanout.rs`, loopback, one core)
+//!
+//! About 0.08–0.09 % of a core and 0.24 MB per viewer of a 2 Mbit/s, 30 fps stream (≈1,100–
+//! 1,250 viewers per core by CPU), ≈300,000 packets per second per core, GSO batches of ≈8
+//! datagrams. The driver is one task: a 60 KB keyframe fanned out to 600 viewers takes tens of
+//! milliseconds, which delays the frames behind it by as much (p99 egress delay).
+//!
+//! ## Limitations
+//!
+//! * One driver task (one core) per [`Sfu`]; run several on different ports to use more.
+//! * A viewer's codecs are fixed when it is admitted: audio that appears in the stream later
+//!   is not sent to viewers admitted before (no renegotiation).
+//! * No bandwidth estimation, simulcast or transcoding: every viewer gets the camera's
+//!   stream as is; a viewer whose link is too slow loses packets.
+//! * H.264 only (H.265 is refused); B-frames pass with their reordered timestamps.
+//! * Host candidates only (no STUN/TURN); behind NAT, configure [`SfuConfig::public_ips`].
 
 pub mod core;
 pub mod driver;
