@@ -100,7 +100,8 @@ pub struct SfuStats {
     pub send_calls: u64,
     /// Datagrams received.
     pub datagrams_received: u64,
-    /// Datagrams that could not be sent (socket errors).
+    /// Datagrams not sent: socket errors, or dropped for an ICE-TCP viewer that is not
+    /// reading (its bounded queue was full).
     pub send_errors: u64,
     /// Frames received from hubs.
     pub frames: u64,

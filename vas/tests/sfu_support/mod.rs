@@ -4,6 +4,8 @@
 //! Baseline, Main and High 4:4:4 offered, no High.
 #![allow(dead_code)]
 
+pub mod net;
+
 use std::collections::{BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
