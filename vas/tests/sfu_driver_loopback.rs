@@ -150,3 +150,26 @@ fn the_service_handle_can_be_shared_across_threads() {
     fn shareable<T: Send + Sync + 'static>() {}
     shareable::<Sfu>();
 }
+
+#[tokio::test]
+async fn candidates_follow_the_bind_address_and_public_ips() {
+    let public: std::net::IpAddr = "203.0.113.9".parse().unwrap();
+    let sfu = Sfu::start(SfuConfig {
+        bind: "0.0.0.0:0".parse().unwrap(),
+        public_ips: vec![public],
+        ice_tcp: false,
+        ..SfuConfig::default()
+    })
+    .await
+    .expect("sfu starts");
+    let port = sfu.local_addr().port();
+    assert_eq!(
+        sfu.candidates(),
+        vec![
+            SocketAddr::new("127.0.0.1".parse().unwrap(), port),
+            SocketAddr::new(public, port),
+        ],
+        "0.0.0.0 advertises 127.0.0.1, then the public IP"
+    );
+    sfu.shutdown().await;
+}

@@ -7,9 +7,9 @@
 //! application holds. It must never make protocol decisions (the core does) and never block
 //! on one viewer: a full per-viewer queue drops, and a full TCP connection drops.
 //!
-//! Host candidates: the bound address, or 127.0.0.1 when bound to the unspecified address or
-//! loopback (browsers on the same machine connect to an ICE-lite server that advertises
-//! 127.0.0.1), plus every configured public IP (for 1:1 NAT). Datagrams that arrive on an
+//! Host candidates: the bound address, or 127.0.0.1 (`::1` for IPv6) when bound to the
+//! unspecified address or loopback (browsers on the same machine connect to an ICE-lite
+//! server that advertises 127.0.0.1), plus every configured public IP (for 1:1 NAT). Datagrams that arrive on an
 //! address that is not a candidate are presented to str0m as if sent to the first one.
 //!
 //! ICE-TCP: str0m 0.25 supports TCP candidates (RFC 6544, `tcptype passive`), leaving the
@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 use std::io::IoSliceMut;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -231,7 +231,10 @@ impl Sfu {
         let mut ips = Vec::new();
         let bound = local_addr.ip();
         if bound.is_unspecified() || bound.is_loopback() {
-            ips.push(IpAddr::V4(Ipv4Addr::LOCALHOST));
+            ips.push(match bound {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            });
         } else {
             ips.push(bound);
         }
@@ -567,6 +570,7 @@ impl Driver {
     fn publish_events(&mut self) {
         let mut changed = false;
         while let Some(e) = self.core.poll_event() {
+            tracing::debug!(event = ?e, "sfu");
             changed |= !matches!(e, SfuEvent::KeyframeWanted { .. });
             // No subscriber is fine.
             let _ = self.events.send(e);
