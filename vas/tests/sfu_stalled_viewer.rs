@@ -30,7 +30,7 @@ async fn a_stalled_viewer_does_not_hold_up_the_others() {
         tokio::spawn(async move {
             let mut cam = Camera::new();
             cam.key_bytes = 60_000;
-            cam.delta_bytes = 30_000; // ≈8 Mbit/s: fills a stalled TCP path quickly
+            cam.delta_bytes = 50_000; // ≈12 Mbit/s: fills a stalled TCP path within a second
             let mut tick = tokio::time::interval(Duration::from_millis(33));
             loop {
                 tick.tick().await;
