@@ -85,10 +85,6 @@ struct Measurement {
     frames_per_sec: f64,
 }
 
-
-
-
-
 fn measure(n: usize) -> Measurement {
     let (cameras, urls) = spawn_cameras(n);
     let mut args = vec!["ingest".to_owned()];

@@ -39,7 +39,9 @@ fn main() {
         BITRATE / 1_000_000,
         WINDOW.as_secs()
     );
-    println!("| N | VAS CPU/camera | ffmpeg -f hls CPU/camera | VAS / ffmpeg | VAS segments written |");
+    println!(
+        "| N | VAS CPU/camera | ffmpeg -f hls CPU/camera | VAS / ffmpeg | VAS segments written |"
+    );
     println!("|---|---|---|---|---|");
     for &n in sizes {
         let (ours, segments) = measure_vas(n);

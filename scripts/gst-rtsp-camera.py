@@ -3,7 +3,7 @@
 gir1.2-gst-rtsp-server-1.0), serving x264 test patterns.
 
 Usage: /usr/bin/python3 scripts/gst-rtsp-camera.py PORT
-Mounts (all 640x360, 15 fps, keyframe every 30 frames, no B-frames):
+Mounts (all 640x360, 30 fps, keyframe every 30 frames, no B-frames):
   /baseline        H.264 Constrained Baseline
   /high            H.264 High
   /high-pcmu       H.264 High + G.711 u-law tone
@@ -20,7 +20,7 @@ gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 VIDEO = (
-    "videotestsrc is-live=true pattern=ball ! video/x-raw,width=640,height=360,framerate=15/1 "
+    "videotestsrc is-live=true pattern=ball ! video/x-raw,width=640,height=360,framerate=30/1 "
     "! timeoverlay ! "
 )
 X264 = "x264enc tune=zerolatency speed-preset=superfast key-int-max=30 bframes=0 bitrate=800 "

@@ -138,6 +138,8 @@ async function startLive(tile) {
     subscribedAt: performance.now(),
     firstFrameAt: null,
     frames: 0,
+    framesIn3s: 0,
+    decodedIn3s: null,
     error: null,
     connection: "new",
   });
@@ -155,11 +157,17 @@ async function startLive(tile) {
   };
   const countFrames = () => {
     if (!tile.live || tile.live.pc !== pc) return;
+    const now = performance.now();
     stats.frames += 1;
-    if (stats.firstFrameAt === null) stats.firstFrameAt = performance.now();
+    if (now - stats.subscribedAt <= 3000) stats.framesIn3s += 1;
+    if (stats.firstFrameAt === null) stats.firstFrameAt = now;
     video.requestVideoFrameCallback(countFrames);
   };
   video.requestVideoFrameCallback(countFrames);
+  // Frames the decoder produced in the first three seconds (what the tests hold us to).
+  setTimeout(() => {
+    if (tile.live && tile.live.pc === pc) stats.decodedIn3s = video.getVideoPlaybackQuality().totalVideoFrames;
+  }, 3000);
   try {
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);

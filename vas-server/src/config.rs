@@ -12,6 +12,10 @@ use serde::Deserialize;
 
 /// Default address of the REST API and dashboard.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default UDP/TCP port for WebRTC media.
+pub const DEFAULT_WEBRTC_PORT: u16 = 8189;
+/// Default WebSocket signaling port.
+pub const DEFAULT_SIGNALING_PORT: u16 = 8081;
 
 /// Command-line flags. Every flag except `--demo` and `--config` can also be set with an
 /// environment variable (`VAS_LISTEN`, …) or in the TOML file given by `--config`/`VAS_CONFIG`.
@@ -48,6 +52,18 @@ pub struct Cli {
     /// Port of the demo's synthetic camera on 127.0.0.1 (with --demo) [default: 8554].
     #[arg(long, value_name = "PORT")]
     pub demo_camera_port: Option<u16>,
+    /// UDP (and ICE-TCP) port for all WebRTC media, on the --listen address
+    /// [env: VAS_WEBRTC_PORT] [default: 8189].
+    #[arg(long, value_name = "PORT")]
+    pub webrtc_port: Option<u16>,
+    /// Public IP to advertise to browsers (behind NAT or in a container); repeatable
+    /// [env: VAS_PUBLIC_IPS, comma-separated].
+    #[arg(long = "public-ip", value_name = "IP")]
+    pub public_ips: Vec<std::net::IpAddr>,
+    /// Port of the WebSocket signaling server, on the --listen address (it is also at
+    /// /api/v1/ws on the main port) [env: VAS_SIGNALING_PORT] [default: 8081].
+    #[arg(long, value_name = "PORT")]
+    pub signaling_port: Option<u16>,
 }
 
 /// Keys of the TOML configuration file.
@@ -64,6 +80,12 @@ pub struct FileConfig {
     pub media_dir: Option<PathBuf>,
     /// See `--api-token`.
     pub api_token: Option<String>,
+    /// See `--webrtc-port`.
+    pub webrtc_port: Option<u16>,
+    /// See `--public-ip`.
+    pub public_ips: Option<Vec<std::net::IpAddr>>,
+    /// See `--signaling-port`.
+    pub signaling_port: Option<u16>,
 }
 
 /// The resolved settings the server runs with.
@@ -83,6 +105,12 @@ pub struct Settings {
     pub api_token: Option<String>,
     /// Port of the demo camera (demo mode only).
     pub demo_camera_port: u16,
+    /// WebRTC media port (on the listen address).
+    pub webrtc_port: u16,
+    /// Public IPs advertised to browsers.
+    pub public_ips: Vec<std::net::IpAddr>,
+    /// WebSocket signaling port (on the listen address).
+    pub signaling_port: u16,
 }
 
 impl std::fmt::Debug for Settings {
@@ -140,6 +168,9 @@ impl Settings {
                 demo_camera_port: cli
                     .demo_camera_port
                     .unwrap_or(crate::demo::DEFAULT_DEMO_CAMERA_PORT),
+                webrtc_port: cli.webrtc_port.unwrap_or(DEFAULT_WEBRTC_PORT),
+                public_ips: cli.public_ips,
+                signaling_port: cli.signaling_port.unwrap_or(DEFAULT_SIGNALING_PORT),
             });
         }
         if cli.demo_camera_port.is_some() {
@@ -190,6 +221,37 @@ impl Settings {
                 .or_else(|| env_var("VAS_API_TOKEN"))
                 .or(file.api_token),
             demo_camera_port: crate::demo::DEFAULT_DEMO_CAMERA_PORT,
+            webrtc_port: match cli.webrtc_port {
+                Some(p) => p,
+                None => match env_var("VAS_WEBRTC_PORT") {
+                    Some(v) => v
+                        .parse()
+                        .map_err(|_| format!("VAS_WEBRTC_PORT={v} is not a port number"))?,
+                    None => file.webrtc_port.unwrap_or(DEFAULT_WEBRTC_PORT),
+                },
+            },
+            public_ips: if !cli.public_ips.is_empty() {
+                cli.public_ips
+            } else if let Some(v) = env_var("VAS_PUBLIC_IPS") {
+                v.split(',')
+                    .map(|ip| {
+                        ip.trim()
+                            .parse()
+                            .map_err(|_| format!("VAS_PUBLIC_IPS: {ip:?} is not an IP address"))
+                    })
+                    .collect::<Result<_, _>>()?
+            } else {
+                file.public_ips.unwrap_or_default()
+            },
+            signaling_port: match cli.signaling_port {
+                Some(p) => p,
+                None => match env_var("VAS_SIGNALING_PORT") {
+                    Some(v) => v
+                        .parse()
+                        .map_err(|_| format!("VAS_SIGNALING_PORT={v} is not a port number"))?,
+                    None => file.signaling_port.unwrap_or(DEFAULT_SIGNALING_PORT),
+                },
+            },
         };
         if !settings.listen.ip().is_loopback() && settings.api_token.is_none() {
             return Err(format!(
@@ -298,6 +360,9 @@ mod tests {
             media_dir: None,
             api_token: Some("tok-secret".into()),
             demo_camera_port: 8554,
+            webrtc_port: DEFAULT_WEBRTC_PORT,
+            public_ips: Vec::new(),
+            signaling_port: DEFAULT_SIGNALING_PORT,
         };
         let shown = format!("{s:?}");
         assert!(!shown.contains("secret"), "{shown}");

@@ -8,6 +8,7 @@ pub mod api;
 pub mod config;
 pub mod dashboard;
 pub mod demo;
+pub mod signaling;
 
 use std::sync::Arc;
 
@@ -21,14 +22,25 @@ pub struct AppState {
     pub vas: vas::Vas,
     /// When set, `/api` requests must carry `Authorization: Bearer <token>`.
     pub api_token: Option<Arc<str>>,
+    /// Open WHEP sessions.
+    pub whep: signaling::SharedWhep,
 }
 
 impl AppState {
+    /// State over an engine, requiring `token` on API requests.
+    pub fn with_token(vas: vas::Vas, token: Option<&str>) -> Self {
+        AppState {
+            api_token: token.map(Arc::from),
+            ..AppState::new(vas)
+        }
+    }
+
     /// State over an engine, without authentication.
     pub fn new(vas: vas::Vas) -> Self {
         AppState {
             vas,
             api_token: None,
+            whep: Default::default(),
         }
     }
 }

@@ -1,7 +1,6 @@
 //! `vas-server`: parses configuration, starts the engine, serves the API until SIGTERM/Ctrl-C.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Parser;
 use tracing::info;
@@ -51,17 +50,37 @@ async fn run(settings: Settings) -> Result<(), String> {
     if let Some(dir) = &settings.media_dir {
         builder = builder.media_dir(dir);
     }
+    let webrtc_bind = std::net::SocketAddr::new(settings.listen.ip(), settings.webrtc_port);
+    builder = builder.webrtc(vas::sfu::SfuConfig {
+        bind: webrtc_bind,
+        public_ips: settings.public_ips.clone(),
+        ..Default::default()
+    });
     let vas = builder.build().await.map_err(|e| e.to_string())?;
+    if let Some(sfu) = vas.sfu() {
+        info!(addr = %sfu.local_addr(), candidates = ?sfu.candidates(), "WebRTC media port ready");
+    }
     if let Some(camera) = &camera {
         vas_server::demo::register(&vas, camera)
             .await
             .map_err(|e| format!("cannot register the demo camera: {e}"))?;
         info!(url = %camera.url(), "demo camera running");
     }
-    let state = AppState {
-        vas: vas.clone(),
-        api_token: settings.api_token.as_deref().map(Arc::from),
-    };
+    let state = AppState::with_token(vas.clone(), settings.api_token.as_deref());
+    let signaling_addr = std::net::SocketAddr::new(settings.listen.ip(), settings.signaling_port);
+    let signaling = tokio::net::TcpListener::bind(signaling_addr)
+        .await
+        .map_err(|e| format!("cannot listen for WebSocket signaling on {signaling_addr}: {e}"))?;
+    info!(
+        "WebSocket signaling on ws://{}",
+        signaling.local_addr().map_err(|e| e.to_string())?
+    );
+    let signaling_app = vas_server::signaling::signaling_app(state.clone());
+    let signaling_task = tokio::spawn(async move {
+        axum::serve(signaling, signaling_app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    });
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
@@ -73,6 +92,7 @@ async fn run(settings: Settings) -> Result<(), String> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| format!("server failed: {e}"))?;
+    signaling_task.abort();
     vas.shutdown().await;
     if let Some(camera) = camera {
         camera.stop().await;

@@ -231,10 +231,7 @@ async fn api_token_is_enforced_when_configured() {
         .build()
         .await
         .unwrap();
-    let state = vas_server::AppState {
-        vas,
-        api_token: Some("tok-123".into()),
-    };
+    let state = vas_server::AppState::with_token(vas, Some("tok-123"));
     let app = vas_server::app(state);
     let r = call(&app, Method::GET, "/api/v1/devices", None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);

@@ -27,6 +27,7 @@ use crate::record::{
     MediaLayout, MediaPlaylist, PlaylistSegment, Recorder, RecorderConfig, RecorderTask, Retention,
     RetentionPolicy, RetentionTask, recover,
 };
+use crate::sfu::{Sfu, SfuConfig, SfuEvent, ViewerId};
 use crate::status::{StreamInfo, StreamStatus};
 use crate::store::Range;
 use crate::store::{self, Store};
@@ -70,6 +71,7 @@ pub struct VasBuilder {
     retention: RetentionPolicy,
     retention_interval: Option<std::time::Duration>,
     media_fs: Option<Arc<dyn MediaFs>>,
+    webrtc: Option<SfuConfig>,
 }
 
 impl VasBuilder {
@@ -129,6 +131,13 @@ impl VasBuilder {
         self
     }
 
+    /// Enables WebRTC live view: one UDP port (and ICE-TCP) for all viewers. Without it,
+    /// [`Vas::webrtc_offer`] answers `Unsupported`.
+    pub fn webrtc(mut self, config: SfuConfig) -> Self {
+        self.webrtc = Some(config);
+        self
+    }
+
     /// The filesystem media goes through (default: the real one). Tests inject faults here.
     pub fn media_fs(mut self, fs: Arc<dyn MediaFs>) -> Self {
         self.media_fs = Some(fs);
@@ -166,6 +175,13 @@ impl VasBuilder {
             "VAS engine started"
         );
         let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let sfu = match self.webrtc {
+            Some(config) => Some(Arc::new(Sfu::start(config).await.map_err(|e| {
+                let kind = e.kind();
+                Error::new(kind, format!("cannot start WebRTC: {}", e.message()))
+            })?)),
+            None => None,
+        };
         let vas = Vas {
             inner: Arc::new(Inner {
                 store,
@@ -182,8 +198,32 @@ impl VasBuilder {
                 fs,
                 recorder: self.recorder,
                 retention: Mutex::new(None),
+                sfu: sfu.clone(),
+                viewers: Mutex::new(HashMap::new()),
             }),
         };
+        if let Some(sfu) = sfu {
+            // Forget viewers the SFU let go of (reaped, failed, closed).
+            let mut events = sfu.events();
+            let weak = Arc::downgrade(&vas.inner);
+            tokio::spawn(async move {
+                loop {
+                    let ended = match events.recv().await {
+                        Ok(SfuEvent::ViewerDisconnected { viewer, .. })
+                        | Ok(SfuEvent::ViewerFailed { viewer, .. }) => viewer,
+                        Ok(_) => continue,
+                        Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    };
+                    let Some(inner) = weak.upgrade() else { return };
+                    inner
+                        .viewers
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&ended);
+                }
+            });
+        }
         if !self.retention.keeps_everything() {
             let task = Retention {
                 store: vas.inner.store.clone(),
@@ -251,6 +291,9 @@ struct Inner {
     fs: Arc<dyn MediaFs>,
     recorder: RecorderConfig,
     retention: Mutex<Option<RetentionTask>>,
+    sfu: Option<Arc<Sfu>>,
+    /// Live WebRTC viewers and the stream each watches.
+    viewers: Mutex<HashMap<ViewerId, StreamId>>,
 }
 
 /// What the engine keeps for a stream while it exists: its hub (which outlives
@@ -464,7 +507,11 @@ impl Vas {
         let runtimes = self.inner.runtimes.lock().await;
         Ok(streams
             .into_iter()
-            .map(|s| info_from(&runtimes, s))
+            .map(|s| {
+                let mut info = info_from(&runtimes, s);
+                info.viewers = self.viewer_count(info.stream.id);
+                info
+            })
             .collect())
     }
 
@@ -506,6 +553,9 @@ impl Vas {
         if let Some(task) = retention {
             task.stop().await;
         }
+        if let Some(sfu) = &self.inner.sfu {
+            sfu.shutdown().await;
+        }
         let mut runtimes = self.inner.runtimes.lock().await;
         for rt in runtimes.values_mut() {
             // Recorders first, so playlists end cleanly with everything ingest delivered.
@@ -533,8 +583,26 @@ impl Vas {
         })
     }
 
-    /// Stops a stream's ingest and forgets it (its hub closes; subscribers see the end).
+    /// Stops a stream's ingest and forgets it (its hub closes; subscribers see the end, and
+    /// its WebRTC viewers are disconnected).
     async fn drop_runtime(&self, id: StreamId) {
+        let watching: Vec<ViewerId> = {
+            let mut viewers = self.inner.viewers.lock().unwrap_or_else(|p| p.into_inner());
+            let ids: Vec<ViewerId> = viewers
+                .iter()
+                .filter(|(_, s)| **s == id)
+                .map(|(v, _)| *v)
+                .collect();
+            for v in &ids {
+                viewers.remove(v);
+            }
+            ids
+        };
+        if let Some(sfu) = &self.inner.sfu {
+            for v in watching {
+                sfu.remove_viewer(v).await;
+            }
+        }
         let rt = self.inner.runtimes.lock().await.remove(&id);
         if let Some(mut rt) = rt {
             if let Some(rec) = rt.recorder.take() {
@@ -631,6 +699,73 @@ impl Vas {
         info!(stream = %id, "stream start requested");
         self.reconcile(id).await?;
         Ok(self.info(s).await)
+    }
+
+    /// Starts a WebRTC viewer of a stream from the browser's SDP offer; returns the viewer's
+    /// id and the SDP answer (ICE-lite, host candidates included, no trickle needed).
+    ///
+    /// Errors: `NotFound` (unknown stream), `FailedPrecondition` (stream stopped or its
+    /// camera disabled), `InvalidInput`/`TooLarge` (bad offer), `Unsupported` (no usable
+    /// codec, H.265, or WebRTC not enabled), `ResourceExhausted` (viewer limit).
+    pub async fn webrtc_offer(&self, id: StreamId, offer_sdp: &str) -> Result<(ViewerId, String)> {
+        let sfu = self.inner.sfu.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Unsupported,
+                "WebRTC live view is not enabled on this engine",
+            )
+        })?;
+        let stream = self.inner.store.get_stream(id).await?;
+        let device = self.inner.store.get_device(stream.device_id).await?;
+        if stream.desired != DesiredState::Running || !device.enabled {
+            return Err(Error::new(
+                ErrorKind::FailedPrecondition,
+                "the stream is stopped; start it before watching",
+            ));
+        }
+        let hub = self.hub(id).await?;
+        let (viewer, answer) = sfu.add_viewer(&id.to_string(), &hub, offer_sdp).await?;
+        self.inner
+            .viewers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(viewer, id);
+        info!(stream = %id, viewer = viewer.0, "WebRTC viewer added");
+        Ok((viewer, answer))
+    }
+
+    /// Ends a WebRTC viewer; false if it was already gone.
+    pub async fn webrtc_close(&self, viewer: ViewerId) -> bool {
+        self.inner
+            .viewers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&viewer);
+        match &self.inner.sfu {
+            Some(sfu) => sfu.remove_viewer(viewer).await,
+            None => false,
+        }
+    }
+
+    /// Whether a WebRTC viewer is still known (not closed, reaped or failed).
+    pub fn has_viewer(&self, viewer: ViewerId) -> bool {
+        self.inner
+            .viewers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&viewer)
+    }
+
+    /// WebRTC viewers of a stream (connecting or live).
+    pub fn viewer_count(&self, id: StreamId) -> usize {
+        self.inner
+            .sfu
+            .as_ref()
+            .map_or(0, |sfu| sfu.viewer_count(&id.to_string()))
+    }
+
+    /// The WebRTC service, when enabled (its address, candidates, counters).
+    pub fn sfu(&self) -> Option<&Sfu> {
+        self.inner.sfu.as_deref()
     }
 
     /// Switches recording of a stream on or off; stored, so it survives restarts. A stream
@@ -732,7 +867,9 @@ impl Vas {
 
     async fn info(&self, stream: Stream) -> StreamInfo {
         let runtimes = self.inner.runtimes.lock().await;
-        info_from(&runtimes, stream)
+        let mut info = info_from(&runtimes, stream);
+        info.viewers = self.viewer_count(info.stream.id);
+        info
     }
 }
 
@@ -746,6 +883,7 @@ fn info_from(runtimes: &HashMap<StreamId, Runtime>, stream: Stream) -> StreamInf
         stream,
         status,
         recording,
+        viewers: 0,
     }
 }
 

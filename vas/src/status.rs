@@ -65,4 +65,6 @@ pub struct StreamInfo {
     pub status: StreamStatus,
     /// Its recorder's status while it records.
     pub recording: Option<crate::record::RecorderStatus>,
+    /// WebRTC viewers watching it.
+    pub viewers: usize,
 }

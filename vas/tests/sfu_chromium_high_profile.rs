@@ -2,9 +2,7 @@
 //! Chromium receives a **High-profile** H.264 stream (profile_idc 100) from the SFU, answered
 //! with the Main `profile-level-id` Chromium offered, and decodes it.
 //!
-//! Ignored by default because it needs a browser; run it with
-//! `cargo test -p vas --test sfu_chromium_high_profile -- --ignored`. It fails (never skips)
-//! when a tool is missing.
+//! `make test` installs both; the test fails (never skips) when a tool is missing.
 
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -123,7 +121,6 @@ async fn serve(mut s: TcpStream, sfu: Arc<Sfu>, hub: Hub, result: Arc<Mutex<Opti
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs chromium and ffmpeg (libx264); run with --ignored"]
 async fn chromium_decodes_a_high_profile_stream() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("high.h264");

@@ -91,6 +91,8 @@ pub struct StreamBody {
     pub last_error: Option<String>,
     /// When the last frame arrived.
     pub last_frame_at: Option<DateTime<Utc>>,
+    /// WebRTC viewers watching it.
+    pub viewers: usize,
     /// The recorder's state while the stream records (`null` otherwise).
     pub recording: Option<RecordingStatusBody>,
     /// When the stream was created.
@@ -126,6 +128,7 @@ impl From<StreamInfo> for StreamBody {
             reconnects: i.status.reconnects,
             last_error: i.status.last_error,
             last_frame_at: i.status.last_frame_at,
+            viewers: i.viewers,
             recording: i.recording.map(|r| RecordingStatusBody {
                 state: match r.state {
                     vas::record::RecorderState::Recording => "recording",
@@ -160,6 +163,11 @@ pub fn routes(state: AppState) -> Router {
         .route("/streams/{id}/playback.m3u8", get(recordings::playback))
         .route("/recordings", get(recordings::list_recordings))
         .route("/recordings/{id}", get(recordings::get_recording))
+        .route("/streams/{id}/whep", post(crate::signaling::whep_offer))
+        .route(
+            "/whep/{session}",
+            axum::routing::delete(crate::signaling::whep_delete),
+        )
         .route("/streams/{id}/start", post(start_stream))
         .route("/streams/{id}/stop", post(stop_stream))
         .fallback(unknown_endpoint)
@@ -175,8 +183,11 @@ pub fn routes(state: AppState) -> Router {
             state.clone(),
             require_token,
         ));
+    // The WebSocket authenticates itself (browsers cannot send headers on it).
+    let ws = Router::new().route("/api/v1/ws", get(crate::signaling::websocket));
     Router::new()
         .nest("/api/v1", api)
+        .merge(ws)
         .merge(media)
         .route("/healthz", get(healthz))
         .fallback(unknown_endpoint)
@@ -221,7 +232,8 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Compares secrets without leaking where they differ through timing.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

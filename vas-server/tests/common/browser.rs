@@ -14,6 +14,19 @@ pub fn artifacts() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts")
 }
 
+/// Starts `node <script> <args…>` with piped stdin/stdout, for scripts that talk back.
+pub fn spawn(script: &str, args: &[&str]) -> std::process::Child {
+    Command::new("node")
+        .arg(script)
+        .args(args)
+        .current_dir(dir())
+        .env("VAS_ARTIFACTS", artifacts())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run node (Node.js 20 is on this machine)")
+}
+
 /// Runs `node <script> <args…>`; returns (success, parsed last JSON line, raw output).
 pub fn run(script: &str, args: &[&str]) -> (bool, serde_json::Value, String) {
     assert!(

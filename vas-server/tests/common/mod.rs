@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod gst;
 pub mod media;
 pub mod server;
 

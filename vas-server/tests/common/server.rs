@@ -39,6 +39,8 @@ impl Server {
             ])
             .arg(data_dir)
             .args(["--demo-camera-port", &free_port().to_string()])
+            .args(["--webrtc-port", &free_port().to_string()])
+            .args(["--signaling-port", &free_port().to_string()])
             .args(extra)
             .env("RUST_LOG", "trace")
             .stdout(Stdio::from(out.try_clone().expect("clone the log handle")))
