@@ -134,9 +134,18 @@ fn authorized(state: &AppState, headers: &HeaderMap, query: &TokenQuery) -> bool
 pub async fn websocket(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<TokenQuery>,
-    ws: WebSocketUpgrade,
+    query: Result<Query<TokenQuery>, axum::extract::rejection::QueryRejection>,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
+    let Ok(Query(query)) = query else {
+        return ApiError(Error::invalid_input("malformed query string")).into_response();
+    };
+    let Ok(ws) = ws else {
+        return ApiError(Error::invalid_input(
+            "this endpoint speaks WebSocket: send an Upgrade request",
+        ))
+        .into_response();
+    };
     if !authorized(&state, &headers, &query) {
         return error_body(
             StatusCode::UNAUTHORIZED,
@@ -177,6 +186,27 @@ async fn send(socket: &mut WebSocket, msg: &ServerMessage) -> bool {
     }
 }
 
+/// How long a socket being closed for misbehaving is drained, so the client reads our
+/// last words instead of a connection reset.
+const CLOSE_DRAIN: Duration = Duration::from_secs(1);
+
+/// Sends a policy-violation close frame and discards what the client still sends for a
+/// moment (closing with unread input would reset the connection and lose our reply).
+async fn close_politely(socket: &mut WebSocket) {
+    let frame = axum::extract::ws::CloseFrame {
+        code: axum::extract::ws::close_code::POLICY,
+        reason: "rate limit".into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+    let deadline = Instant::now() + CLOSE_DRAIN;
+    while let Ok(Some(Ok(_))) = tokio::time::timeout(
+        deadline.saturating_duration_since(Instant::now()),
+        socket.recv(),
+    )
+    .await
+    {}
+}
+
 async fn run_socket(state: AppState, mut socket: WebSocket) {
     let mut sessions: HashMap<String, ViewerId> = HashMap::new();
     let mut limit = RateLimit {
@@ -207,6 +237,7 @@ async fn run_socket(state: AppState, mut socket: WebSocket) {
                 format!("more than {MESSAGES_PER_SECOND} messages per second; closing"),
             );
             let _ = send(&mut socket, &ServerMessage::error(None, &e)).await;
+            close_politely(&mut socket).await;
             break;
         }
         let reply = match serde_json::from_str::<ClientMessage>(&text) {
@@ -279,8 +310,21 @@ pub async fn whep_offer(
     State(state): State<AppState>,
     IdPath(id): IdPath<StreamId>,
     headers: HeaderMap,
-    body: String,
+    body: Result<String, axum::extract::rejection::StringRejection>,
 ) -> Result<Response, ApiError> {
+    let body = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "the SDP offer is larger than {} bytes",
+                    crate::api::MAX_BODY_BYTES
+                ),
+            )
+        } else {
+            Error::invalid_input("the SDP offer is not readable UTF-8 text")
+        }
+    })?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
