@@ -224,7 +224,7 @@ async fn websocket_protocol_and_its_bad_inputs() {
     let media = h.vas.sfu().unwrap().local_addr();
     let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     for i in 0..2_000u32 {
-        let junk: Vec<u8> = (0..(i % 1400)).map(|b| (b as u32 * 31 + i) as u8).collect();
+        let junk: Vec<u8> = (0..(i % 1400)).map(|b| (b * 31 + i) as u8).collect();
         udp.send_to(&junk, media).await.unwrap();
     }
     let mut again = connect(&h.ws_url).await;
