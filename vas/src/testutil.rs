@@ -91,10 +91,24 @@ impl TestDatabase {
 
 /// A free TCP port on loopback (free at the time of asking).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind an ephemeral port on loopback")
+    free_ports(1)[0]
+}
+
+/// `n` distinct ports free on loopback for both TCP and UDP at the time of asking (held
+/// together while choosing, so one call never returns the same port twice).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let mut held = Vec::new();
+    let mut ports = Vec::new();
+    while ports.len() < n {
+        let tcp = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port on loopback");
+        let port = tcp.local_addr().expect("its address").port();
+        // The WebRTC port needs UDP too; skip ports whose UDP twin is taken.
+        if let Ok(udp) = std::net::UdpSocket::bind(("127.0.0.1", port)) {
+            ports.push(port);
+            held.push((tcp, udp));
+        }
+    }
+    ports
 }
 
 /// A private PostgreSQL cluster this test alone owns, so it may stop and restart it.

@@ -93,7 +93,7 @@ async fn gstreamer_camera_interop() {
         assert_eq!(base.profile_idc, Some(66), "Constrained Baseline");
         assert_eq!(base.dims, (640, 360));
         assert!(
-            (13.5..=16.5).contains(&base.fps),
+            (27.0..=33.0).contains(&base.fps),
             "{transport:?} fps {}",
             base.fps
         );

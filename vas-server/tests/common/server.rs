@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use vas::testutil::free_port;
+use vas::testutil::free_ports;
 
 /// How long the server may take to answer /healthz after it is spawned.
 const START_LIMIT: Duration = Duration::from_secs(20);
@@ -27,7 +27,9 @@ impl Server {
 
     /// Like [`Server::start`], with extra arguments.
     pub fn start_with(data_dir: &Path, extra: &[&str]) -> Server {
-        let port = free_port();
+        let [port, camera, webrtc, signaling] = free_ports(4)[..] else {
+            unreachable!("free_ports returns as many ports as asked")
+        };
         let log = data_dir.with_extension(format!("{port}.log"));
         let out = File::create(&log).expect("create the server log");
         let child = Command::new(env!("CARGO_BIN_EXE_vas-server"))
@@ -38,9 +40,9 @@ impl Server {
                 "--data-dir",
             ])
             .arg(data_dir)
-            .args(["--demo-camera-port", &free_port().to_string()])
-            .args(["--webrtc-port", &free_port().to_string()])
-            .args(["--signaling-port", &free_port().to_string()])
+            .args(["--demo-camera-port", &camera.to_string()])
+            .args(["--webrtc-port", &webrtc.to_string()])
+            .args(["--signaling-port", &signaling.to_string()])
             .args(extra)
             .env("RUST_LOG", "trace")
             .stdout(Stdio::from(out.try_clone().expect("clone the log handle")))
