@@ -43,9 +43,13 @@ fn main() {
         "| N | VAS CPU/camera | ffmpeg -f hls CPU/camera | VAS / ffmpeg | VAS segments written |"
     );
     println!("|---|---|---|---|---|");
+    // Recorded folders are deleted only at the end: a filesystem without a journal (this
+    // machine's ext4) makes new files expensive to create while many inodes were freed in
+    // the last seconds, which would tax whichever side runs after a deletion.
+    let mut folders = Vec::new();
     for &n in sizes {
-        let (ours, segments) = measure_vas(n);
-        let peer = measure_ffmpeg(n);
+        let (ours, segments) = measure_vas(n, &mut folders);
+        let peer = measure_ffmpeg(n, &mut folders);
         println!(
             "| {n} | {:.3} % | {:.3} % | {:.3} (1/{:.1}) | {segments} |",
             ours * 100.0,
@@ -57,7 +61,7 @@ fn main() {
 }
 
 /// Returns VAS's CPU per camera (fraction of a core) and the segments it wrote.
-fn measure_vas(n: usize) -> (f64, usize) {
+fn measure_vas(n: usize, folders: &mut Vec<tempfile::TempDir>) -> (f64, usize) {
     let (cameras, urls) = spawn_cameras(n);
     let dir = tempfile::tempdir().expect("a temporary folder");
     let mut args = vec!["record".to_owned(), dir.path().display().to_string()];
@@ -71,7 +75,9 @@ fn measure_vas(n: usize) -> (f64, usize) {
     let per = (cpu_seconds(vas.id()) - c0) / t0.elapsed().as_secs_f64() / n as f64;
     finish(vas);
     finish(cameras);
-    (per, count_files(dir.path(), ".ts"))
+    let segments = count_files(dir.path(), ".ts");
+    folders.push(dir);
+    (per, segments)
 }
 
 fn count_files(dir: &std::path::Path, suffix: &str) -> usize {
@@ -87,7 +93,7 @@ fn count_files(dir: &std::path::Path, suffix: &str) -> usize {
     n
 }
 
-fn measure_ffmpeg(n: usize) -> f64 {
+fn measure_ffmpeg(n: usize, folders: &mut Vec<tempfile::TempDir>) -> f64 {
     let (cameras, urls) = spawn_cameras(n);
     let dir = tempfile::tempdir().expect("a temporary folder");
     let mut peers: Vec<Child> = urls
@@ -118,6 +124,7 @@ fn measure_ffmpeg(n: usize) -> f64 {
         let _ = p.wait();
     }
     finish(cameras);
+    folders.push(dir);
     per
 }
 

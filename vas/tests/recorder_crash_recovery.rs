@@ -20,6 +20,13 @@ async fn record_then_crash(env: &Env, secs: usize) -> Recording {
     let task = env.recorder(RecorderConfig::default());
     let all = frames(0, secs * FPS, 1, 0, t0(), true);
     feed(&env.hub, &task, &all, 50).await;
+    // Frames are handed to the OS shortly after they arrive (the shared writer batches
+    // them); the crash comes once they all were, as it would a moment later in production.
+    let mut status = task.watch_status();
+    wait_for(&mut status, "every frame handed to the OS", |s| {
+        s.frames_written == all.len() as u64
+    })
+    .await;
     task.abort();
     // Let the runtime drop the aborted task.
     tokio::task::yield_now().await;

@@ -56,6 +56,10 @@ async fn a_full_disk_is_an_error_state_then_recording_resumes_when_space_returns
     let (s4, s8) = (video_index(4 * FPS), video_index(8 * FPS));
 
     feed(&env.hub, &task, &all[..s4], 50).await;
+    wait_for(&mut status, "every frame handed to the OS", |s| {
+        s.frames_written == s.frames_received
+    })
+    .await;
     let first = env.recordings().await;
     assert_eq!(first.len(), 1);
 

@@ -18,6 +18,7 @@
 //! * [`layout`]: `<media>/<stream>/<recording>/index.m3u8` + `segment-NNNNNNNN.ts`, and
 //!   resolving stored relative paths safely.
 //! * [`recorder`]: the per-stream task (hub in, files and rows out, roll-over, errors).
+//! * [`writer`]: the shared thread that appends every recorder's frames, in batches.
 //! * [`recovery`]: at start-up, closing what a crash left open and matching rows to folders.
 //! * [`retention`]: the driver that deletes old recordings (row first, then files).
 //!
@@ -49,6 +50,7 @@ pub mod segmenter;
 mod timeline;
 pub mod ts;
 pub mod ts_scan;
+pub mod writer;
 
 pub use layout::{MediaLayout, resolve_media_path};
 pub use playlist::{MediaPlaylist, PlaylistSegment, PlaylistType};

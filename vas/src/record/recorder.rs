@@ -2,8 +2,10 @@
 //! on disk and rows in the store.
 //!
 //! Owns: subscribing to a stream's [`Hub`], running the [`Segmenter`], writing each frame's
-//! segment bytes with one write as it arrives and the EVENT playlist atomically (temporary
-//! file, then rename) on every change, all through the [`MediaFs`] seam; rolling over to a
+//! segment bytes with one write, handed to the OS within milliseconds of its arrival
+//! (through the shared [`super::writer`], which batches the writes of all recorders), and
+//! the EVENT playlist atomically (temporary file, then rename) on every change, all through
+//! the [`MediaFs`] seam; rolling over to a
 //! new recording (new folder, playlist and row) every chunk length; the `recordings` rows
 //! (inserted once the playlist file exists, bytes updated as segments close, closed with
 //! their end when the recording ends); and its health, a [`RecorderStatus`].
@@ -16,7 +18,8 @@
 //! recorder that falls behind is skipped forward, which becomes a discontinuity), and never
 //! leave a row pointing at files that do not exist.
 //!
-//! File operations run on tokio's blocking pool; store calls are awaited in the task, so a
+//! Frame appends run on the shared writer thread; segment boundaries, playlists and endings
+//! wait for those and run on tokio's blocking pool; store calls are awaited in the task, so a
 //! slow database slows the recorder (and may cost frames), never ingest.
 
 use std::collections::BTreeMap;
@@ -38,6 +41,8 @@ use super::playlist::MediaPlaylist;
 use super::segmenter::{
     DEFAULT_MAX_TIMESTAMP_JUMP, DEFAULT_TARGET_DURATION, SegmentEvent, Segmenter, SegmenterConfig,
 };
+use super::ts_scan::{MAX_SCAN_BYTES, scan_segment};
+use super::writer::AppendLane;
 use crate::clock::SharedClock;
 use crate::hub::{Delivery, Hub, Subscription};
 use crate::ingest::backoff::{Backoff, BackoffPolicy};
@@ -239,9 +244,10 @@ impl Recorder {
             drain_limit: self.hub.config().ring_frames,
             backoff: Backoff::new(self.config.retry),
             rec: self,
-            status: status_tx,
             phase: Phase::Idle,
             unfinished: Vec::new(),
+            lane: Arc::new(AppendLane::new(status_tx.clone())),
+            status: status_tx,
         };
         let handle = tokio::spawn(runner.run(subscription, stop_rx));
         Ok(RecorderTask {
@@ -360,7 +366,7 @@ struct OpenSegment {
 
 /// The files of one recording (blocking side).
 #[derive(Debug)]
-struct RecordingDisk {
+pub(crate) struct RecordingDisk {
     fs: Arc<dyn MediaFs>,
     dir: PathBuf,
     fsync: FsyncPolicy,
@@ -368,6 +374,9 @@ struct RecordingDisk {
     /// Every segment started: whole-frame bytes on disk, and whether its tail could not be
     /// cut back after a failed write (then it is not kept).
     segments: BTreeMap<String, (u64, bool)>,
+    /// The segment whose append failed (cut back to whole frames): it holds fewer frames
+    /// than the playlist says, since frames queued after the failure were dropped.
+    short: Option<String>,
     playlist_len: u64,
 }
 
@@ -426,7 +435,8 @@ impl RecordingDisk {
         Ok(())
     }
 
-    fn append(&mut self, bytes: &[u8]) -> Result<()> {
+    /// Appends one frame's bytes to the open segment; on failure cuts the torn frame off.
+    pub(crate) fn append(&mut self, bytes: &[u8]) -> Result<()> {
         let Some(seg) = &mut self.open else {
             return Err(Error::internal("segment bytes without an open segment"));
         };
@@ -441,6 +451,8 @@ impl RecordingDisk {
                 if let Err(cut) = seg.file.truncate(seg.len) {
                     warn!(segment = %seg.path.display(), error = %cut, "cannot cut a torn frame off");
                     self.segments.insert(seg.uri.clone(), (seg.len, true));
+                } else {
+                    self.short = Some(seg.uri.clone());
                 }
                 let err = io_error(e, "write segment", &seg.path);
                 self.open = None;
@@ -483,8 +495,15 @@ impl RecordingDisk {
         let mut dropped_before = false;
         let mut kept = Vec::with_capacity(playlist.segments.len());
         for mut s in std::mem::take(&mut playlist.segments) {
-            let usable =
+            let mut usable =
                 matches!(self.segments.get(&s.uri), Some(&(len, torn)) if len > 0 && !torn);
+            if usable && self.short.as_ref() == Some(&s.uri) {
+                // Its duration is what made it to disk.
+                match self.duration_on_disk(&s.uri) {
+                    Some(secs) => s.duration_secs = secs,
+                    None => usable = false,
+                }
+            }
             if usable {
                 s.discontinuity |= dropped_before && !kept.is_empty();
                 dropped_before = false;
@@ -497,6 +516,23 @@ impl RecordingDisk {
         }
         playlist.segments = kept;
         playlist.ended = true;
+    }
+
+    /// The duration of the whole frames in a segment file, read back.
+    fn duration_on_disk(&self, uri: &str) -> Option<f64> {
+        let path = self.dir.join(uri);
+        let len = self.segments.get(uri).map_or(0, |&(len, _)| len);
+        let scan = self
+            .fs
+            .open_read(&path)
+            .and_then(|mut r| scan_segment(&mut r, MAX_SCAN_BYTES.min(len)));
+        match scan {
+            Ok(scan) => scan.duration_secs(),
+            Err(e) => {
+                warn!(segment = %path.display(), error = %e, "cannot read a cut segment back");
+                None
+            }
+        }
     }
 
     fn remove_all(&self) -> Result<()> {
@@ -557,6 +593,8 @@ struct Runner {
     backoff: Backoff,
     unfinished: Vec<Ending>,
     drain_limit: usize,
+    /// Frames on their way to the open segment (see [`super::writer`]).
+    lane: Arc<AppendLane>,
 }
 
 impl Runner {
@@ -569,6 +607,7 @@ impl Runner {
                     Some(d) => self.on_delivery(d).await,
                     None => break,
                 },
+                () = self.lane.failure() => self.collect_written().await,
             }
         }
         // Write what was already delivered (bounded by the hub's ring).
@@ -686,6 +725,7 @@ impl Runner {
                                 fsync: self.rec.config.fsync,
                                 open: None,
                                 segments: BTreeMap::new(),
+                                short: None,
                                 playlist_len: 0,
                             })),
                         });
@@ -709,6 +749,26 @@ impl Runner {
         }
         let (id, start, row) = (files.id, files.start, files.row);
         let disk = files.disk.clone();
+        if ops.iter().all(|op| matches!(op, Op::Append(_))) {
+            // The common case, one frame: queued for the shared writer, not waited for.
+            let mut full = false;
+            for op in ops {
+                if let Op::Append(bytes) = op {
+                    full |= self.lane.push(&disk, bytes);
+                }
+            }
+            if full {
+                self.lane.drain().await;
+            }
+            self.status
+                .send_modify(|s| s.discontinuities += discontinuities);
+            return self.collect_written().await;
+        }
+        // Segment boundaries and playlists follow every queued frame of this recording.
+        self.lane.drain().await;
+        if let Some(e) = self.lane.take_error() {
+            return self.fail(e).await;
+        }
         let applied = match blocking(move || lock(&disk).apply(ops)).await {
             Ok(a) => a,
             Err(e) => Applied {
@@ -732,6 +792,15 @@ impl Runner {
         } else if applied.closed > 0 && row {
             self.update_row_bytes(id).await;
             self.finish_endings().await;
+        }
+    }
+
+    /// Fails the recording if one of its queued frames could not be written.
+    async fn collect_written(&mut self) {
+        if let Some(e) = self.lane.take_error()
+            && matches!(self.phase, Phase::Active(_))
+        {
+            self.fail(e).await;
         }
     }
 
@@ -806,6 +875,17 @@ impl Runner {
         while let Some(event) = a.segmenter.poll() {
             closed |= matches!(event, SegmentEvent::SegmentClosed { .. });
         }
+        // Every queued frame is written before the recording ends; a failure among them
+        // belongs to this recording, which ends now anyway.
+        self.lane.drain().await;
+        if let Some(e) = self.lane.take_error() {
+            warn!(stream = %self.rec.stream, error = %e, "the last frames of a recording could not be written");
+            self.status.send_modify(|s| {
+                s.errors += 1;
+                s.last_error = Some(e.message().to_owned());
+            });
+        }
+        self.lane.reset();
         let Some(files) = a.files else { return };
         if closed {
             // The last segment is complete (its fsync, under that policy, happens here).

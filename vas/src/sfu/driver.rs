@@ -68,7 +68,8 @@ const DELAY_BUCKETS: usize = 50_000;
 /// Settings of the SFU service.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SfuConfig {
-    /// Where the UDP socket (and the ICE-TCP listener) binds.
+    /// Where the UDP socket (and the ICE-TCP listener) binds; with port 0 the system picks
+    /// a port free for both.
     pub bind: SocketAddr,
     /// Extra IPs to advertise as host candidates (public address of a 1:1 NAT).
     pub public_ips: Vec<IpAddr>,
@@ -214,11 +215,44 @@ impl std::fmt::Debug for Command {
     }
 }
 
+/// Attempts at finding a port free for both UDP and TCP when the configured port is 0.
+const PORT_PAIR_ATTEMPTS: usize = 16;
+
+/// Binds the UDP socket and, with ICE-TCP, the TCP listener on the same port. With port 0
+/// the system picks the UDP port; should its TCP twin be taken, another is tried.
+fn bind_port(config: &SfuConfig) -> Result<(std::net::UdpSocket, Option<std::net::TcpListener>)> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let udp = std::net::UdpSocket::bind(config.bind)
+            .map_err(|e| Error::from(e).context(format!("cannot bind UDP {}", config.bind)))?;
+        if !config.ice_tcp {
+            return Ok((udp, None));
+        }
+        let port = udp.local_addr()?.port();
+        match std::net::TcpListener::bind(SocketAddr::new(config.bind.ip(), port)) {
+            Ok(tcp) => {
+                tcp.set_nonblocking(true)
+                    .map_err(|e| Error::from(e).context("cannot configure the ICE-TCP listener"))?;
+                return Ok((udp, Some(tcp)));
+            }
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AddrInUse
+                    && config.bind.port() == 0
+                    && attempt < PORT_PAIR_ATTEMPTS => {}
+            Err(e) => {
+                return Err(
+                    Error::from(e).context(format!("cannot listen for ICE-TCP on port {port}"))
+                );
+            }
+        }
+    }
+}
+
 impl Sfu {
     /// Binds the socket(s) and starts the driver task on the current tokio runtime.
     pub async fn start(config: SfuConfig) -> Result<Sfu> {
-        let std_socket = std::net::UdpSocket::bind(config.bind)
-            .map_err(|e| Error::from(e).context(format!("cannot bind UDP {}", config.bind)))?;
+        let (std_socket, std_listener) = bind_port(&config)?;
         let state = UdpSocketState::new((&std_socket).into())
             .map_err(|e| Error::from(e).context("cannot configure the UDP socket"))?;
         // Larger buffers absorb keyframe bursts; the kernel may cap them, which is fine.
@@ -253,11 +287,9 @@ impl Sfu {
         }
 
         let (tcp_tx, tcp_rx) = mpsc::channel(tcp::TCP_IN_QUEUE);
-        let tcp_task = if config.ice_tcp {
-            let listener =
-                tokio::net::TcpListener::bind(SocketAddr::new(config.bind.ip(), local_addr.port()))
-                    .await
-                    .map_err(|e| Error::from(e).context("cannot listen for ICE-TCP"))?;
+        let tcp_task = if let Some(listener) = std_listener {
+            let listener = tokio::net::TcpListener::from_std(listener)
+                .map_err(|e| Error::from(e).context("cannot register the ICE-TCP listener"))?;
             for ip in &ips {
                 let addr = SocketAddr::new(*ip, local_addr.port());
                 let c = Candidate::builder()
@@ -458,7 +490,10 @@ impl Driver {
                         let _ = reply.send(r);
                     }
                     Some(Command::Remove { id, reply }) => {
-                        let _ = reply.send(self.core.remove_viewer(id));
+                        let removed = self.core.remove_viewer(id);
+                        // Counted out before the caller hears it is gone.
+                        self.sync_counts();
+                        let _ = reply.send(removed);
                     }
                     Some(Command::Shutdown { reply }) => {
                         self.stop(&mut gso).await;
