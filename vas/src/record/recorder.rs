@@ -982,6 +982,93 @@ mod tests {
     use super::*;
     use crate::record::playlist::PlaylistSegment;
 
+    const SEGMENT: &str = "segment-00000000.ts";
+
+    fn packet() -> Bytes {
+        Bytes::from(vec![0x47u8; 188])
+    }
+
+    #[tokio::test]
+    async fn the_shared_writer_counts_bounds_and_stops_at_the_first_failure() {
+        let root = tempfile::tempdir().unwrap();
+        let fs = Arc::new(crate::record::fs::FaultFs::new(root.path()));
+        let mut disk = RecordingDisk {
+            fs: fs.clone(),
+            dir: root.path().join("recording"),
+            fsync: FsyncPolicy::Never,
+            open: None,
+            segments: BTreeMap::new(),
+            short: None,
+            playlist_len: 0,
+        };
+        disk.create("#EXTM3U\n").unwrap();
+        disk.start(SEGMENT.into()).unwrap();
+        let disk = Arc::new(Mutex::new(disk));
+        let (tx, status) = watch::channel(RecorderStatus::default());
+        let lane = Arc::new(AppendLane::new(tx));
+        let appends_before = fs.appends();
+
+        // Written in order and counted into the status.
+        for _ in 0..10 {
+            assert!(!lane.push(&disk, packet()));
+        }
+        lane.drain().await;
+        assert_eq!(
+            (status.borrow().frames_written, status.borrow().bytes),
+            (10, 1880)
+        );
+        assert!(lane.take_error().is_none());
+        assert_eq!(fs.appends() - appends_before, 10, "one append per frame");
+
+        // Bounded: while the writer cannot finish a write, the lane says it is full at
+        // its cap.
+        {
+            let _held = lock(&disk);
+            let full: Vec<bool> = (0..super::super::writer::MAX_LANE_FRAMES)
+                .map(|_| lane.push(&disk, packet()))
+                .collect();
+            assert!(full[..full.len() - 1].iter().all(|f| !f));
+            assert!(full[full.len() - 1]);
+        }
+        lane.drain().await;
+        let written = 10 + super::super::writer::MAX_LANE_FRAMES as u64;
+        assert_eq!(status.borrow().frames_written, written);
+
+        // A full disk: the failing frame is cut off, the frames queued after it are not
+        // tried, and the failure is reported once.
+        fs.set_capacity(Some(fs.used_bytes() + 100));
+        for _ in 0..5 {
+            lane.push(&disk, packet());
+        }
+        lane.drain().await;
+        let err = lane.take_error().expect("the failure is reported");
+        assert!(err.message().contains("no space"), "{err}");
+        assert!(lane.take_error().is_none(), "once");
+        assert_eq!(fs.failed_writes(), 1, "nothing tried after the failure");
+        assert_eq!(status.borrow().frames_written, written);
+        {
+            let d = lock(&disk);
+            assert_eq!(
+                d.segments[SEGMENT],
+                (written * 188, false),
+                "cut to whole frames"
+            );
+            assert_eq!(d.short.as_deref(), Some(SEGMENT));
+        }
+
+        // Until reset, the lane drops what it is given; then it writes again.
+        lane.push(&disk, packet());
+        lane.drain().await;
+        assert_eq!(fs.failed_writes(), 1);
+        fs.set_capacity(None);
+        lane.reset();
+        lock(&disk).start("segment-00000001.ts".into()).unwrap();
+        lane.push(&disk, packet());
+        lane.drain().await;
+        assert!(lane.take_error().is_none());
+        assert_eq!(status.borrow().frames_written, written + 1);
+    }
+
     #[test]
     fn config_bounds_are_checked() {
         assert!(RecorderConfig::default().validate().is_ok());
