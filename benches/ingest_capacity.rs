@@ -17,8 +17,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use vas_benches::{
-    BITRATE, FPS, HEIGHT, WIDTH, cpu_seconds, finish, read_line, rss_kb, run_cameras,
-    spawn_cameras, spawn_pinned,
+    BITRATE, FPS, HEIGHT, WIDTH, add_camera, cpu_seconds, finish, peer_cpu_per_camera, read_line,
+    rss_kb, run_cameras, spawn_cameras, spawn_pinned,
 };
 
 /// Settling time before measuring.
@@ -124,7 +124,7 @@ fn measure(n: usize) -> Measurement {
 
 fn measure_ffmpeg(n: usize) -> f64 {
     let (cameras, urls) = spawn_cameras(n);
-    let mut peers: Vec<Child> = urls
+    let peers: Vec<Child> = urls
         .iter()
         .map(|url| {
             Command::new("taskset")
@@ -146,16 +146,7 @@ fn measure_ffmpeg(n: usize) -> f64 {
                 .expect("ffmpeg is installed by make test")
         })
         .collect();
-    std::thread::sleep(WARMUP);
-    let total = |peers: &[Child]| peers.iter().map(|p| cpu_seconds(p.id())).sum::<f64>();
-    let c0 = total(&peers);
-    let t0 = Instant::now();
-    std::thread::sleep(WINDOW);
-    let per = (total(&peers) - c0) / t0.elapsed().as_secs_f64() / n as f64;
-    for p in &mut peers {
-        let _ = p.kill();
-        let _ = p.wait();
-    }
+    let per = peer_cpu_per_camera(peers, n, WARMUP, WINDOW);
     finish(cameras);
     per
 }
@@ -179,18 +170,8 @@ fn run_ingest(urls: &[String]) {
             .unwrap();
         let frames = Arc::new(AtomicU64::new(0));
         for (i, url) in urls.iter().enumerate() {
-            let d = vas
-                .add_device(vas::NewDevice::new(format!("cam-{i}"), url.clone()))
-                .await
-                .unwrap();
-            let s = vas
-                .streams()
-                .await
-                .unwrap()
-                .into_iter()
-                .find(|s| s.stream.device_id == d.id)
-                .unwrap();
-            let mut sub = vas.subscribe(s.stream.id).await.unwrap();
+            let stream = add_camera(&vas, i, url).await;
+            let mut sub = vas.subscribe(stream).await.unwrap();
             let counter = frames.clone();
             tokio::spawn(async move {
                 while let Some(d) = sub.recv().await {
@@ -201,7 +182,7 @@ fn run_ingest(urls: &[String]) {
                     }
                 }
             });
-            vas.start_stream(s.stream.id).await.unwrap();
+            vas.start_stream(stream).await.unwrap();
         }
         println!("READY");
         let _ = std::io::stdout().flush();

@@ -13,6 +13,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// Camera picture used by the system benchmarks: 720p, 30 fps, 2 Mbit/s, keyframe every
 /// second, replayed from a 10 s pre-encoded loop.
@@ -75,6 +76,46 @@ pub fn read_line(child: &mut Child) -> String {
 pub fn finish(mut child: Child) {
     drop(child.stdin.take());
     let _ = child.wait();
+}
+
+/// Peer processes' CPU per camera (fraction of a core): sleeps `warmup`, measures the
+/// processes' summed CPU time over `window`, divides by `cameras`, then kills them.
+pub fn peer_cpu_per_camera(
+    mut peers: Vec<Child>,
+    cameras: usize,
+    warmup: Duration,
+    window: Duration,
+) -> f64 {
+    std::thread::sleep(warmup);
+    let total = |peers: &[Child]| peers.iter().map(|p| cpu_seconds(p.id())).sum::<f64>();
+    let c0 = total(&peers);
+    let t0 = Instant::now();
+    std::thread::sleep(window);
+    let per = (total(&peers) - c0) / t0.elapsed().as_secs_f64() / cameras as f64;
+    for p in &mut peers {
+        let _ = p.kill();
+        let _ = p.wait();
+    }
+    per
+}
+
+/// Registers a camera with `vas` as `cam-<i>` and returns its main stream's id.
+///
+/// # Panics
+/// When the engine refuses it (a benchmark has nothing sensible to do then).
+pub async fn add_camera(vas: &vas::Vas, i: usize, url: &str) -> vas::StreamId {
+    let d = vas
+        .add_device(vas::NewDevice::new(format!("cam-{i}"), url.to_owned()))
+        .await
+        .expect("add a camera");
+    vas.streams()
+        .await
+        .expect("list streams")
+        .into_iter()
+        .find(|s| s.stream.device_id == d.id)
+        .expect("its stream")
+        .stream
+        .id
 }
 
 /// Starts `n` camera-serving children' worth of cameras in a child pinned to core 1 (the

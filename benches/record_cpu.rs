@@ -16,8 +16,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use vas_benches::{
-    BITRATE, FPS, HEIGHT, WIDTH, cpu_seconds, finish, read_line, run_cameras, spawn_cameras,
-    spawn_pinned, wait_for_stdin_close,
+    BITRATE, FPS, HEIGHT, WIDTH, add_camera, cpu_seconds, finish, peer_cpu_per_camera, read_line,
+    run_cameras, spawn_cameras, spawn_pinned, wait_for_stdin_close,
 };
 
 /// Settling time before measuring (recording and the first segments under way).
@@ -96,7 +96,7 @@ fn count_files(dir: &std::path::Path, suffix: &str) -> usize {
 fn measure_ffmpeg(n: usize, folders: &mut Vec<tempfile::TempDir>) -> f64 {
     let (cameras, urls) = spawn_cameras(n);
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let mut peers: Vec<Child> = urls
+    let peers: Vec<Child> = urls
         .iter()
         .enumerate()
         .map(|(i, url)| {
@@ -113,16 +113,7 @@ fn measure_ffmpeg(n: usize, folders: &mut Vec<tempfile::TempDir>) -> f64 {
                 .expect("ffmpeg is installed by make test")
         })
         .collect();
-    std::thread::sleep(WARMUP);
-    let total = |peers: &[Child]| peers.iter().map(|p| cpu_seconds(p.id())).sum::<f64>();
-    let c0 = total(&peers);
-    let t0 = Instant::now();
-    std::thread::sleep(WINDOW);
-    let per = (total(&peers) - c0) / t0.elapsed().as_secs_f64() / n as f64;
-    for p in &mut peers {
-        let _ = p.kill();
-        let _ = p.wait();
-    }
+    let per = peer_cpu_per_camera(peers, n, WARMUP, WINDOW);
     finish(cameras);
     folders.push(dir);
     per
@@ -143,19 +134,9 @@ fn run_recorder(args: &[String]) {
             .await
             .expect("start VAS");
         for (i, url) in urls.iter().enumerate() {
-            let d = vas
-                .add_device(vas::NewDevice::new(format!("cam-{i}"), url.clone()))
-                .await
-                .expect("add a camera");
-            let s = vas
-                .streams()
-                .await
-                .expect("list streams")
-                .into_iter()
-                .find(|s| s.stream.device_id == d.id)
-                .expect("its stream");
-            vas.set_recording(s.stream.id, true).await.expect("record");
-            vas.start_stream(s.stream.id).await.expect("start");
+            let stream = add_camera(&vas, i, url).await;
+            vas.set_recording(stream, true).await.expect("record");
+            vas.start_stream(stream).await.expect("start");
         }
         println!("READY");
         let _ = std::io::stdout().flush();

@@ -94,7 +94,7 @@ fn dashboard_tile_plays_over_websocket_and_whep() {
 
 #[test]
 fn gstreamer_high_profile_camera_plays_in_chromium() {
-    let cam = common::gst::GstCamera::start();
+    let cam = vas::testutil::GstCamera::start();
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let sid = add_and_start(&server, "gst-high", &cam.url("high"));

@@ -1,13 +1,16 @@
-//! Helpers for tests that need real databases (feature `test-util`; not for production).
+//! Helpers for tests that need real databases and a real third-party camera (feature
+//! `test-util`; not for production).
 //!
 //! Owns: finding the PostgreSQL server the test command started (`VAS_TEST_POSTGRES_URL`),
-//! giving each test its own fresh database on it, and starting private clusters for tests that
-//! must stop and restart the server. It never skips silently: without a server, a PostgreSQL
+//! giving each test its own fresh database on it, starting private clusters for tests that
+//! must stop and restart the server, and running GStreamer's RTSP server as a camera
+//! ([`GstCamera`], `scripts/gst-rtsp-camera.py`). It never skips silently: without a server, a PostgreSQL
 //! test fails, unless `VAS_SKIP_POSTGRES=1` is set outside CI, which prints a loud notice.
 
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 use sqlx::Connection;
 
@@ -191,5 +194,54 @@ impl Drop for PrivatePostgres {
             .arg("stop")
             .arg(self.cluster())
             .status();
+    }
+}
+
+/// GStreamer's RTSP server (`scripts/gst-rtsp-camera.py`) as a third-party camera on
+/// 127.0.0.1; killed on drop.
+pub struct GstCamera {
+    child: Child,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl GstCamera {
+    /// Starts the server and waits until it listens.
+    ///
+    /// # Panics
+    /// When GStreamer's Python bindings are missing (`make test` installs them).
+    pub fn start() -> GstCamera {
+        let port = free_port();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/gst-rtsp-camera.py");
+        let mut child = Command::new("/usr/bin/python3")
+            .arg(script)
+            .arg(port.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("run /usr/bin/python3 (make test installs python3-gi and GStreamer)");
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            let _ = BufReader::new(out).read_line(&mut line);
+        }
+        assert_eq!(
+            line.trim(),
+            "READY",
+            "GStreamer RTSP server did not start (needs gir1.2-gst-rtsp-server-1.0, python3-gi, \
+             gstreamer1.0-plugins-ugly/bad/libav; `make test` installs them)"
+        );
+        GstCamera { child, port }
+    }
+
+    /// URL of one of its mounts (`baseline`, `high`, `high-pcmu`, `high-aac`, `h265`).
+    pub fn url(&self, mount: &str) -> String {
+        format!("rtsp://127.0.0.1:{}/{mount}", self.port)
+    }
+}
+
+impl Drop for GstCamera {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

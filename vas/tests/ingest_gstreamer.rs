@@ -1,14 +1,12 @@
 //! Interop: VAS's RTSP ingest against a third-party server (GStreamer's), over TCP and UDP,
 //! H.264 Baseline and High, H.265, with G.711 and AAC audio.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::gst::GstCamera;
 use vas::camera_url::CameraUrl;
 use vas::ingest::{CameraSource, CameraTarget, RtpTransport, RtspSource};
 use vas::media::{AudioCodec, Track, VideoCodec};
+use vas::testutil::GstCamera;
 
 /// Frames read from each mount.
 const FRAMES: usize = 45;

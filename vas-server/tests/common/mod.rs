@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 pub mod browser;
-pub mod gst;
 pub mod media;
 pub mod server;
 

@@ -760,8 +760,10 @@ impl Runner {
             if full {
                 self.lane.drain().await;
             }
-            self.status
-                .send_modify(|s| s.discontinuities += discontinuities);
+            if discontinuities > 0 {
+                self.status
+                    .send_modify(|s| s.discontinuities += discontinuities);
+            }
             return self.collect_written().await;
         }
         // Segment boundaries and playlists follow every queued frame of this recording.

@@ -144,16 +144,15 @@ impl AppendLane {
         st.queued_frames -= 1;
         st.queued_bytes -= bytes.len();
         let drained = st.queued_frames == 0;
-        let mut failure = false;
-        let mut written = false;
-        match result {
-            Ok(()) => written = !failed,
+        let written = !failed && result.is_ok();
+        let failure = match result {
+            Ok(()) => false,
             Err(e) => {
                 st.failed = true;
                 st.error.get_or_insert(e);
-                failure = true;
+                true
             }
-        }
+        };
         drop(st);
         if written {
             self.status.send_modify(|s| {

@@ -814,30 +814,31 @@ pub const REAL_VIDEO_FRAMES: usize = REAL_MEDIA_SECS * 25;
 /// recording crosses it.
 pub const REAL_FIRST_PTS: i64 = (1 << 32) - 225_000;
 
-/// Encodes test media with ffmpeg, records it through the segmenter into a temporary folder
-/// (segments + EVENT playlist, as a driver would) and checks the result with ffmpeg and
-/// ffprobe: every segment decodes without a single error, starts with a keyframe, carries
-/// H.26x + AAC, its EXTINF matches its media within one frame, and the whole playlist decodes
-/// with strictly increasing timestamps across segments.
-pub fn check_with_real_tools(codec: VideoCodec) {
+/// Test media encoded by ffmpeg from its test pattern and a 440 Hz tone: video access units
+/// as RTSP delivers them (length-prefixed, parameter sets out of band, delimiters dropped)
+/// and raw AAC frames (AudioSpecificConfig rebuilt from the ADTS header).
+#[derive(Debug)]
+pub struct EncodedMedia {
+    pub video_params: Arc<VideoParams>,
+    /// (payload, keyframe) per video frame.
+    pub video: Vec<(Bytes, bool)>,
+    pub audio_params: Arc<AudioParams>,
+    pub audio: Vec<Bytes>,
+}
+
+/// Encodes `secs` seconds of `codec` video (libx264 or libx265, with `video_args`) at `size`
+/// and `fps`, and mono 48 kHz AAC.
+pub fn encode_media(
+    codec: VideoCodec,
+    secs: usize,
+    size: (u32, u32),
+    fps: usize,
+    video_args: &[&str],
+) -> EncodedMedia {
     require_tool("ffmpeg");
-    require_tool("ffprobe");
-    let (encoder, extra, format, codec_name) = match codec {
-        VideoCodec::H264 => (
-            "libx264",
-            vec!["-profile:v", "high", "-g", "25", "-bf", "0"],
-            "h264",
-            "h264",
-        ),
-        VideoCodec::H265 => (
-            "libx265",
-            vec![
-                "-x265-params",
-                "keyint=25:min-keyint=25:bframes=0:scenecut=0:open-gop=0:log-level=error",
-            ],
-            "hevc",
-            "hevc",
-        ),
+    let (encoder, format) = match codec {
+        VideoCodec::H264 => ("libx264", "h264"),
+        VideoCodec::H265 => ("libx265", "hevc"),
     };
     assert!(
         has_encoder(encoder),
@@ -846,7 +847,8 @@ pub fn check_with_real_tools(codec: VideoCodec) {
     let dir = tempfile::tempdir().expect("temp dir");
     let es_path = dir.path().join(format!("in.{format}"));
     let aac_path = dir.path().join("in.aac");
-    let secs = REAL_MEDIA_SECS.to_string();
+    let secs = secs.to_string();
+    let src = format!("testsrc=size={}x{}:rate={fps}", size.0, size.1);
     let mut args = vec![
         "-hide_banner",
         "-nostdin",
@@ -855,7 +857,7 @@ pub fn check_with_real_tools(codec: VideoCodec) {
         "-f",
         "lavfi",
         "-i",
-        "testsrc=size=640x360:rate=25",
+        &src,
         "-t",
         &secs,
         "-pix_fmt",
@@ -863,7 +865,7 @@ pub fn check_with_real_tools(codec: VideoCodec) {
         "-c:v",
         encoder,
     ];
-    args.extend(extra.iter().copied());
+    args.extend(video_args.iter().copied());
     args.extend(["-f", format, "-y"]);
     let es_str = es_path.to_str().expect("utf-8 path");
     args.push(es_str);
@@ -890,22 +892,15 @@ pub fn check_with_real_tools(codec: VideoCodec) {
         ],
     );
 
-    // Video: split into access units; parameter sets go to VideoParams (as RTSP gives them),
-    // delimiters and in-band parameter sets are dropped, the rest is length-prefixed.
     let es = std::fs::read(&es_path).expect("read elementary stream");
     let aus = access_units(split_annex_b(&es), codec);
-    assert_eq!(
-        aus.len(),
-        REAL_VIDEO_FRAMES,
-        "access units in the encoded stream"
-    );
     let nal_type = |u: &[u8]| match codec {
         VideoCodec::H264 => u[0] & 0x1F,
         VideoCodec::H265 => (u[0] >> 1) & 0x3F,
     };
-    let (ps_types, aud_type): (&[u8], u8) = match codec {
-        VideoCodec::H264 => (&[7, 8], 9),
-        VideoCodec::H265 => (&[32, 33, 34], 35),
+    let (vps_type, sps_type, pps_type, aud_type) = match codec {
+        VideoCodec::H264 => (None, 7, 8, 9),
+        VideoCodec::H265 => (Some(32), 33, 34, 35),
     };
     let find = |t: u8| {
         aus.iter()
@@ -913,69 +908,105 @@ pub fn check_with_real_tools(codec: VideoCodec) {
             .find(|u| nal_type(u) == t)
             .map(|u| Bytes::copy_from_slice(u))
     };
-    let params = Arc::new(VideoParams {
+    let video_params = Arc::new(VideoParams {
         codec,
-        width: 640,
-        height: 360,
-        vps: if codec == VideoCodec::H265 {
-            find(32)
-        } else {
-            None
-        },
-        sps: find(ps_types[ps_types.len() - 2]).expect("SPS"),
-        pps: find(ps_types[ps_types.len() - 1]).expect("PPS"),
+        width: size.0,
+        height: size.1,
+        vps: vps_type.and_then(find),
+        sps: find(sps_type).expect("SPS"),
+        pps: find(pps_type).expect("PPS"),
         rfc6381_codec: String::new(),
     });
-    let mut video_frames = Vec::new();
-    for (i, au) in aus.iter().enumerate() {
-        let mut data = Vec::new();
-        for u in au
-            .units
-            .iter()
-            .filter(|u| !ps_types.contains(&nal_type(u)) && nal_type(u) != aud_type)
-        {
-            vas::media::push_length_prefixed(&mut data, u);
-        }
-        let offset = i as i64 * FRAME_TICKS;
-        video_frames.push(Frame {
-            track: Track::Video(params.clone()),
-            pts: (REAL_FIRST_PTS + offset) % (1 << 32),
-            keyframe: au.keyframe,
-            data: data.into(),
-            epoch: 0,
-            wallclock: t0() + ChronoDuration::microseconds(offset * 1000 / 90),
-        });
+    let out_of_band = |t: u8| Some(t) == vps_type || [sps_type, pps_type, aud_type].contains(&t);
+    let video = aus
+        .iter()
+        .map(|au| {
+            let mut data = Vec::new();
+            for u in au.units.iter().filter(|u| !out_of_band(nal_type(u))) {
+                vas::media::push_length_prefixed(&mut data, u);
+            }
+            (Bytes::from(data), au.keyframe)
+        })
+        .collect();
+
+    let adts = std::fs::read(&aac_path).expect("read AAC");
+    let (asc, raw) = parse_adts(&adts);
+    EncodedMedia {
+        video_params,
+        video,
+        audio_params: Arc::new(AudioParams {
+            codec: AudioCodec::Aac,
+            sample_rate: 48_000,
+            channels: 1,
+            config: asc,
+        }),
+        audio: raw.into_iter().map(Bytes::copy_from_slice).collect(),
     }
+}
+
+/// Encodes test media with ffmpeg, records it through the segmenter into a temporary folder
+/// (segments + EVENT playlist, as a driver would) and checks the result with ffmpeg and
+/// ffprobe: every segment decodes without a single error, starts with a keyframe, carries
+/// H.26x + AAC, its EXTINF matches its media within one frame, and the whole playlist decodes
+/// with strictly increasing timestamps across segments.
+pub fn check_with_real_tools(codec: VideoCodec) {
+    require_tool("ffprobe");
+    let (extra, codec_name): (&[&str], &str) = match codec {
+        VideoCodec::H264 => (&["-profile:v", "high", "-g", "25", "-bf", "0"], "h264"),
+        VideoCodec::H265 => (
+            &[
+                "-x265-params",
+                "keyint=25:min-keyint=25:bframes=0:scenecut=0:open-gop=0:log-level=error",
+            ],
+            "hevc",
+        ),
+    };
+    let media = encode_media(codec, REAL_MEDIA_SECS, (640, 360), 25, extra);
+    assert_eq!(
+        media.video.len(),
+        REAL_VIDEO_FRAMES,
+        "access units in the encoded stream"
+    );
+    let at = |offset: i64| t0() + ChronoDuration::microseconds(offset * 1000 / 90);
+    let video_frames: Vec<Frame> = media
+        .video
+        .iter()
+        .enumerate()
+        .map(|(i, (data, keyframe))| {
+            let offset = i as i64 * FRAME_TICKS;
+            Frame {
+                track: Track::Video(media.video_params.clone()),
+                pts: (REAL_FIRST_PTS + offset) % (1 << 32),
+                keyframe: *keyframe,
+                data: data.clone(),
+                epoch: 0,
+                wallclock: at(offset),
+            }
+        })
+        .collect();
     assert_eq!(
         video_frames.iter().filter(|f| f.keyframe).count(),
         REAL_MEDIA_SECS,
         "one keyframe a second"
     );
-
-    // Audio: raw AAC access units, AudioSpecificConfig rebuilt from the ADTS header.
-    let adts = std::fs::read(&aac_path).expect("read AAC");
-    let (asc, raw_aus) = parse_adts(&adts);
-    let audio_params = Arc::new(AudioParams {
-        codec: AudioCodec::Aac,
-        sample_rate: 48_000,
-        channels: 1,
-        config: asc,
-    });
-    let audio_frames: Vec<Frame> = raw_aus
+    let audio_params = media.audio_params.clone();
+    let audio_frames: Vec<Frame> = media
+        .audio
         .iter()
         .enumerate()
-        .map(|(j, au)| {
+        .map(|(j, data)| {
             let offset = j as i64 * AAC_FRAME_TICKS;
             Frame {
                 track: Track::Audio(audio_params.clone()),
                 pts: (REAL_FIRST_PTS + offset) % (1 << 32),
                 keyframe: true,
-                data: Bytes::copy_from_slice(au),
+                data: data.clone(),
                 epoch: 0,
-                wallclock: t0() + ChronoDuration::microseconds(offset * 1000 / 90),
+                wallclock: at(offset),
             }
         })
         .collect();
+    let dir = tempfile::tempdir().expect("temp dir");
 
     // Interleave by time, video first on ties (as an RTSP session would deliver them).
     let mut frames = Vec::new();

@@ -12,12 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use vas::clock::SimulatedClock;
 use vas::hub::{Hub, HubConfig};
-use vas::media::{AudioCodec, AudioParams, Frame, Track, VideoCodec, VideoParams};
+use vas::media::{Frame, Track, VideoCodec};
 use vas::model::{DesiredState, Device, DeviceId, Recording, Stream, StreamId, StreamProfile};
 use vas::record::fs::{FaultFs, MediaFs};
 use vas::record::layout::MediaLayout;
@@ -26,8 +25,8 @@ use vas::record::recorder::{Recorder, RecorderConfig, RecorderStatus, RecorderTa
 use vas::store::{Range, Store};
 
 use crate::record_support::{
-    AAC_FRAME_TICKS, FRAME_TICKS, access_units, decode_errors, ffprobe_json, parse_adts,
-    require_tool, run, split_annex_b,
+    AAC_FRAME_TICKS, EncodedMedia, FRAME_TICKS, decode_errors, encode_media, ffprobe_json,
+    require_tool,
 };
 
 /// Seconds of media encoded once per test binary.
@@ -39,123 +38,24 @@ pub const FRAME_SECS: f64 = FRAME_TICKS as f64 / 90_000.0;
 /// How long tests wait for the recorder to catch up before failing.
 pub const WAIT: Duration = Duration::from_secs(20);
 
-/// Encoded test media: H.264 access units (length-prefixed, parameter sets out of band, as
-/// RTSP delivers them) and raw AAC frames.
-#[derive(Debug)]
-pub struct Media {
-    pub video_params: Arc<VideoParams>,
-    /// (payload, keyframe) per video frame.
-    pub video: Vec<(Bytes, bool)>,
-    pub audio_params: Arc<AudioParams>,
-    pub audio: Vec<Bytes>,
-}
+/// The test media: 320×180 H.264 (Main, keyframe every second, no B-frames) and AAC.
+pub type Media = EncodedMedia;
 
 /// The test media, encoded by ffmpeg on first use.
 pub fn media() -> &'static Media {
     static MEDIA: OnceLock<Media> = OnceLock::new();
-    MEDIA.get_or_init(encode)
-}
-
-fn encode() -> Media {
-    require_tool("ffmpeg");
-    require_tool("ffprobe");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let es = dir.path().join("in.h264");
-    let aac = dir.path().join("in.aac");
-    let secs = MEDIA_SECS.to_string();
-    let src = format!("testsrc=size=320x180:rate={FPS}");
-    run(
-        "ffmpeg",
-        &[
-            "-hide_banner",
-            "-nostdin",
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            &src,
-            "-t",
-            &secs,
-            "-pix_fmt",
-            "yuv420p",
-            "-c:v",
-            "libx264",
-            "-profile:v",
-            "main",
-            "-g",
-            "25",
-            "-bf",
-            "0",
-            "-f",
-            "h264",
-            "-y",
-            es.to_str().expect("utf-8 path"),
-        ],
-    );
-    run(
-        "ffmpeg",
-        &[
-            "-hide_banner",
-            "-nostdin",
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000",
-            "-t",
-            &secs,
-            "-c:a",
-            "aac",
-            "-f",
-            "adts",
-            "-y",
-            aac.to_str().expect("utf-8 path"),
-        ],
-    );
-    let es = std::fs::read(&es).expect("read H.264");
-    let aus = access_units(split_annex_b(&es), VideoCodec::H264);
-    assert_eq!(aus.len(), MEDIA_SECS * FPS, "access units encoded");
-    let find = |t: u8| {
-        aus.iter()
-            .flat_map(|a| a.units.iter())
-            .find(|u| u[0] & 0x1F == t)
-            .map(|u| Bytes::copy_from_slice(u))
-            .expect("parameter set")
-    };
-    let video_params = Arc::new(VideoParams {
-        codec: VideoCodec::H264,
-        width: 320,
-        height: 180,
-        vps: None,
-        sps: find(7),
-        pps: find(8),
-        rfc6381_codec: String::new(),
-    });
-    let video = aus
-        .iter()
-        .map(|au| {
-            let mut data = Vec::new();
-            for u in au.units.iter().filter(|u| !matches!(u[0] & 0x1F, 7..=9)) {
-                vas::media::push_length_prefixed(&mut data, u);
-            }
-            (Bytes::from(data), au.keyframe)
-        })
-        .collect();
-    let adts = std::fs::read(&aac).expect("read AAC");
-    let (asc, raw) = parse_adts(&adts);
-    Media {
-        video_params,
-        video,
-        audio_params: Arc::new(AudioParams {
-            codec: AudioCodec::Aac,
-            sample_rate: 48_000,
-            channels: 1,
-            config: asc,
-        }),
-        audio: raw.into_iter().map(Bytes::copy_from_slice).collect(),
-    }
+    MEDIA.get_or_init(|| {
+        require_tool("ffprobe");
+        let m = encode_media(
+            VideoCodec::H264,
+            MEDIA_SECS,
+            (320, 180),
+            FPS,
+            &["-profile:v", "main", "-g", "25", "-bf", "0"],
+        );
+        assert_eq!(m.video.len(), MEDIA_SECS * FPS, "access units encoded");
+        m
+    })
 }
 
 /// Wall-clock time of the start of every test's media.
