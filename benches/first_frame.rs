@@ -18,7 +18,7 @@ const TRIES: usize = 20;
 fn main() {
     let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let (base, _camera, _dir) = rt.block_on(async {
-        let camera = vas_server::demo::start_camera(0)
+        let camera = vas_server::demo::start_camera(0, None)
             .await
             .expect("demo camera");
         let dir = tempfile::tempdir().expect("a temporary folder");

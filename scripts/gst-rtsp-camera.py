@@ -9,7 +9,10 @@ Mounts (all 640x360, 30 fps, keyframe every 30 frames, no B-frames):
   /high-pcmu       H.264 High + G.711 u-law tone
   /high-aac        H.264 High + AAC tone
   /h265            H.265 Main
-Prints READY on stdout once listening. Runs until killed.
+Before listening it builds every mount's pipeline once, so a missing GStreamer element is
+reported at start-up (exit status 2, one line naming the element and the Debian package that
+ships it) instead of as 503 answers to DESCRIBE later. Prints READY on stdout once listening.
+Runs until killed.
 """
 import sys
 
@@ -39,9 +42,57 @@ MOUNTS = {
 }
 
 
+# Where Debian ships the elements the pipelines use (for the start-up error).
+ELEMENT_PACKAGES = {
+    "videotestsrc": "gstreamer1.0-plugins-base",
+    "audiotestsrc": "gstreamer1.0-plugins-base",
+    "timeoverlay": "gstreamer1.0-x",
+    "x264enc": "gstreamer1.0-plugins-ugly",
+    "x265enc": "gstreamer1.0-plugins-bad",
+    "rtph264pay": "gstreamer1.0-plugins-good",
+    "rtph265pay": "gstreamer1.0-plugins-good",
+    "mulawenc": "gstreamer1.0-plugins-good",
+    "rtppcmupay": "gstreamer1.0-plugins-good",
+    "rtpmp4gpay": "gstreamer1.0-plugins-good",
+    "avenc_aac": "gstreamer1.0-libav",
+}
+
+
+def check_pipelines():
+    """Builds each mount's pipeline once (not started); returns a list of problems."""
+    problems = []
+    for path, launch in MOUNTS.items():
+        missing = sorted(
+            {
+                word
+                for word in launch.replace("!", " ").split()
+                if word in ELEMENT_PACKAGES and Gst.ElementFactory.find(word) is None
+            }
+        )
+        for element in missing:
+            problems.append(
+                f"mount {path}: GStreamer element '{element}' is missing "
+                f"(Debian package {ELEMENT_PACKAGES[element]})"
+            )
+        if missing:
+            continue
+        try:
+            pipeline = Gst.parse_launch(launch)
+        except GLib.Error as e:
+            problems.append(f"mount {path}: pipeline does not build: {e.message}")
+            continue
+        pipeline.set_state(Gst.State.NULL)
+    return problems
+
+
 def main():
     port = sys.argv[1]
     Gst.init(None)
+    problems = check_pipelines()
+    if problems:
+        for p in problems:
+            print("gst-rtsp-camera: " + p, file=sys.stderr)
+        sys.exit(2)
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(port)

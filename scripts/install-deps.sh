@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Installs the system packages the test suites need, if they are missing.
+# Installs the system packages the test suites need, if they are missing, then checks that
+# every capability the suites use is really there (a GStreamer element, a binary, a Python
+# module, an ffmpeg encoder), failing with one line per missing thing that names the package
+# providing it. Packages are installed with --no-install-recommends, as on a fresh CI machine,
+# so nothing may rely on what a recommends chain would have pulled in.
 # As root it uses apt-get; otherwise sudo -n if available; otherwise it names what to install.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 # Debian packages the suites use: PostgreSQL (store tests), curl and jq (the README's API
-# examples), ffmpeg (media checks), GStreamer's RTSP server with x264/x265/AAC encoders and
-# its Python bindings (third-party camera for interop tests), Chromium (dashboard, WebRTC and
-# hls.js tests, driven by playwright-core from npm).
+# examples), ffmpeg (media checks), GStreamer's RTSP server with x264/x265/AAC encoders, the
+# pango overlay (timeoverlay, in gstreamer1.0-x) and its Python bindings (third-party camera
+# for interop tests), Chromium (dashboard, WebRTC and hls.js tests, driven by playwright-core
+# from npm).
 PACKAGES=(
   postgresql
   curl
@@ -20,7 +26,40 @@ PACKAGES=(
   gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly
   gstreamer1.0-libav
+  gstreamer1.0-x
   chromium
+)
+
+# Capabilities, each as "what|how to check|package that provides it". The GStreamer elements
+# are every element scripts/gst-rtsp-camera.py builds its pipelines from.
+GST_ELEMENTS=(
+  "videotestsrc|gstreamer1.0-plugins-base"
+  "audiotestsrc|gstreamer1.0-plugins-base"
+  "timeoverlay|gstreamer1.0-x"
+  "x264enc|gstreamer1.0-plugins-ugly"
+  "x265enc|gstreamer1.0-plugins-bad"
+  "rtph264pay|gstreamer1.0-plugins-good"
+  "rtph265pay|gstreamer1.0-plugins-good"
+  "mulawenc|gstreamer1.0-plugins-good"
+  "rtppcmupay|gstreamer1.0-plugins-good"
+  "rtpmp4gpay|gstreamer1.0-plugins-good"
+  "avenc_aac|gstreamer1.0-libav"
+)
+BINARIES=(
+  "ffmpeg|ffmpeg"
+  "ffprobe|ffmpeg"
+  "chromium|chromium"
+  "psql|postgresql-client"
+  "jq|jq"
+  "curl|curl"
+  "gst-inspect-1.0|gstreamer1.0-tools"
+  "node|nodejs (Node.js 20)"
+  "npm|npm (Node.js 20)"
+  "taskset|util-linux"
+)
+FFMPEG_ENCODERS=(
+  "libx264|ffmpeg (built with libx264)"
+  "libx265|ffmpeg (built with libx265)"
 )
 
 installed() {
@@ -54,7 +93,45 @@ if command -v rustup >/dev/null 2>&1; then
   done
 fi
 command -v cargo >/dev/null 2>&1 || { echo "install-deps: cargo is not installed" >&2; exit 1; }
-command -v npm >/dev/null 2>&1 || { echo "install-deps: npm (Node.js) is not installed" >&2; exit 1; }
+
+# Capability checks: what the suites run, not which packages dpkg lists.
+problems=()
+for entry in "${BINARIES[@]}"; do
+  bin=${entry%%|*}
+  command -v "$bin" >/dev/null 2>&1 || problems+=("binary '$bin' not found (package: ${entry#*|})")
+done
+# initdb and pg_ctl live outside PATH on Debian; scripts/pg.sh looks for them the same way.
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -z "${PG_BIN:-}" ] && { [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; } && ! command -v initdb >/dev/null 2>&1; then
+  problems+=("binary 'initdb' not found under /usr/lib/postgresql/*/bin (package: postgresql)")
+fi
+if command -v gst-inspect-1.0 >/dev/null 2>&1; then
+  for entry in "${GST_ELEMENTS[@]}"; do
+    element=${entry%%|*}
+    gst-inspect-1.0 --exists "$element" >/dev/null 2>&1 \
+      || problems+=("GStreamer element '$element' not found (package: ${entry#*|})")
+  done
+fi
+if ! /usr/bin/python3 -c '
+import gi
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import Gst, GstRtspServer
+' >/dev/null 2>&1; then
+  problems+=("Python module gi with Gst and GstRtspServer not importable by /usr/bin/python3 (packages: python3-gi, gir1.2-gst-rtsp-server-1.0)")
+fi
+if command -v ffmpeg >/dev/null 2>&1; then
+  encoders=$(ffmpeg -hide_banner -encoders 2>/dev/null || true)
+  for entry in "${FFMPEG_ENCODERS[@]}"; do
+    enc=${entry%%|*}
+    grep -qw -- "$enc" <<<"$encoders" || problems+=("ffmpeg encoder '$enc' not found (package: ${entry#*|})")
+  done
+fi
+if [ ${#problems[@]} -gt 0 ]; then
+  for p in "${problems[@]}"; do echo "install-deps: missing: $p" >&2; done
+  exit 1
+fi
 
 # The browser tests' driver (exact versions from package-lock.json).
 npm ci --prefix vas-server/tests/browser --no-audit --no-fund --loglevel=error
+echo "install-deps: every package and capability the suites use is present"

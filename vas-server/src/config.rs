@@ -52,6 +52,11 @@ pub struct Cli {
     /// Port of the demo's synthetic camera on 127.0.0.1 (with --demo) [default: 8554].
     #[arg(long, value_name = "PORT")]
     pub demo_camera_port: Option<u16>,
+    /// Make the demo camera replay SECONDS of video encoded once at start instead of encoding
+    /// every frame live (almost no CPU; the on-screen clock repeats with the loop). For load
+    /// and browser tests on small machines (with --demo).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=i64::from(vas::synth::config::MAX_LOOP_SECONDS)))]
+    pub demo_camera_loop: Option<u32>,
     /// UDP (and ICE-TCP) port for all WebRTC media, on the --listen address
     /// [env: VAS_WEBRTC_PORT] [default: 8189].
     #[arg(long, value_name = "PORT")]
@@ -105,6 +110,8 @@ pub struct Settings {
     pub api_token: Option<String>,
     /// Port of the demo camera (demo mode only).
     pub demo_camera_port: u16,
+    /// Loop length of the demo camera's pre-encoded video; `None`: encoded live (demo only).
+    pub demo_camera_loop: Option<u32>,
     /// WebRTC media port (on the listen address).
     pub webrtc_port: u16,
     /// Public IPs advertised to browsers.
@@ -168,6 +175,7 @@ impl Settings {
                 demo_camera_port: cli
                     .demo_camera_port
                     .unwrap_or(crate::demo::DEFAULT_DEMO_CAMERA_PORT),
+                demo_camera_loop: cli.demo_camera_loop,
                 webrtc_port: cli.webrtc_port.unwrap_or(DEFAULT_WEBRTC_PORT),
                 public_ips: cli.public_ips,
                 signaling_port: cli.signaling_port.unwrap_or(DEFAULT_SIGNALING_PORT),
@@ -175,6 +183,9 @@ impl Settings {
         }
         if cli.demo_camera_port.is_some() {
             return Err("--demo-camera-port only applies with --demo".into());
+        }
+        if cli.demo_camera_loop.is_some() {
+            return Err("--demo-camera-loop only applies with --demo".into());
         }
         let env_var = |k: &str| env(k).filter(|v| !v.is_empty());
         let file_path = cli
@@ -221,6 +232,7 @@ impl Settings {
                 .or_else(|| env_var("VAS_API_TOKEN"))
                 .or(file.api_token),
             demo_camera_port: crate::demo::DEFAULT_DEMO_CAMERA_PORT,
+            demo_camera_loop: None,
             webrtc_port: match cli.webrtc_port {
                 Some(p) => p,
                 None => match env_var("VAS_WEBRTC_PORT") {
@@ -360,6 +372,7 @@ mod tests {
             media_dir: None,
             api_token: Some("tok-secret".into()),
             demo_camera_port: 8554,
+            demo_camera_loop: None,
             webrtc_port: DEFAULT_WEBRTC_PORT,
             public_ips: Vec::new(),
             signaling_port: DEFAULT_SIGNALING_PORT,

@@ -15,8 +15,9 @@ pub const DEMO_CAMERA_NAME: &str = "Synthetic camera";
 /// Default port of the demo camera's RTSP server.
 pub const DEFAULT_DEMO_CAMERA_PORT: u16 = 8554;
 
-/// The demo camera's picture: 720p30 at 2 Mbit/s, a keyframe every second, with a tone.
-pub fn demo_camera_config(port: u16) -> CameraConfig {
+/// The demo camera's picture: 720p30 at 2 Mbit/s, a keyframe every second, with a tone;
+/// encoded live, or replayed from a loop of `loop_seconds` encoded once.
+pub fn demo_camera_config(port: u16, loop_seconds: Option<u32>) -> CameraConfig {
     CameraConfig {
         width: 1280,
         height: 720,
@@ -24,15 +25,18 @@ pub fn demo_camera_config(port: u16) -> CameraConfig {
         bitrate_bps: 2_000_000,
         gop: 30,
         audio: true,
-        mode: CameraMode::Live,
+        mode: match loop_seconds {
+            Some(seconds) => CameraMode::PreEncodedLoop { seconds },
+            None => CameraMode::Live,
+        },
         bind: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
         ..CameraConfig::default()
     }
 }
 
 /// Starts the synthetic camera on loopback.
-pub async fn start_camera(port: u16) -> Result<SyntheticCamera, String> {
-    SyntheticCamera::start(demo_camera_config(port))
+pub async fn start_camera(port: u16, loop_seconds: Option<u32>) -> Result<SyntheticCamera, String> {
+    SyntheticCamera::start(demo_camera_config(port, loop_seconds))
         .await
         .map_err(|e| {
             format!(

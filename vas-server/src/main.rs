@@ -39,7 +39,10 @@ fn fail(message: &str) -> ExitCode {
 async fn run(settings: Settings) -> Result<(), String> {
     // The demo camera starts first so restored streams find it at once.
     let camera = if settings.demo {
-        Some(vas_server::demo::start_camera(settings.demo_camera_port).await?)
+        Some(
+            vas_server::demo::start_camera(settings.demo_camera_port, settings.demo_camera_loop)
+                .await?,
+        )
     } else {
         None
     };

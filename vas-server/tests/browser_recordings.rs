@@ -9,6 +9,7 @@ use common::server::Server;
 
 #[test]
 fn chromium_plays_a_recording_with_hls_js() {
+    let _rt = vas::testutil::realtime_lock();
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let t = Instant::now();

@@ -17,9 +17,10 @@ fn streams(server: &Server) -> serde_json::Value {
 
 #[test]
 fn demo_camera_is_live_at_its_frame_rate_and_registered_once() {
+    let _rt = vas::testutil::realtime_lock();
     let dir = tempfile::tempdir().unwrap();
     let spawned = Instant::now();
-    let server = Server::start(dir.path());
+    let server = Server::start_live(dir.path());
     let live_after = loop {
         let s = streams(&server);
         if let Some(first) = s.as_array().and_then(|a| a.first())
@@ -42,7 +43,7 @@ fn demo_camera_is_live_at_its_frame_rate_and_registered_once() {
     assert!(clean);
 
     // A second start finds the same device and stream (still running), not a duplicate.
-    let server = Server::start(dir.path());
+    let server = Server::start_live(dir.path());
     let devices = curl(&["-sf", &server.url("/api/v1/devices")]);
     let devices: serde_json::Value = serde_json::from_slice(&devices.stdout).unwrap();
     assert_eq!(devices.as_array().unwrap().len(), 1, "{devices}");

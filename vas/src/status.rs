@@ -48,6 +48,9 @@ pub struct StreamStatus {
     pub fps: f64,
     /// Bits per second over the last measuring window.
     pub bitrate_bps: u64,
+    /// Video frames received from the camera since the stream was started (across
+    /// reconnects).
+    pub frames: u64,
     /// Reconnections since the stream was started.
     pub reconnects: u64,
     /// The last failure, credentials masked.

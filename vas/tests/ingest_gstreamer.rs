@@ -84,6 +84,7 @@ async fn read(url: &str, transport: RtpTransport) -> Seen {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gstreamer_camera_interop() {
+    let _rt = vas::testutil::realtime_lock();
     let cam = GstCamera::start();
     for transport in [RtpTransport::Tcp, RtpTransport::Udp] {
         let base = read(&cam.url("baseline"), transport).await;
@@ -125,4 +126,48 @@ async fn gstreamer_camera_interop() {
             base.fps, high.fps, hevc.fps, pcmu.audio, aac.audio
         );
     }
+}
+
+/// A machine without a GStreamer element the camera needs hears so at start-up, with the
+/// element and its package named, instead of 503 answers to DESCRIBE later: here GStreamer is
+/// pointed at an empty plugin folder, so no element exists at all.
+#[test]
+fn a_missing_gstreamer_element_is_reported_at_start_up() {
+    let empty = tempfile::tempdir().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/gst-rtsp-camera.py");
+    let mut cmd = std::process::Command::new("/usr/bin/python3");
+    cmd.arg(script)
+        .arg(vas::testutil::free_port().to_string())
+        .env("GST_PLUGIN_SYSTEM_PATH_1_0", empty.path())
+        .env("GST_PLUGIN_PATH_1_0", empty.path())
+        .env("GST_REGISTRY_1_0", empty.path().join("registry.bin"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut camera = vas::testutil::TestProcess::spawn("gst-rtsp-camera.py", &mut cmd).unwrap();
+    let status = camera
+        .wait_timeout(Duration::from_secs(30))
+        .expect("the camera exits at once when it cannot build its pipelines");
+    let mut out = String::new();
+    let mut err = String::new();
+    use std::io::Read;
+    let _ = camera
+        .child()
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out);
+    let _ = camera
+        .child()
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err);
+    assert_eq!(status.code(), Some(2), "stdout {out:?}, stderr {err:?}");
+    assert!(!out.contains("READY"), "{out}");
+    assert!(
+        err.contains("GStreamer element 'timeoverlay' is missing (Debian package gstreamer1.0-x)")
+            && err.contains("'x264enc' is missing (Debian package gstreamer1.0-plugins-ugly)"),
+        "{err}"
+    );
 }

@@ -122,6 +122,7 @@ async fn serve(mut s: TcpStream, sfu: Arc<Sfu>, hub: Hub, result: Arc<Mutex<Opti
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_decodes_a_high_profile_stream() {
+    let _rt = vas::testutil::realtime_lock();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("high.h264");
     let ok = Command::new("ffmpeg")
@@ -210,7 +211,8 @@ async fn chromium_decodes_a_high_profile_stream() {
         })
     };
     let profile = tempfile::tempdir().unwrap();
-    let mut chromium = Command::new("chromium")
+    let mut chromium_cmd = Command::new("chromium");
+    chromium_cmd
         .args([
             "--headless=new",
             "--no-sandbox",
@@ -227,8 +229,9 @@ async fn chromium_decodes_a_high_profile_stream() {
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("http://127.0.0.1:{port}/"))
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
+        .stderr(Stdio::null());
+    // Killed with all its helper processes on drop, also when the test fails.
+    let mut chromium = vas::testutil::TestProcess::spawn("chromium", &mut chromium_cmd)
         .expect("chromium must be installed for this test");
     for _ in 0..300 {
         if result.lock().unwrap().is_some() {
@@ -236,8 +239,7 @@ async fn chromium_decodes_a_high_profile_stream() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let _ = chromium.kill();
-    let _ = chromium.wait();
+    chromium.kill_all();
     camera.abort();
     web.abort();
     let result = result.lock().unwrap().clone().expect("the page reported");

@@ -85,6 +85,8 @@ pub struct StreamBody {
     pub fps: f64,
     /// Bits per second, recent.
     pub bitrate_bps: u64,
+    /// Video frames received from the camera since the stream was started.
+    pub frames: u64,
     /// Reconnections since it was started.
     pub reconnects: u64,
     /// The last failure (credentials masked).
@@ -125,6 +127,7 @@ impl From<StreamInfo> for StreamBody {
             record: i.stream.record,
             fps: i.status.fps,
             bitrate_bps: i.status.bitrate_bps,
+            frames: i.status.frames,
             reconnects: i.status.reconnects,
             last_error: i.status.last_error,
             last_frame_at: i.status.last_frame_at,

@@ -1,18 +1,25 @@
 //! The real `vas-server` binary, spawned for tests that need a socket.
+//!
+//! Its demo camera replays a pre-encoded loop ([`DEMO_LOOP_SECONDS`]) unless a test asks for
+//! the live encoder ([`Server::start_live`]): a live 720p30 encode costs most of a core in a
+//! debug build, and several of them on two cores starve each other.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use vas::testutil::free_ports;
+use vas::testutil::{TestProcess, free_ports};
 
 /// How long the server may take to answer /healthz after it is spawned.
-const START_LIMIT: Duration = Duration::from_secs(20);
+const START_LIMIT: Duration = Duration::from_secs(30);
+/// Loop length of the test servers' demo camera (`--demo-camera-loop`).
+pub const DEMO_LOOP_SECONDS: &str = "4";
 
-/// A running server; stop it with [`Server::stop`] (dropping it kills it).
+/// A running server; stop it with [`Server::stop`] (dropping it kills it and everything it
+/// started).
 pub struct Server {
-    child: Child,
+    child: TestProcess,
     /// Its API port.
     pub port: u16,
     /// Where its stdout and stderr go (a file, so a chatty server never blocks on a pipe).
@@ -20,39 +27,45 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `--demo` in `data_dir` on free ports and waits for /healthz.
+    /// Starts `--demo` in `data_dir` on free ports (demo camera on a pre-encoded loop) and
+    /// waits for /healthz.
     pub fn start(data_dir: &Path) -> Server {
+        Self::start_with(data_dir, &["--demo-camera-loop", DEMO_LOOP_SECONDS])
+    }
+
+    /// Starts `--demo` exactly as a user would (the demo camera encodes live).
+    pub fn start_live(data_dir: &Path) -> Server {
         Self::start_with(data_dir, &[])
     }
 
-    /// Like [`Server::start`], with extra arguments.
+    /// Starts `--demo` with extra arguments (the demo camera encodes live unless they say
+    /// `--demo-camera-loop`).
     pub fn start_with(data_dir: &Path, extra: &[&str]) -> Server {
         let [port, camera, webrtc, signaling] = free_ports(4)[..] else {
             unreachable!("free_ports returns as many ports as asked")
         };
         let log = data_dir.with_extension(format!("{port}.log"));
         let out = File::create(&log).expect("create the server log");
-        let child = Command::new(env!("CARGO_BIN_EXE_vas-server"))
-            .args([
-                "--demo",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--data-dir",
-            ])
-            .arg(data_dir)
-            .args(["--demo-camera-port", &camera.to_string()])
-            .args(["--webrtc-port", &webrtc.to_string()])
-            .args(["--signaling-port", &signaling.to_string()])
-            .args(extra)
-            .env("RUST_LOG", "trace")
-            .stdout(Stdio::from(out.try_clone().expect("clone the log handle")))
-            .stderr(Stdio::from(out))
-            .spawn()
-            .expect("spawn vas-server");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vas-server"));
+        cmd.args([
+            "--demo",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .args(["--demo-camera-port", &camera.to_string()])
+        .args(["--webrtc-port", &webrtc.to_string()])
+        .args(["--signaling-port", &signaling.to_string()])
+        .args(extra)
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::from(out.try_clone().expect("clone the log handle")))
+        .stderr(Stdio::from(out));
+        let child = TestProcess::spawn("vas-server", &mut cmd).expect("spawn vas-server");
         let mut server = Server { child, port, log };
         let started = Instant::now();
         while curl(&["-sf", &server.url("/healthz")]).status.code() != Some(0) {
-            if let Ok(Some(status)) = server.child.try_wait() {
+            if let Some(status) = server.child.try_wait() {
                 panic!("vas-server exited with {status}:\n{}", server.output());
             }
             assert!(
@@ -78,22 +91,25 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Sends SIGTERM, waits, and returns (exit success, everything it printed).
+    /// Sends SIGTERM, waits (killing it after a grace period), and returns (exit success,
+    /// everything it printed).
     pub fn stop(mut self) -> (bool, String) {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let status = self.child.wait().unwrap();
+        let status = self.child.stop();
         let out = self.output();
         let _ = std::fs::remove_file(&self.log);
-        (status.success(), out)
+        (status.is_some_and(|s| s.success()), out)
+    }
+
+    /// The server's process guard (its tag, survivors).
+    pub fn process(&self) -> &TestProcess {
+        &self.child
     }
 }
 
 impl Server {
     /// Kills the server with SIGKILL (no chance to clean up), returning what it printed.
     pub fn kill9(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.child.kill_all();
         let out = self.output();
         let _ = std::fs::remove_file(&self.log);
         out
@@ -126,14 +142,6 @@ impl Server {
             code.parse().unwrap_or(0),
             serde_json::from_str(body).unwrap_or_default(),
         )
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Only does something when a test failed before calling stop().
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

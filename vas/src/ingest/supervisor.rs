@@ -229,6 +229,7 @@ impl Runner {
             let became_live = {
                 let mut st = lock(&self.ctx.status);
                 st.last_frame_at = Some(now_utc);
+                st.frames += u64::from(is_video);
                 if is_video && self.meter.frame(self.ctx.clock.now(), size) {
                     st.fps = self.meter.fps();
                     st.bitrate_bps = self.meter.bitrate_bps();
