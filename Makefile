@@ -1,5 +1,13 @@
-# The project's one test command; see README.md.
-.PHONY: test
+# The project's commands; see README.md.
+.PHONY: test fuzz
 
+# Everything: installs what is missing, starts a throwaway PostgreSQL, runs every suite
+# (and each fuzz target for a short smoke time).
 test:
 	bash scripts/test.sh
+
+# Each fuzz target for FUZZ_SECONDS (default 300) seconds.
+FUZZ_SECONDS ?= 300
+fuzz:
+	bash scripts/install-deps.sh
+	bash scripts/fuzz.sh full $(FUZZ_SECONDS)

@@ -93,6 +93,12 @@ if command -v rustup >/dev/null 2>&1; then
   done
 fi
 command -v cargo >/dev/null 2>&1 || { echo "install-deps: cargo is not installed" >&2; exit 1; }
+# cargo-fuzz (the fuzz targets in fuzz/); pinned so every machine fuzzes the same way.
+CARGO_FUZZ_VERSION=0.13.2
+if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
+  echo "install-deps: installing cargo-fuzz $CARGO_FUZZ_VERSION"
+  cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --quiet
+fi
 
 # Capability checks: what the suites run, not which packages dpkg lists.
 problems=()

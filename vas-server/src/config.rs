@@ -69,6 +69,31 @@ pub struct Cli {
     /// /api/v1/ws on the main port) [env: VAS_SIGNALING_PORT] [default: 8081].
     #[arg(long, value_name = "PORT")]
     pub signaling_port: Option<u16>,
+    /// File holding the key camera secrets are sealed with in the database (64 hex digits;
+    /// created with a new key if missing). Every server sharing a database needs the same key
+    /// [env: VAS_SECRET_KEY_FILE] [default: <data-dir>/secret.key].
+    #[arg(long, value_name = "FILE")]
+    pub secret_key_file: Option<PathBuf>,
+    /// Seconds a client may take to send a request's head [env: VAS_HTTP_HEADER_TIMEOUT]
+    /// [default: 10].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub http_header_timeout: Option<u64>,
+    /// Seconds a connection may stay silent (keep-alive, or never sending a request) before it
+    /// is closed [env: VAS_HTTP_IDLE_TIMEOUT] [default: 60].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub http_idle_timeout: Option<u64>,
+    /// Base seconds a request body may take, on top of one second per 16 KiB
+    /// [env: VAS_HTTP_BODY_TIMEOUT] [default: 10].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub http_body_timeout: Option<u64>,
+    /// Most connections open at once on each port [env: VAS_HTTP_MAX_CONNECTIONS]
+    /// [default: 1024].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub http_max_connections: Option<u64>,
+    /// Most connections open at once from one client address on each port
+    /// [env: VAS_HTTP_MAX_CONNECTIONS_PER_IP] [default: 64].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub http_max_connections_per_ip: Option<u64>,
 }
 
 /// Keys of the TOML configuration file.
@@ -91,6 +116,18 @@ pub struct FileConfig {
     pub public_ips: Option<Vec<std::net::IpAddr>>,
     /// See `--signaling-port`.
     pub signaling_port: Option<u16>,
+    /// See `--secret-key-file`.
+    pub secret_key_file: Option<PathBuf>,
+    /// See `--http-header-timeout`.
+    pub http_header_timeout: Option<u64>,
+    /// See `--http-idle-timeout`.
+    pub http_idle_timeout: Option<u64>,
+    /// See `--http-body-timeout`.
+    pub http_body_timeout: Option<u64>,
+    /// See `--http-max-connections`.
+    pub http_max_connections: Option<u64>,
+    /// See `--http-max-connections-per-ip`.
+    pub http_max_connections_per_ip: Option<u64>,
 }
 
 /// The resolved settings the server runs with.
@@ -118,6 +155,10 @@ pub struct Settings {
     pub public_ips: Vec<std::net::IpAddr>,
     /// WebSocket signaling port (on the listen address).
     pub signaling_port: u16,
+    /// The secret key file (default: in the data folder).
+    pub secret_key_file: Option<PathBuf>,
+    /// Connection limits and timeouts of both HTTP ports.
+    pub http: crate::serve::HttpLimits,
 }
 
 impl std::fmt::Debug for Settings {
@@ -157,6 +198,7 @@ impl Settings {
                         .into(),
                 );
             }
+            let demo_http = http_limits(&cli, &|_| None, &FileConfig::default())?;
             let listen = cli.listen.unwrap_or(default_listen);
             if !listen.ip().is_loopback() {
                 return Err(format!(
@@ -179,6 +221,8 @@ impl Settings {
                 webrtc_port: cli.webrtc_port.unwrap_or(DEFAULT_WEBRTC_PORT),
                 public_ips: cli.public_ips,
                 signaling_port: cli.signaling_port.unwrap_or(DEFAULT_SIGNALING_PORT),
+                http: demo_http,
+                secret_key_file: cli.secret_key_file,
             });
         }
         if cli.demo_camera_port.is_some() {
@@ -202,6 +246,7 @@ impl Settings {
             }
             None => FileConfig::default(),
         };
+        let http = http_limits(&cli, &env_var, &file)?;
         let listen = match cli.listen {
             Some(a) => a,
             None => match env_var("VAS_LISTEN") {
@@ -264,6 +309,11 @@ impl Settings {
                     None => file.signaling_port.unwrap_or(DEFAULT_SIGNALING_PORT),
                 },
             },
+            http,
+            secret_key_file: cli
+                .secret_key_file
+                .or_else(|| env_var("VAS_SECRET_KEY_FILE").map(PathBuf::from))
+                .or(file.secret_key_file),
         };
         if !settings.listen.ip().is_loopback() && settings.api_token.is_none() {
             return Err(format!(
@@ -273,6 +323,93 @@ impl Settings {
         }
         Ok(settings)
     }
+}
+
+/// One numeric setting: flag, then environment, then file.
+fn number(
+    flag: Option<u64>,
+    env: &dyn Fn(&str) -> Option<String>,
+    var: &str,
+    file: Option<u64>,
+) -> Result<Option<u64>, String> {
+    if flag.is_some() {
+        return Ok(flag);
+    }
+    if let Some(v) = env(var) {
+        return match v.trim().parse::<u64>() {
+            Ok(n) if n >= 1 => Ok(Some(n)),
+            _ => Err(format!("{var}={v} is not a whole number of at least 1")),
+        };
+    }
+    match file {
+        Some(0) => Err(format!(
+            "{} in the config file must be at least 1",
+            var.trim_start_matches("VAS_").to_ascii_lowercase()
+        )),
+        other => Ok(other),
+    }
+}
+
+fn http_limits(
+    cli: &Cli,
+    env: &dyn Fn(&str) -> Option<String>,
+    file: &FileConfig,
+) -> Result<crate::serve::HttpLimits, String> {
+    let d = crate::serve::HttpLimits::default();
+    let secs = |n: Option<u64>, default: std::time::Duration| {
+        n.map_or(default, std::time::Duration::from_secs)
+    };
+    let count = |n: Option<u64>, default: usize| {
+        n.map_or(default, |n| usize::try_from(n).unwrap_or(usize::MAX))
+    };
+    Ok(crate::serve::HttpLimits {
+        header_read_timeout: secs(
+            number(
+                cli.http_header_timeout,
+                env,
+                "VAS_HTTP_HEADER_TIMEOUT",
+                file.http_header_timeout,
+            )?,
+            d.header_read_timeout,
+        ),
+        idle_timeout: secs(
+            number(
+                cli.http_idle_timeout,
+                env,
+                "VAS_HTTP_IDLE_TIMEOUT",
+                file.http_idle_timeout,
+            )?,
+            d.idle_timeout,
+        ),
+        body_timeout: secs(
+            number(
+                cli.http_body_timeout,
+                env,
+                "VAS_HTTP_BODY_TIMEOUT",
+                file.http_body_timeout,
+            )?,
+            d.body_timeout,
+        ),
+        max_connections: count(
+            number(
+                cli.http_max_connections,
+                env,
+                "VAS_HTTP_MAX_CONNECTIONS",
+                file.http_max_connections,
+            )?,
+            d.max_connections,
+        ),
+        max_connections_per_ip: count(
+            number(
+                cli.http_max_connections_per_ip,
+                env,
+                "VAS_HTTP_MAX_CONNECTIONS_PER_IP",
+                file.http_max_connections_per_ip,
+            )?,
+            d.max_connections_per_ip,
+        ),
+        min_body_rate: d.min_body_rate,
+    })
 }
 
 #[cfg(test)]
@@ -376,6 +513,8 @@ mod tests {
             webrtc_port: DEFAULT_WEBRTC_PORT,
             public_ips: Vec::new(),
             signaling_port: DEFAULT_SIGNALING_PORT,
+            secret_key_file: None,
+            http: Default::default(),
         };
         let shown = format!("{s:?}");
         assert!(!shown.contains("secret"), "{shown}");

@@ -8,6 +8,7 @@ pub mod api;
 pub mod config;
 pub mod dashboard;
 pub mod demo;
+pub mod serve;
 pub mod signaling;
 
 use std::sync::Arc;
@@ -45,9 +46,25 @@ impl AppState {
     }
 }
 
-/// The whole HTTP application.
+/// The whole HTTP application. A handler that panics (a bug) is answered `500` with the
+/// usual JSON error body, never an empty reply.
 pub fn app(state: AppState) -> Router {
     api::routes(state)
         .merge(dashboard::routes())
         .layer(TraceLayer::new_for_http())
+        .layer(catch_panic())
+}
+
+/// The layer turning a panic in a handler into a `500` JSON error.
+pub fn catch_panic() -> tower_http::catch_panic::CatchPanicLayer<
+    fn(Box<dyn std::any::Any + Send>) -> axum::response::Response,
+> {
+    fn answer(_: Box<dyn std::any::Any + Send>) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        api::error::ApiError(vas::Error::internal(
+            "the server hit a bug handling this request; it is logged",
+        ))
+        .into_response()
+    }
+    tower_http::catch_panic::CatchPanicLayer::custom(answer as fn(_) -> _)
 }

@@ -17,6 +17,21 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    // A panic (a bug) is one error line in the log, never a backtrace per request; the
+    // request that hit it is answered 500 by the app's panic layer.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        tracing::error!(%location, %message, "panic (a bug; please report it)");
+    }));
     let settings = match Settings::resolve(cli, &|k| std::env::var(k).ok()) {
         Ok(s) => s,
         Err(e) => return fail(&e),
@@ -53,6 +68,10 @@ async fn run(settings: Settings) -> Result<(), String> {
     if let Some(dir) = &settings.media_dir {
         builder = builder.media_dir(dir);
     }
+    if let Some(path) = &settings.secret_key_file {
+        let key = vas::secrets::SecretKey::load_or_create(path).map_err(|e| e.to_string())?;
+        builder = builder.secret_key(key);
+    }
     let webrtc_bind = std::net::SocketAddr::new(settings.listen.ip(), settings.webrtc_port);
     builder = builder.webrtc(vas::sfu::SfuConfig {
         bind: webrtc_bind,
@@ -79,11 +98,13 @@ async fn run(settings: Settings) -> Result<(), String> {
         signaling.local_addr().map_err(|e| e.to_string())?
     );
     let signaling_app = vas_server::signaling::signaling_app(state.clone());
-    let signaling_task = tokio::spawn(async move {
-        axum::serve(signaling, signaling_app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-    });
+    let limits = settings.http;
+    let signaling_task = tokio::spawn(vas_server::serve::serve(
+        signaling,
+        signaling_app,
+        limits,
+        shutdown_signal(),
+    ));
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
@@ -91,8 +112,7 @@ async fn run(settings: Settings) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
     info!(demo = settings.demo, "VAS listening on http://{addr}");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
+    vas_server::serve::serve(listener, app(state), limits, shutdown_signal())
         .await
         .map_err(|e| format!("server failed: {e}"))?;
     signaling_task.abort();

@@ -112,6 +112,22 @@ impl ServerMessage {
     }
 }
 
+/// Parses one client message as the WebSocket handler does and names its type (`offer`,
+/// `close`, `ping`); for fuzzing and tests, not an API.
+#[doc(hidden)]
+pub fn client_message_kind(text: &str) -> Result<&'static str, Error> {
+    match parse_client_message(text)? {
+        ClientMessage::Offer { .. } => Ok("offer"),
+        ClientMessage::Close { .. } => Ok("close"),
+        ClientMessage::Ping { .. } => Ok("ping"),
+    }
+}
+
+fn parse_client_message(text: &str) -> Result<ClientMessage, Error> {
+    serde_json::from_str::<ClientMessage>(text)
+        .map_err(|e| Error::invalid_input(format!("not a signaling message: {e}")))
+}
+
 /// `?token=` for WebSocket clients, which cannot send an Authorization header.
 #[derive(Debug, Deserialize)]
 pub struct TokenQuery {
@@ -240,11 +256,8 @@ async fn run_socket(state: AppState, mut socket: WebSocket) {
             close_politely(&mut socket).await;
             break;
         }
-        let reply = match serde_json::from_str::<ClientMessage>(&text) {
-            Err(e) => ServerMessage::error(
-                None,
-                &Error::invalid_input(format!("not a signaling message: {e}")),
-            ),
+        let reply = match parse_client_message(&text) {
+            Err(e) => ServerMessage::error(None, &e),
             Ok(ClientMessage::Ping { request_id }) => ServerMessage::Pong { request_id },
             Ok(ClientMessage::Offer {
                 request_id,
@@ -329,7 +342,9 @@ pub async fn whep_offer(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if !content_type.starts_with(SDP) {
+    // Media types are case-insensitive (RFC 9110 §8.3.1); parameters are allowed.
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case(SDP) {
         return Err(Error::new(
             ErrorKind::Unsupported,
             "a WHEP offer must be sent as Content-Type: application/sdp",
@@ -384,6 +399,7 @@ pub fn signaling_app(state: AppState) -> axum::Router {
             )
         })
         .with_state(state)
+        .layer(crate::catch_panic())
 }
 
 /// Debug representation that does not list session tokens.

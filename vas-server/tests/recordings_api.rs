@@ -101,6 +101,50 @@ async fn hostile_recording_parameters_are_rejected() {
             None,
             StatusCode::BAD_REQUEST,
         ),
+        // Times at chrono's edges: checked arithmetic, a 400 and never a panic.
+        (
+            Method::GET,
+            format!("/api/v1/streams/{sid}/playback.m3u8?to=-262143-01-01T00:00:00Z"),
+            None,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/streams/{sid}/playback.m3u8?to=+262142-12-31T23:59:59Z"),
+            None,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/streams/{sid}/playback.m3u8?to=1970-01-01T00:00:01Z"),
+            None,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::GET,
+            "/api/v1/recordings?from=-262143-01-01T00:00:00Z".into(),
+            None,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::GET,
+            "/api/v1/recordings?to=+262142-12-31T23:59:59Z".into(),
+            None,
+            StatusCode::BAD_REQUEST,
+        ),
+        // A name no filesystem can hold is simply not there.
+        (
+            Method::GET,
+            format!("/media/{}.ts", "A".repeat(255)),
+            None,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Method::GET,
+            format!("/media/{sid}/{}/index.m3u8", "B".repeat(300)),
+            None,
+            StatusCode::NOT_FOUND,
+        ),
         (
             Method::GET,
             format!("/api/v1/streams/{sid}/playback.m3u8"),

@@ -1,9 +1,13 @@
 //! Camera addresses and their credentials.
 //!
 //! Owns: validating `rtsp://` / `rtsps://` URLs, splitting credentials out of them, and
-//! rendering them back with the password masked. A [`CameraUrl`] never holds credentials, and
-//! [`Credentials`] never prints its password (its `Debug` redacts it), so neither can leak
-//! into a log line or an API response by accident.
+//! rendering them back with every secret masked: the userinfo password, a bare userinfo token
+//! (`rtsp://TOKEN@host`), and query parameters with the usual secret names
+//! ([`SECRET_QUERY_KEYS`], e.g. `?user=admin&password=…`). A [`CameraUrl`] never holds
+//! userinfo credentials; its `Display` and `Debug` mask secret query values, and
+//! [`Credentials`] never prints its password, so none of them can leak into a log line or an
+//! API response by accident. Only [`CameraUrl::as_str`] (for connecting and storing) carries
+//! the query secrets.
 
 use std::fmt;
 
@@ -12,12 +16,36 @@ use url::Url;
 
 use crate::{Error, Result};
 
-/// Longest accepted camera URL, in bytes.
+/// Longest accepted camera URL, in bytes (as typed, and once normalized).
 pub const MAX_URL_LEN: usize = 2048;
+/// Longest camera URL read back from the database, in bytes: a URL whose secret parameters
+/// are sealed is longer than the one typed (each value grows by its nonce, tag and base64).
+pub const MAX_STORED_URL_LEN: usize = 8 * MAX_URL_LEN;
 /// Longest accepted username or password, in bytes.
 pub const MAX_CREDENTIAL_LEN: usize = 256;
 /// What a masked password looks like in URLs VAS shows.
 pub const MASK: &str = "***";
+/// Query parameter names (compared case-insensitively) whose values are secrets.
+pub const SECRET_QUERY_KEYS: [&str; 11] = [
+    "password",
+    "pass",
+    "pwd",
+    "passwd",
+    "token",
+    "auth",
+    "key",
+    "secret",
+    "apikey",
+    "api_key",
+    "access_token",
+];
+
+/// Whether a query parameter's value is a secret, by its name.
+pub fn is_secret_query_key(name: &str) -> bool {
+    SECRET_QUERY_KEYS
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(name))
+}
 
 /// A validated camera URL (`rtsp://` or `rtsps://`, with a host), with no credentials in it.
 ///
@@ -30,6 +58,11 @@ pub const MASK: &str = "***";
 /// assert_eq!(url.masked(Some(&creds)), "rtsp://admin:***@10.0.0.7:554/stream1");
 /// assert!(!format!("{creds:?}").contains("s3cret"));
 /// assert!(CameraUrl::parse("http://10.0.0.7/").is_err());
+///
+/// // Secrets in the query are kept for connecting but masked wherever the URL is shown.
+/// let (url, _) = CameraUrl::parse("rtsp://cam/live?user=admin&password=s3cret").unwrap();
+/// assert_eq!(url.to_string(), "rtsp://cam/live?user=admin&password=***");
+/// assert!(url.as_str().contains("s3cret"));
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -86,14 +119,24 @@ impl CameraUrl {
     /// URL, a scheme other than `rtsp`/`rtsps`, no host, longer than [`MAX_URL_LEN`], or a
     /// fragment.
     pub fn parse(input: &str) -> Result<(CameraUrl, Option<Credentials>)> {
-        if input.len() > MAX_URL_LEN {
+        Self::parse_bounded(input, MAX_URL_LEN)
+    }
+
+    fn parse_bounded(input: &str, max_len: usize) -> Result<(CameraUrl, Option<Credentials>)> {
+        if input.len() > max_len {
             return Err(Error::invalid_input(format!(
-                "camera URL is longer than {MAX_URL_LEN} bytes"
+                "camera URL is longer than {max_len} bytes"
             )));
         }
         if input.trim() != input || input.is_empty() {
             return Err(Error::invalid_input(
                 "camera URL must not be empty or have surrounding whitespace",
+            ));
+        }
+        // The URL parser would silently drop CR, LF and tabs and escape NUL: refuse instead.
+        if input.chars().any(char::is_control) {
+            return Err(Error::invalid_input(
+                "camera URL contains control characters (CR, LF, NUL, …)",
             ));
         }
         // url's own messages never echo the input, so they are safe to pass on.
@@ -114,6 +157,11 @@ impl CameraUrl {
         if url.fragment().is_some() {
             return Err(Error::invalid_input("camera URL must not have a #fragment"));
         }
+        if url.port() == Some(0) {
+            return Err(Error::invalid_input(
+                "camera URL port must be between 1 and 65535",
+            ));
+        }
         let creds = if !url.username().is_empty() || url.password().is_some() {
             let user = percent_decode(url.username())?;
             let pass = percent_decode(url.password().unwrap_or(""))?;
@@ -124,15 +172,30 @@ impl CameraUrl {
         // Setting these cannot fail for a URL with a host (checked above).
         let _ = url.set_username("");
         let _ = url.set_password(None);
+        // Escaping can lengthen it (a space becomes %20): bound what is kept, so it reads back.
+        if url.as_str().len() > max_len {
+            return Err(Error::invalid_input(format!(
+                "camera URL is longer than {max_len} bytes once escaped"
+            )));
+        }
         Ok((CameraUrl(url.into()), creds))
     }
 
-    /// The URL without credentials.
+    /// The URL without userinfo credentials, but with any secret query values: for
+    /// connecting and storing only. Never log it or show it (use `Display` or
+    /// [`CameraUrl::masked`]).
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// The URL for display: with the username, and the password replaced by [`MASK`].
+    /// The URL for display: the username shown, the password (or a bare userinfo token) and
+    /// secret query values replaced by [`MASK`].
+    ///
+    /// ```
+    /// use vas::camera_url::{CameraUrl, Credentials};
+    /// let (url, creds) = CameraUrl::parse("rtsp://TOKEN123@cam/s?Token=abc&ch=1").unwrap();
+    /// assert_eq!(url.masked(creds.as_ref()), "rtsp://***@cam/s?Token=***&ch=1");
+    /// ```
     pub fn masked(&self, creds: Option<&Credentials>) -> String {
         self.render(creds, true)
     }
@@ -142,19 +205,61 @@ impl CameraUrl {
         self.render(creds, false)
     }
 
+    /// The values of secret query parameters, as written and decoded (for scrubbing
+    /// third-party messages).
+    pub fn secret_query_values(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let _ = self.map_secret_query_values(|_, raw| {
+            if !raw.is_empty() {
+                out.push(raw.to_owned());
+                let decoded: String = url::form_urlencoded::parse(format!("x={raw}").as_bytes())
+                    .map(|(_, v)| v.into_owned())
+                    .next()
+                    .unwrap_or_default();
+                if decoded != raw && !decoded.is_empty() {
+                    out.push(decoded);
+                }
+            }
+            Ok(raw.to_owned())
+        });
+        out
+    }
+
+    /// The same URL with the raw (still %-encoded) value of each secret query parameter
+    /// replaced by `f(name, raw value)`; every other byte of the URL is kept as it was
+    /// (sealing and opening them at rest must give back exactly what the user typed).
+    pub(crate) fn map_secret_query_values(
+        &self,
+        mut f: impl FnMut(&str, &str) -> Result<String>,
+    ) -> Result<CameraUrl> {
+        Ok(CameraUrl(map_query(&self.0, &mut f)?))
+    }
+
     fn render(&self, creds: Option<&Credentials>, mask: bool) -> String {
-        let Some(c) = creds else {
-            return self.0.clone();
+        let shown = if mask {
+            map_query(&self.0, &mut |_, _| Ok(MASK.to_owned())).unwrap_or_else(|_| self.0.clone())
+        } else {
+            self.0.clone()
         };
         // Parsing our own validated string cannot fail; fall back to the bare URL if it did.
-        let Ok(mut url) = Url::parse(&self.0) else {
-            return self.0.clone();
+        let Ok(mut url) = Url::parse(&shown) else {
+            return shown;
         };
-        let _ = url.set_username(&c.username);
-        if mask {
-            let _ = url.set_password(Some(MASK));
-        } else if !c.password.is_empty() {
-            let _ = url.set_password(Some(&c.password));
+        if let Some(c) = creds {
+            if mask {
+                if c.password.is_empty() {
+                    // A bare userinfo token is the secret itself.
+                    let _ = url.set_username(MASK);
+                } else {
+                    let _ = url.set_username(&c.username);
+                    let _ = url.set_password(Some(MASK));
+                }
+            } else {
+                let _ = url.set_username(&c.username);
+                if !c.password.is_empty() {
+                    let _ = url.set_password(Some(&c.password));
+                }
+            }
         }
         url.into()
     }
@@ -162,20 +267,23 @@ impl CameraUrl {
 
 impl fmt::Debug for CameraUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("CameraUrl").field(&self.0).finish()
+        f.debug_tuple("CameraUrl")
+            .field(&self.masked(None))
+            .finish()
     }
 }
 
+/// Shows the URL with secret query values masked (see [`CameraUrl::masked`]).
 impl fmt::Display for CameraUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.masked(None))
     }
 }
 
 impl TryFrom<String> for CameraUrl {
     type Error = Error;
     fn try_from(s: String) -> Result<Self> {
-        match CameraUrl::parse(&s)? {
+        match CameraUrl::parse_bounded(&s, MAX_STORED_URL_LEN)? {
             (url, None) => Ok(url),
             (_, Some(_)) => Err(Error::invalid_input(
                 "stored camera URL unexpectedly carries credentials",
@@ -188,6 +296,36 @@ impl From<CameraUrl> for String {
     fn from(u: CameraUrl) -> String {
         u.0
     }
+}
+
+/// `url` with the raw value of each secret query parameter replaced by `f(name, raw)`.
+fn map_query(url: &str, f: &mut dyn FnMut(&str, &str) -> Result<String>) -> Result<String> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok(url.to_owned());
+    };
+    let mut changed = false;
+    let mut pieces = Vec::new();
+    for piece in query.split('&') {
+        match piece.split_once('=') {
+            Some((raw_key, raw_value)) => {
+                let key: String = url::form_urlencoded::parse(raw_key.as_bytes())
+                    .map(|(k, _)| k.into_owned())
+                    .next()
+                    .unwrap_or_default();
+                if is_secret_query_key(&key) {
+                    pieces.push(format!("{raw_key}={}", f(&key, raw_value)?));
+                    changed = true;
+                } else {
+                    pieces.push(piece.to_owned());
+                }
+            }
+            None => pieces.push(piece.to_owned()),
+        }
+    }
+    if !changed {
+        return Ok(url.to_owned());
+    }
+    Ok(format!("{base}?{}", pieces.join("&")))
 }
 
 fn percent_decode(s: &str) -> Result<String> {
@@ -264,5 +402,58 @@ mod tests {
             url.with_credentials(Some(&creds)),
             "rtsp://ad%40min:p%3Ass@cam:554/s"
         );
+    }
+
+    #[test]
+    fn masks_every_secret_everywhere_a_url_is_shown() {
+        let cases = [
+            (
+                "rtsp://cam/x?user=admin&password=s3cr%26t&ch=1",
+                "rtsp://cam/x?user=admin&password=***&ch=1",
+                vec!["s3cr%26t", "s3cr&t"],
+            ),
+            (
+                "rtsp://cam/x?PWD=a&pass=b&passwd=c",
+                "rtsp://cam/x?PWD=***&pass=***&passwd=***",
+                vec!["a", "b", "c"],
+            ),
+            (
+                "rtsp://cam/x?token=t1&auth=t2&key=t3",
+                "rtsp://cam/x?token=***&auth=***&key=***",
+                vec!["t1", "t2", "t3"],
+            ),
+            ("rtsp://cam/x?keyframe=1", "rtsp://cam/x?keyframe=1", vec![]),
+            ("rtsp://TOKEN42@cam/x", "rtsp://***@cam/x", vec![]),
+        ];
+        for (input, shown, secrets) in cases {
+            let (url, creds) = CameraUrl::parse(input).unwrap();
+            assert_eq!(url.masked(creds.as_ref()), shown, "{input}");
+            assert_eq!(format!("{url}"), url.masked(None), "{input}");
+            assert!(!format!("{url:?}").contains("s3cr"), "{input}");
+            assert_eq!(url.secret_query_values(), secrets, "{input}");
+        }
+        // The query round-trips byte for byte through a mapping and back.
+        let (url, _) = CameraUrl::parse("rtsp://cam/x?a=b%2Fc&token=t%20x&z").unwrap();
+        let sealed = url
+            .map_secret_query_values(|_, v| Ok(format!("S{v}S")))
+            .unwrap();
+        assert_eq!(sealed.as_str(), "rtsp://cam/x?a=b%2Fc&token=St%20xS&z");
+        let opened = sealed
+            .map_secret_query_values(|_, v| Ok(v.trim_matches('S').to_owned()))
+            .unwrap();
+        assert_eq!(opened, url);
+    }
+
+    #[test]
+    fn refuses_control_characters_and_port_zero() {
+        for bad in [
+            "rtsp://cam/a\r\nX: y",
+            "rtsp://cam/a\0b",
+            "rtsp://cam/\tx",
+            "rtsp://cam:0/x",
+        ] {
+            let e = CameraUrl::parse(bad).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::InvalidInput, "{bad:?}");
+        }
     }
 }

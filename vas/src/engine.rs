@@ -27,6 +27,7 @@ use crate::record::{
     MediaLayout, MediaPlaylist, PlaylistSegment, Recorder, RecorderConfig, RecorderTask, Retention,
     RetentionPolicy, RetentionTask, recover,
 };
+use crate::secrets::{self, SecretBox, SecretKey};
 use crate::sfu::{Sfu, SfuConfig, SfuEvent, ViewerId};
 use crate::status::{StreamInfo, StreamStatus};
 use crate::store::Range;
@@ -72,6 +73,7 @@ pub struct VasBuilder {
     retention_interval: Option<std::time::Duration>,
     media_fs: Option<Arc<dyn MediaFs>>,
     webrtc: Option<SfuConfig>,
+    secret_key: Option<SecretKey>,
 }
 
 impl VasBuilder {
@@ -138,6 +140,14 @@ impl VasBuilder {
         self
     }
 
+    /// The key camera secrets are sealed with in the database (default: the key file
+    /// [`secrets::KEY_FILE_NAME`] in the data folder, created on first start). Every engine
+    /// sharing a database needs the same key.
+    pub fn secret_key(mut self, key: SecretKey) -> Self {
+        self.secret_key = Some(key);
+        self
+    }
+
     /// The filesystem media goes through (default: the real one). Tests inject faults here.
     pub fn media_fs(mut self, fs: Arc<dyn MediaFs>) -> Self {
         self.media_fs = Some(fs);
@@ -160,7 +170,37 @@ impl VasBuilder {
             .media_dir
             .unwrap_or_else(|| data_dir.join(MEDIA_DIR_NAME));
         prepare_media_dir(&media_dir)?;
+        let key = match self.secret_key {
+            Some(k) => k,
+            None => {
+                std::fs::create_dir_all(&data_dir).map_err(|e| {
+                    Error::from(e).context(format_args!(
+                        "cannot create data folder {}",
+                        data_dir.display()
+                    ))
+                })?;
+                SecretKey::load_or_create(&data_dir.join(secrets::KEY_FILE_NAME))?
+            }
+        };
+        let sealer = SecretBox::new(&key)?;
         let store = store::open(&database_url).await?;
+        // Seal what an earlier version stored in plain text.
+        let mut resealed = 0;
+        for d in store.list_devices().await? {
+            if secrets::has_plain_secrets(&d) {
+                let d = secrets::open_device(&sealer, d)?;
+                store
+                    .update_device(&secrets::seal_device(&sealer, &d)?, &[], &[])
+                    .await?;
+                resealed += 1;
+            }
+        }
+        if resealed > 0 {
+            info!(
+                devices = resealed,
+                "sealed camera secrets stored in plain text"
+            );
+        }
         let fs: Arc<dyn MediaFs> = self.media_fs.unwrap_or_else(|| Arc::new(OsFs));
         let layout = MediaLayout::new(&media_dir);
         // Close what a crash left open before anything records again.
@@ -200,6 +240,7 @@ impl VasBuilder {
                 retention: Mutex::new(None),
                 sfu: sfu.clone(),
                 viewers: Mutex::new(HashMap::new()),
+                secrets: sealer,
             }),
         };
         if let Some(sfu) = sfu {
@@ -294,6 +335,8 @@ struct Inner {
     sfu: Option<Arc<Sfu>>,
     /// Live WebRTC viewers and the stream each watches.
     viewers: Mutex<HashMap<ViewerId, StreamId>>,
+    /// Seals camera secrets on their way into the store and opens them on the way out.
+    secrets: SecretBox,
 }
 
 /// What the engine keeps for a stream while it exists: its hub (which outlives
@@ -377,7 +420,13 @@ impl Vas {
         if device.sub_rtsp_url.is_some() {
             streams.push(self.new_stream(device.id, StreamProfile::Sub));
         }
-        self.inner.store.insert_device(&device, &streams).await?;
+        self.inner
+            .store
+            .insert_device(
+                &secrets::seal_device(&self.inner.secrets, &device)?,
+                &streams,
+            )
+            .await?;
         info!(device = %device.id, name = %device.name, url = %device.rtsp_url_masked(), "camera added");
         Ok(device)
     }
@@ -395,19 +444,26 @@ impl Vas {
 
     /// All cameras.
     pub async fn devices(&self) -> Result<Vec<Device>> {
-        self.inner.store.list_devices().await
+        self.inner
+            .store
+            .list_devices()
+            .await?
+            .into_iter()
+            .map(|d| secrets::open_device(&self.inner.secrets, d))
+            .collect()
     }
 
     /// One camera (`NotFound` if unknown).
     pub async fn device(&self, id: DeviceId) -> Result<Device> {
-        self.inner.store.get_device(id).await
+        let d = self.inner.store.get_device(id).await?;
+        secrets::open_device(&self.inner.secrets, d)
     }
 
     /// Changes a camera. Setting `sub_rtsp_url` adds a sub stream; setting it to `null`
     /// removes it (and what was indexed for it). A new URL with credentials in it replaces the
     /// stored credentials; `username` and `password` both `""` clear them.
     pub async fn update_device(&self, id: DeviceId, patch: DevicePatch) -> Result<Device> {
-        let mut device = self.inner.store.get_device(id).await?;
+        let mut device = self.device(id).await?;
         let mut url_creds = None;
         if let Some(name) = &patch.name {
             device.name = validate_name(name)?;
@@ -460,7 +516,11 @@ impl Vas {
         device.updated_at = self.inner.clock.now_utc();
         self.inner
             .store
-            .update_device(&device, &add, &remove)
+            .update_device(
+                &secrets::seal_device(&self.inner.secrets, &device)?,
+                &add,
+                &remove,
+            )
             .await?;
         for sid in &remove {
             self.drop_runtime(*sid).await;
@@ -619,7 +679,7 @@ impl Vas {
     /// address) when wanted and its camera is enabled, stopped otherwise.
     async fn reconcile(&self, id: StreamId) -> Result<()> {
         let stream = self.inner.store.get_stream(id).await?;
-        let device = self.inner.store.get_device(stream.device_id).await?;
+        let device = self.device(stream.device_id).await?;
         let target = device.url_for(stream.profile).map(|url| CameraTarget {
             url: url.clone(),
             credentials: device.credentials.clone(),
@@ -684,7 +744,7 @@ impl Vas {
     /// Errors: `NotFound`, or `FailedPrecondition` when its camera is disabled.
     pub async fn start_stream(&self, id: StreamId) -> Result<StreamInfo> {
         let s = self.inner.store.get_stream(id).await?;
-        let device = self.inner.store.get_device(s.device_id).await?;
+        let device = self.device(s.device_id).await?;
         if !device.enabled {
             return Err(Error::new(
                 ErrorKind::FailedPrecondition,
@@ -715,7 +775,7 @@ impl Vas {
             )
         })?;
         let stream = self.inner.store.get_stream(id).await?;
-        let device = self.inner.store.get_device(stream.device_id).await?;
+        let device = self.device(stream.device_id).await?;
         if stream.desired != DesiredState::Running || !device.enabled {
             return Err(Error::new(
                 ErrorKind::FailedPrecondition,

@@ -31,6 +31,7 @@ pub mod ingest;
 pub mod media;
 pub mod model;
 pub mod record;
+pub mod secrets;
 pub mod sfu;
 pub mod status;
 pub mod store;

@@ -1,5 +1,6 @@
 //! Scenario: hostile or malformed SDP offers, and streams a browser cannot play, each get a
-//! clear error of the right kind — never a panic, never a half-admitted viewer.
+//! clear error of the right kind — never a panic, never a half-admitted viewer, never an
+//! internal address in the message.
 
 mod sfu_support;
 
@@ -119,6 +120,10 @@ fn malformed_offers_get_clear_errors() {
         let e = r.err().unwrap_or_else(|| panic!("{name}: accepted"));
         assert_eq!(e.kind(), kind, "{name}: {e}");
         assert!(!e.message().is_empty(), "{name}");
+        // The message names what is wrong, never an internal offset or pointer.
+        for internal in ["0x", "Pointer", "Offset("] {
+            assert!(!e.message().contains(internal), "{name}: {e}");
+        }
         assert_eq!(
             w.sfu.viewer_count("s"),
             0,

@@ -6,6 +6,7 @@
 pub mod error;
 pub mod extract;
 pub mod recordings;
+pub mod time;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};

@@ -109,8 +109,8 @@ pub(super) async fn list_recordings(
 ) -> ApiResult<Json<Vec<RecordingBody>>> {
     let range = Range {
         stream: q.stream_id,
-        from: q.from,
-        to: q.to,
+        from: super::time::client_time(q.from, "from")?,
+        to: super::time::client_time(q.to, "to")?,
         limit: q.limit.unwrap_or(DEFAULT_LIST_LIMIT),
     };
     let list = state.vas.recordings(range).await?;
@@ -129,10 +129,11 @@ pub(super) async fn playback(
     IdPath(id): IdPath<StreamId>,
     ApiQuery(q): ApiQuery<PlaybackQuery>,
 ) -> ApiResult<Response> {
-    let to = q.to.unwrap_or_else(Utc::now);
-    let from = q.from.unwrap_or_else(|| {
-        to - chrono::Duration::from_std(DEFAULT_PLAYBACK_RANGE).unwrap_or_default()
-    });
+    let to = super::time::client_time(q.to, "to")?.unwrap_or_else(Utc::now);
+    let from = match super::time::client_time(q.from, "from")? {
+        Some(f) => f,
+        None => super::time::before(to, DEFAULT_PLAYBACK_RANGE)?,
+    };
     if from >= to {
         return Err(Error::invalid_input("from must be before to").into());
     }
@@ -196,6 +197,10 @@ pub(crate) async fn media_file(State(state): State<AppState>, req: Request) -> R
             if resp.status() == StatusCode::NOT_FOUND {
                 return ApiError(Error::not_found("no such media file")).into_response();
             }
+            if resp.status().is_server_error() {
+                tracing::warn!(status = %resp.status(), "cannot read a media file");
+                return ApiError(Error::internal("cannot read the media file")).into_response();
+            }
             let cache = if mime == "application/vnd.apple.mpegurl" {
                 "no-cache"
             } else {
@@ -205,7 +210,7 @@ pub(crate) async fn media_file(State(state): State<AppState>, req: Request) -> R
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
             resp
         }
-        Err(e) => ApiError(Error::internal(format!("cannot read media file: {e}"))).into_response(),
+        Err(never) => match never {},
     }
 }
 

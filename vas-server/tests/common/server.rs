@@ -22,6 +22,8 @@ pub struct Server {
     child: TestProcess,
     /// Its API port.
     pub port: u16,
+    /// Its WebSocket signaling port.
+    pub signaling_port: u16,
     /// Where its stdout and stderr go (a file, so a chatty server never blocks on a pipe).
     log: PathBuf,
 }
@@ -62,7 +64,12 @@ impl Server {
         .stdout(Stdio::from(out.try_clone().expect("clone the log handle")))
         .stderr(Stdio::from(out));
         let child = TestProcess::spawn("vas-server", &mut cmd).expect("spawn vas-server");
-        let mut server = Server { child, port, log };
+        let mut server = Server {
+            child,
+            port,
+            signaling_port: signaling,
+            log,
+        };
         let started = Instant::now();
         while curl(&["-sf", &server.url("/healthz")]).status.code() != Some(0) {
             if let Some(status) = server.child.try_wait() {
@@ -79,6 +86,11 @@ impl Server {
             started.elapsed()
         );
         server
+    }
+
+    /// The signaling port's address.
+    pub fn signaling_addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.signaling_port))
     }
 
     /// URL of a path on the server.

@@ -7,6 +7,12 @@
 //! It never retries, sleeps or copies video payloads (retina's buffer becomes the frame's
 //! `Bytes`).
 //!
+//! Retina never talks to the camera directly: it connects to a [`super::relay`] on
+//! loopback that checks every byte against [`super::guard`]'s bounds (and speaks UDP to the
+//! camera when the camera's transport is UDP, while retina uses interleaved TCP). A
+//! violation ends the connection with the guard's message as the error; an oversized frame
+//! is discarded and the stream skips to the next keyframe.
+//!
 //! Limitation: retina 0.4 has no Opus depacketizer, so an Opus track is skipped (with a
 //! warning) and the stream runs without audio.
 
@@ -17,12 +23,14 @@ use bytes::Bytes;
 use futures::StreamExt;
 use retina::client::{
     Credentials as RetinaCredentials, Demuxed, PlayOptions, SessionGroup, SessionOptions,
-    SetupOptions, TcpTransportOptions, Transport, UdpTransportOptions,
+    SetupOptions, TcpTransportOptions, Transport,
 };
 use retina::codec::{CodecItem, ParametersRef, VideoParametersCodec};
 use tracing::{debug, warn};
 
-use super::source::{CameraConnection, CameraSource, CameraTarget, RawFrame, RtpTransport};
+use super::guard::{self, Limits, TrackCodec};
+use super::relay::{self, GuardShared, Relay};
+use super::source::{CameraConnection, CameraSource, CameraTarget, RawFrame};
 use crate::media::{AudioCodec, AudioParams, CLOCK_RATE, Track, VideoCodec, VideoParams};
 use crate::{Error, ErrorKind, Result};
 
@@ -50,9 +58,13 @@ impl Default for RtspSource {
     }
 }
 
-/// Turns a retina error into a VAS error: the RTSP status decides the kind, the message is
-/// retina's first line with the password scrubbed.
-fn map_retina(target: &CameraTarget, what: &str, e: &retina::Error) -> Error {
+/// Turns a retina error into a VAS error: a guard violation wins (it says what the camera did
+/// wrong); otherwise the RTSP status decides the kind and the message is retina's first line
+/// with the password scrubbed.
+fn map_retina(target: &CameraTarget, shared: &GuardShared, what: &str, e: &retina::Error) -> Error {
+    if let Some(v) = shared.violation() {
+        return Error::invalid_input(format!("{what}: {}", target.scrub(&v.0)));
+    }
     let text = e.to_string();
     let first = text.lines().next().unwrap_or("unknown error");
     let kind = match e.status_code() {
@@ -70,16 +82,31 @@ fn map_retina(target: &CameraTarget, what: &str, e: &retina::Error) -> Error {
     Error::new(kind, message)
 }
 
-fn video_params(p: &retina::codec::VideoParameters) -> Option<VideoParams> {
+fn video_params(p: &retina::codec::VideoParameters) -> Result<Option<VideoParams>> {
     let (width, height) = p.pixel_dimensions();
     let (codec, vps, sps, pps) = match p.codec_params() {
         VideoParametersCodec::H264 { sps, pps } => (VideoCodec::H264, None, sps, pps),
         VideoParametersCodec::H265 { vps, sps, pps } => {
             (VideoCodec::H265, Some(vps.clone()), sps, pps)
         }
-        _ => return None,
+        _ => return Ok(None),
     };
-    Some(VideoParams {
+    for (name, set) in [
+        ("VPS", vps.as_ref()),
+        ("SPS", Some(sps)),
+        ("PPS", Some(pps)),
+    ] {
+        if let Some(set) = set
+            && set.len() > guard::MAX_PARAMETER_SET_BYTES
+        {
+            return Err(Error::invalid_input(format!(
+                "the camera sent a {}-byte {name}, more than the {} bytes allowed",
+                set.len(),
+                guard::MAX_PARAMETER_SET_BYTES
+            )));
+        }
+    }
+    Ok(Some(VideoParams {
         codec,
         width,
         height,
@@ -87,7 +114,7 @@ fn video_params(p: &retina::codec::VideoParameters) -> Option<VideoParams> {
         sps: sps.clone(),
         pps: pps.clone(),
         rfc6381_codec: p.rfc6381_codec().to_owned(),
-    })
+    }))
 }
 
 /// Picks the tracks VAS uses from a camera's SDP.
@@ -118,8 +145,17 @@ fn choose_tracks(
 #[async_trait]
 impl CameraSource for RtspSource {
     async fn connect(&self, target: &CameraTarget) -> Result<Box<dyn CameraConnection>> {
-        let url = url::Url::parse(&target.url.with_credentials(None))
-            .map_err(|e| Error::invalid_input(format!("camera URL does not parse: {e}")))?;
+        if target.url.as_str().starts_with("rtsps:") {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "rtsps:// (RTSP over TLS) is not supported yet; use rtsp://",
+            ));
+        }
+        let relay = relay::open(target, Limits::default())
+            .await
+            .map_err(|e| e.context("DESCRIBE failed"))?;
+        let shared = relay.shared.clone();
+        let url = relay.url.clone();
         let creds = target.credentials.as_ref().map(|c| RetinaCredentials {
             username: c.username.clone(),
             password: c.password.clone(),
@@ -130,8 +166,21 @@ impl CameraSource for RtspSource {
             .session_group(self.group.clone());
         let mut session = retina::client::Session::describe(url, options)
             .await
-            .map_err(|e| map_retina(target, "DESCRIBE failed", &e))?;
+            .map_err(|e| map_retina(target, &shared, "DESCRIBE failed", &e))?;
+        if session.streams().len() > guard::MAX_MEDIA_SECTIONS {
+            return Err(Error::invalid_input(format!(
+                "the camera's SDP has {} media sections, more than {}",
+                session.streams().len(),
+                guard::MAX_MEDIA_SECTIONS
+            )));
+        }
         let (video, audio) = choose_tracks(session.streams());
+        // Parameter sets from the SDP (sprop-parameter-sets) are checked before any frame.
+        if let Some(v) = video
+            && let Some(ParametersRef::Video(p)) = session.streams()[v].parameters()
+        {
+            video_params(p).map_err(|e| e.context("DESCRIBE failed"))?;
+        }
         if video.is_none() && audio.is_none() {
             let offered: Vec<String> = session
                 .streams()
@@ -146,23 +195,39 @@ impl CameraSource for RtspSource {
                 ),
             ));
         }
-        let transport = || match target.transport {
-            RtpTransport::Tcp => Transport::Tcp(TcpTransportOptions::default()),
-            RtpTransport::Udp => Transport::Udp(UdpTransportOptions::default()),
-        };
-        for i in video.into_iter().chain(audio.map(|a| a.0)) {
+        // Retina always speaks interleaved TCP to the relay; the relay speaks the camera's
+        // transport. Tracks are set up video first, so the relay's slot 0 is video.
+        let mut slots = Vec::new();
+        if let Some(v) = video {
+            let codec = match session.streams()[v].encoding_name() {
+                "h264" => TrackCodec::H264,
+                "h265" => TrackCodec::H265,
+                _ => TrackCodec::Other,
+            };
+            shared.set_codec(slots.len(), codec);
+            slots.push(v);
+        }
+        if let Some((a, _)) = audio {
+            shared.set_codec(slots.len(), TrackCodec::Other);
+            slots.push(a);
+        }
+        for &i in &slots {
             session
-                .setup(i, SetupOptions::default().transport(transport()))
+                .setup(
+                    i,
+                    SetupOptions::default()
+                        .transport(Transport::Tcp(TcpTransportOptions::default())),
+                )
                 .await
-                .map_err(|e| map_retina(target, "SETUP failed", &e))?;
+                .map_err(|e| map_retina(target, &shared, "SETUP failed", &e))?;
         }
         let playing = session
             .play(PlayOptions::default())
             .await
-            .map_err(|e| map_retina(target, "PLAY failed", &e))?;
+            .map_err(|e| map_retina(target, &shared, "PLAY failed", &e))?;
         let demuxed = playing
             .demuxed()
-            .map_err(|e| map_retina(target, "cannot read the camera's media", &e))?;
+            .map_err(|e| map_retina(target, &shared, "cannot read the camera's media", &e))?;
         debug!(url = %target.url, ?video, audio = ?audio.map(|a| a.1), "camera playing");
         Ok(Box::new(RtspConnection {
             target: target.clone(),
@@ -171,23 +236,38 @@ impl CameraSource for RtspSource {
             audio,
             video_params: None,
             audio_params: None,
+            slots,
+            overflows_seen: 0,
+            skip_to_keyframe: false,
+            notice: None,
+            relay,
         }))
     }
 }
 
 struct RtspConnection {
     target: CameraTarget,
+    // Dropped before the relay, so retina closes its side first.
     demuxed: std::pin::Pin<Box<Demuxed>>,
     video: Option<usize>,
     audio: Option<(usize, AudioCodec)>,
     video_params: Option<Arc<VideoParams>>,
     audio_params: Option<Arc<AudioParams>>,
+    /// Retina stream index of each relay slot (SETUP order).
+    slots: Vec<usize>,
+    /// Oversized frames the relay reported that this connection has acted on.
+    overflows_seen: u64,
+    /// After an oversized frame: video frames are dropped until the next keyframe.
+    skip_to_keyframe: bool,
+    /// A warning for the stream's status (an oversized frame was discarded).
+    notice: Option<Error>,
+    relay: Relay,
 }
 
 impl RtspConnection {
     fn refresh_video_params(&mut self, stream: usize) -> Result<Arc<VideoParams>> {
         let params = match self.demuxed.streams()[stream].parameters() {
-            Some(ParametersRef::Video(p)) => video_params(p),
+            Some(ParametersRef::Video(p)) => video_params(p)?,
             _ => None,
         }
         .ok_or_else(|| {
@@ -199,6 +279,22 @@ impl RtspConnection {
         let params = Arc::new(params);
         self.video_params = Some(params.clone());
         Ok(params)
+    }
+
+    /// Acts on frames the relay discarded as oversized: skip to the next keyframe, and say so.
+    fn note_overflows(&mut self) {
+        let overflows = self.relay.shared.overflows();
+        if overflows == self.overflows_seen {
+            return;
+        }
+        self.overflows_seen = overflows;
+        self.skip_to_keyframe = true;
+        let text = self
+            .relay
+            .shared
+            .overflow_message()
+            .map_or_else(|| "the camera sent an oversized frame".into(), |m| m.0);
+        self.notice = Some(Error::invalid_input(format!("{text} ({overflows} so far)")));
     }
 
     fn audio_params(&mut self, stream: usize, codec: AudioCodec) -> Arc<AudioParams> {
@@ -240,15 +336,45 @@ fn to_90k(ticks: i64, rate: u32) -> i64 {
 
 #[async_trait]
 impl CameraConnection for RtspConnection {
+    fn take_notice(&mut self) -> Option<Error> {
+        self.note_overflows();
+        self.notice.take()
+    }
+
     async fn next_frame(&mut self) -> Result<Option<RawFrame>> {
         loop {
             let item = match self.demuxed.next().await {
-                None => return Ok(None),
-                Some(Err(e)) => return Err(map_retina(&self.target, "camera stream failed", &e)),
+                None => {
+                    return match self.relay.shared.violation() {
+                        Some(v) => Err(Error::invalid_input(self.target.scrub(&v.0))),
+                        None => Ok(None),
+                    };
+                }
+                Some(Err(e)) => {
+                    return Err(map_retina(
+                        &self.target,
+                        &self.relay.shared,
+                        "camera stream failed",
+                        &e,
+                    ));
+                }
                 Some(Ok(item)) => item,
             };
+            let stream_id = match &item {
+                CodecItem::VideoFrame(f) => Some(f.stream_id()),
+                CodecItem::AudioFrame(f) => Some(f.stream_id()),
+                _ => None,
+            };
+            if let Some(slot) = stream_id.and_then(|s| self.slots.iter().position(|&x| x == s)) {
+                self.relay.shared.frame_done(slot);
+            }
+            self.note_overflows();
             match item {
                 CodecItem::VideoFrame(f) if Some(f.stream_id()) == self.video => {
+                    if self.skip_to_keyframe && !f.is_random_access_point() {
+                        continue;
+                    }
+                    self.skip_to_keyframe = false;
                     let params = match &self.video_params {
                         Some(p) if !f.has_new_parameters() => p.clone(),
                         _ => self.refresh_video_params(f.stream_id())?,

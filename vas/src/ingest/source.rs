@@ -25,15 +25,24 @@ pub struct CameraTarget {
 }
 
 impl CameraTarget {
-    /// Replaces the password in a message with `***` (defence in depth for third-party error
-    /// text that might echo it).
+    /// Replaces every secret of this target in a message with `***`: the password (or a bare
+    /// userinfo token) and secret query values (defence in depth for third-party error text
+    /// that might echo them).
     pub fn scrub(&self, message: &str) -> String {
+        let mut secrets = self.url.secret_query_values();
         match &self.credentials {
-            Some(c) if !c.password.is_empty() => {
-                message.replace(&c.password, crate::camera_url::MASK)
-            }
-            _ => message.to_owned(),
+            Some(c) if !c.password.is_empty() => secrets.push(c.password.clone()),
+            // A bare userinfo token is the secret.
+            Some(c) if !c.username.is_empty() => secrets.push(c.username.clone()),
+            _ => {}
         }
+        // Longest first, so a secret containing another is masked whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let mut out = message.to_owned();
+        for secret in secrets.iter().filter(|s| s.len() >= 2) {
+            out = out.replace(secret.as_str(), crate::camera_url::MASK);
+        }
+        out
     }
 }
 
@@ -64,4 +73,10 @@ pub trait CameraSource: Send + Sync + std::fmt::Debug + 'static {
 pub trait CameraConnection: Send {
     /// The next frame; `Ok(None)` when the camera ended the session.
     async fn next_frame(&mut self) -> Result<Option<RawFrame>>;
+
+    /// Something the stream's status should show although the connection goes on (say, an
+    /// oversized frame was discarded); taken once.
+    fn take_notice(&mut self) -> Option<crate::Error> {
+        None
+    }
 }

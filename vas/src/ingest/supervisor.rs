@@ -206,6 +206,11 @@ impl Runner {
                     ))),
                 },
             };
+            if let Some(notice) = conn.take_notice() {
+                let message = self.ctx.target.scrub(notice.message());
+                warn!(stream = %self.ctx.stream, notice = %message, "camera misbehaved");
+                lock(&self.ctx.status).last_error = Some(message);
+            }
             let off = *offset.get_or_insert(base_pts - raw.pts);
             let pts = raw.pts + off;
             let now_utc = self.ctx.clock.now_utc();
@@ -243,7 +248,15 @@ impl Runner {
         };
         self.backoff.connection_lasted(live_since.elapsed());
         self.meter.reset();
-        result
+        // What the camera did wrong (an oversized frame) explains a stall better than "no
+        // frames".
+        match (result, conn.take_notice()) {
+            (Some(e), Some(notice)) => Some(Error::new(
+                notice.kind(),
+                format!("{}: {}", e.message(), notice.message()),
+            )),
+            (r, _) => r,
+        }
     }
 }
 

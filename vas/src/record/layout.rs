@@ -28,6 +28,8 @@ pub const SEGMENT_FILE_SUFFIX: &str = ".ts";
 
 /// Longest relative location [`resolve_media_path`] accepts, in bytes.
 pub const MAX_LOCATION_LEN: usize = 1024;
+/// Longest single name (file or folder) a location may have: what Linux filesystems hold.
+pub const MAX_NAME_BYTES: usize = 255;
 
 /// The layout of recordings under one media folder.
 ///
@@ -137,6 +139,12 @@ impl MediaLayout {
 /// ```
 pub fn resolve_media_path(media_dir: &Path, location: &str) -> Result<PathBuf> {
     check_location_syntax(location)?;
+    // A component no filesystem can hold names nothing (not a server error).
+    if location.split('/').any(|c| c.len() > MAX_NAME_BYTES) {
+        return Err(Error::not_found(format!(
+            "no media file has a name longer than {MAX_NAME_BYTES} bytes"
+        )));
+    }
     let root = std::fs::canonicalize(media_dir).map_err(|e| {
         Error::from(e).context(format_args!(
             "cannot resolve media folder {}",
@@ -165,7 +173,14 @@ pub fn resolve_media_path(media_dir: &Path, location: &str) -> Result<PathBuf> {
                 }
                 existing = resolved;
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound
+                        | io::ErrorKind::NotADirectory
+                        | io::ErrorKind::InvalidFilename
+                ) =>
+            {
                 // Nothing further exists: the rest is plain names under a checked folder.
                 let mut path = existing.join(name);
                 path.extend(components);

@@ -221,7 +221,7 @@ impl SfuCore {
         let summary = negotiate::scan_offer(offer)?;
         let parsed = catch_unwind(|| SdpOffer::from_sdp_string(offer))
             .map_err(|_| Error::invalid_input("SDP offer could not be parsed"))?
-            .map_err(|e| Error::invalid_input(format!("malformed SDP offer: {e}")))?;
+            .map_err(|_| Error::invalid_input(negotiate::describe_unparsable(offer)))?;
 
         let codecs = negotiate::choose_codecs(&summary, video, audio)?;
         let config = RtcConfig::new()
@@ -241,7 +241,12 @@ impl SfuCore {
         }
         let answer = catch_unwind(AssertUnwindSafe(|| rtc.sdp_api().accept_offer(parsed)))
             .map_err(|_| Error::invalid_input("SDP offer could not be negotiated"))?
-            .map_err(|e| Error::invalid_input(format!("SDP offer rejected: {e}")))?;
+            .map_err(|e| {
+                Error::invalid_input(format!(
+                    "SDP offer rejected: {}",
+                    negotiate::public_text(&e.to_string())
+                ))
+            })?;
 
         // Transmits before ICE (none expected from an ICE-lite answerer) are kept.
         let mut early = VecDeque::new();
@@ -250,7 +255,12 @@ impl SfuCore {
                 Ok(Output::Timeout(t)) => break t,
                 Ok(Output::Transmit(t)) => early.push_back(t),
                 Ok(Output::Event(_)) => {}
-                Err(e) => return Err(Error::invalid_input(format!("SDP offer rejected: {e}"))),
+                Err(e) => {
+                    return Err(Error::invalid_input(format!(
+                        "SDP offer rejected: {}",
+                        negotiate::public_text(&e.to_string())
+                    )));
+                }
             }
         };
         // The answer's m-lines are the offer's, by mid.

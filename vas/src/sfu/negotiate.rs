@@ -49,6 +49,100 @@ const PROFILE_FALLBACK_ORDER: [(u8, u8, u8); 5] = [
     (244, 0x00, 0x00), // High 4:4:4 Predictive
 ];
 
+/// Longest excerpt of a client's SDP quoted back in an error.
+const MAX_QUOTED_BYTES: usize = 40;
+
+/// Why an offer str0m could not parse is not SDP, in words a client can act on (str0m's own
+/// parser error names internal offsets and pointers, which must never reach a client).
+///
+/// ```
+/// use vas::sfu::negotiate::describe_unparsable;
+/// assert!(describe_unparsable("v=0\r\n").contains("no o= line"));
+/// assert!(describe_unparsable("hello").contains("line 1"));
+/// ```
+pub fn describe_unparsable(offer: &str) -> String {
+    let quote = |line: &str| -> String {
+        let mut q: String = line
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .take(MAX_QUOTED_BYTES)
+            .collect();
+        if line.chars().count() > MAX_QUOTED_BYTES {
+            q.push('…');
+        }
+        q
+    };
+    let lines: Vec<&str> = offer
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .filter(|l| !l.is_empty())
+        .collect();
+    if lines.is_empty() {
+        return "malformed SDP offer: it is empty".into();
+    }
+    for (i, line) in lines.iter().enumerate() {
+        let b = line.as_bytes();
+        if b.len() < 2 || !b[0].is_ascii_lowercase() || b[1] != b'=' {
+            return format!(
+                "malformed SDP offer: line {} is not of the form <letter>=<value>: {:?}",
+                i + 1,
+                quote(line)
+            );
+        }
+    }
+    if lines[0] != "v=0" {
+        return format!(
+            "malformed SDP offer: it must start with v=0, not {:?}",
+            quote(lines[0])
+        );
+    }
+    for (field, what) in [("o=", "origin"), ("s=", "session name"), ("t=", "timing")] {
+        if !lines.iter().any(|l| l.starts_with(field)) {
+            return format!("malformed SDP offer: no {field} line ({what})");
+        }
+    }
+    if !lines.iter().any(|l| l.starts_with("m=")) {
+        return "malformed SDP offer: no m= line (media section)".into();
+    }
+    "malformed SDP offer: a line has a value WebRTC SDP does not allow (check the o=, c=, m= \
+     and a= lines)"
+        .into()
+}
+
+/// A third-party message made safe to show a client: anything that looks like an address or
+/// an internal offset (`0x7f…`, `PointerOffset(…)`) is removed, and the length is bounded.
+///
+/// ```
+/// use vas::sfu::negotiate::public_text;
+/// assert_eq!(public_text("Parse error at PointerOffset(0x7f7aa403f9f5)"), "Parse error at …");
+/// // Long text is cut on a character boundary (found by the sdp_offer fuzz target).
+/// assert!(public_text(&"é".repeat(300)).ends_with('…'));
+/// ```
+pub fn public_text(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(200));
+    let words = message.split(' ');
+    let mut first = true;
+    for word in words {
+        let internal = word.contains("0x") || word.contains("Pointer") || word.contains("Offset(");
+        let piece = if internal { "…" } else { word };
+        if !first {
+            out.push(' ');
+        }
+        first = false;
+        out.push_str(piece);
+        if out.len() > 200 {
+            let mut cut = 200;
+            while !out.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out.truncate(cut);
+            out.push('…');
+            break;
+        }
+    }
+    out
+}
+
 /// Media kind of an SDP section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SectionKind {

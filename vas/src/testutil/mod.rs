@@ -9,6 +9,8 @@
 //! ([`realtime_lock`]). It never skips silently: without a server, a PostgreSQL
 //! test fails, unless `VAS_SKIP_POSTGRES=1` is set outside CI, which prints a loud notice.
 
+pub mod hostile;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::PathBuf;

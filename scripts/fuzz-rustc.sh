@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# RUSTC_WORKSPACE_WRAPPER for `make test`'s fuzz smoke run: compiles the workspace's own
+# crates (never the dependencies, whose build the suite has already paid for) with the
+# coverage instrumentation libFuzzer is guided by. These are stable -C flags; AddressSanitizer
+# (nightly-only) is left to `make fuzz`, which builds through cargo-fuzz.
+exec "$@" \
+  -Cpasses=sancov-module \
+  -Cllvm-args=-sanitizer-coverage-level=4 \
+  -Cllvm-args=-sanitizer-coverage-inline-8bit-counters \
+  -Cllvm-args=-sanitizer-coverage-pc-table \
+  -Cllvm-args=-sanitizer-coverage-trace-compares
