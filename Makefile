@@ -9,5 +9,5 @@ test:
 # Each fuzz target for FUZZ_SECONDS (default 300) seconds.
 FUZZ_SECONDS ?= 300
 fuzz:
-	bash scripts/install-deps.sh
+	VAS_INSTALL_CARGO_FUZZ=1 bash scripts/install-deps.sh
 	bash scripts/fuzz.sh full $(FUZZ_SECONDS)

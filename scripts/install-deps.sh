@@ -93,9 +93,10 @@ if command -v rustup >/dev/null 2>&1; then
   done
 fi
 command -v cargo >/dev/null 2>&1 || { echo "install-deps: cargo is not installed" >&2; exit 1; }
-# cargo-fuzz (the fuzz targets in fuzz/); pinned so every machine fuzzes the same way.
+# cargo-fuzz, for `make fuzz` only (`make test`'s smoke run needs no more than cargo); pinned
+# so every machine fuzzes the same way.
 CARGO_FUZZ_VERSION=0.13.2
-if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
+if [ "${VAS_INSTALL_CARGO_FUZZ:-0}" = 1 ] && ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
   echo "install-deps: installing cargo-fuzz $CARGO_FUZZ_VERSION"
   cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --quiet
 fi
