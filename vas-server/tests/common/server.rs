@@ -13,6 +13,8 @@ use vas::testutil::{TestProcess, free_ports};
 
 /// How long the server may take to answer /healthz after it is spawned.
 const START_LIMIT: Duration = Duration::from_secs(30);
+/// Attempts at starting a server when another process took one of its ports meanwhile.
+pub const START_ATTEMPTS: usize = 3;
 /// Loop length of the test servers' demo camera (`--demo-camera-loop`).
 pub const DEMO_LOOP_SECONDS: &str = "4";
 
@@ -42,7 +44,29 @@ impl Server {
 
     /// Starts `--demo` with extra arguments (the demo camera encodes live unless they say
     /// `--demo-camera-loop`).
+    ///
+    /// The ports are free when chosen but another process may take one before the server
+    /// binds it (any outgoing connection on the machine can get it as its local port); a
+    /// server that exits for that reason is started again on new ports, up to
+    /// [`START_ATTEMPTS`] times.
     pub fn start_with(data_dir: &Path, extra: &[&str]) -> Server {
+        for attempt in 1..=START_ATTEMPTS {
+            match Self::try_start(data_dir, extra) {
+                Ok(server) => return server,
+                Err(output)
+                    if output.contains("Address already in use") && attempt < START_ATTEMPTS =>
+                {
+                    eprintln!(
+                        "vas-server lost a port to another process; starting it again on new ports"
+                    );
+                }
+                Err(output) => panic!("vas-server exited:\n{output}"),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
+    }
+
+    fn try_start(data_dir: &Path, extra: &[&str]) -> Result<Server, String> {
         let [port, camera, webrtc, signaling] = free_ports(4)[..] else {
             unreachable!("free_ports returns as many ports as asked")
         };
@@ -73,7 +97,9 @@ impl Server {
         let started = Instant::now();
         while curl(&["-sf", &server.url("/healthz")]).status.code() != Some(0) {
             if let Some(status) = server.child.try_wait() {
-                panic!("vas-server exited with {status}:\n{}", server.output());
+                let output = format!("exit status {status}:\n{}", server.output());
+                let _ = std::fs::remove_file(&server.log);
+                return Err(output);
             }
             assert!(
                 started.elapsed() < START_LIMIT,
@@ -85,7 +111,7 @@ impl Server {
             "vas-server answered /healthz {:?} after spawn",
             started.elapsed()
         );
-        server
+        Ok(server)
     }
 
     /// The signaling port's address.

@@ -419,16 +419,31 @@ pub struct GstCamera {
     _stderr: tempfile::NamedTempFile,
 }
 
+/// Attempts at starting the GStreamer camera when its port was taken meanwhile.
+pub const GST_CAMERA_START_ATTEMPTS: usize = 3;
 /// How long the GStreamer camera may take to build its pipelines and listen.
 pub const GST_CAMERA_START_LIMIT: Duration = Duration::from_secs(30);
 
 impl GstCamera {
-    /// Starts the server and waits until it listens.
+    /// Starts the server and waits until it listens (on a new port when another process took
+    /// the one chosen before the camera bound it).
     ///
     /// # Panics
     /// When it does not start: its own error (say, a missing GStreamer element and the
     /// package that ships it) is in the message.
     pub fn start() -> GstCamera {
+        let mut last = String::new();
+        for _ in 0..GST_CAMERA_START_ATTEMPTS {
+            match Self::try_start() {
+                Ok(camera) => return camera,
+                Err(e) if e.contains("could not listen") => last = e,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        panic!("{last}")
+    }
+
+    fn try_start() -> Result<GstCamera, String> {
         let port = free_port();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/gst-rtsp-camera.py");
         let stderr = tempfile::NamedTempFile::new().expect("a file for the camera's stderr");
@@ -456,17 +471,17 @@ impl GstCamera {
         if line.trim() != "READY" {
             let status = process.wait_timeout(Duration::from_secs(1));
             let err = std::fs::read_to_string(stderr.path()).unwrap_or_default();
-            panic!(
+            return Err(format!(
                 "GStreamer RTSP camera did not start (exit status {status:?}):\n{}\n\
                  (`make test` installs and checks what it needs: scripts/install-deps.sh)",
                 err.trim()
-            );
+            ));
         }
-        GstCamera {
+        Ok(GstCamera {
             process,
             port,
             _stderr: stderr,
-        }
+        })
     }
 
     /// URL of one of its mounts (`baseline`, `high`, `high-pcmu`, `high-aac`, `h265`).
