@@ -2,7 +2,15 @@
 # RUSTC_WORKSPACE_WRAPPER for `make test`'s fuzz smoke run: compiles the workspace's own
 # crates (never the dependencies, whose build the suite has already paid for) with the
 # coverage instrumentation libFuzzer is guided by. These are stable -C flags; AddressSanitizer
-# (nightly-only) is left to `make fuzz`, which builds through cargo-fuzz.
+# (nightly-only) is left to `make fuzz`, which builds through cargo-fuzz. The `layout` test
+# (std only, built just so cargo resolves features as `cargo test` does; see fuzz.sh) is
+# compiled as it is, since it does not link libFuzzer's runtime.
+for arg in "$@"; do
+  if [ "$arg" = layout ] && [ "${prev:-}" = --crate-name ]; then
+    exec "$@"
+  fi
+  prev=$arg
+done
 exec "$@" \
   -Cpasses=sancov-module \
   -Cllvm-args=-sanitizer-coverage-level=4 \

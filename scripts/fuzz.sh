@@ -3,8 +3,8 @@
 #
 #   scripts/fuzz.sh smoke SECONDS [TARGET…]   `make test`: coverage-guided libFuzzer runs of
 #       SECONDS each, built with the suite's own artifacts (the workspace crates recompiled with
-#       coverage instrumentation through RUSTC_WORKSPACE_WRAPPER; no sanitizer), about 30 s of
-#       build instead of a full instrumented rebuild.
+#       coverage instrumentation through RUSTC_WORKSPACE_WRAPPER; no sanitizer), about a minute
+#       of build instead of a full instrumented rebuild.
 #   scripts/fuzz.sh full SECONDS [TARGET…]    `make fuzz`: cargo-fuzz with AddressSanitizer
 #       and debug assertions, everything instrumented (a cold build takes about 15 minutes).
 #
@@ -29,12 +29,15 @@ flags=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 
 case "$mode" in
   smoke)
     echo "fuzz: building ${#targets[@]} targets with coverage instrumentation"
-    # The whole workspace is selected (so dependencies are built with the very features the
-    # suite used, and reused), but only the fuzz binaries are built.
+    # The whole workspace is selected, and with it one test target (fuzz/tests/layout.rs,
+    # std only), so that cargo resolves features as `cargo test` did (dev-dependencies
+    # included: tokio's test-util and others) and reuses every dependency the suite built;
+    # without a test target it would rebuild tokio and all that depends on it (three minutes
+    # on two cores). Only the fuzz binaries and that test are built.
     bins=()
     for t in "${targets[@]}"; do bins+=(--bin "$t"); done
     RUSTC_WORKSPACE_WRAPPER="$PWD/scripts/fuzz-rustc.sh" \
-      cargo build --workspace --all-features --locked --quiet "${bins[@]}"
+      cargo build --workspace --all-features --locked --quiet "${bins[@]}" --test layout
     run() {
       local t=$1 work=$2 seeds=$3 log=$4
       mkdir -p "target/fuzz-artifacts/$t"

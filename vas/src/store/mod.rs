@@ -12,6 +12,7 @@
 //! Both answer "recordings of stream S between T1 and T2" from one index on
 //! `(stream_id, start_at)`.
 
+mod migrations;
 mod postgres;
 mod sqlite;
 

@@ -20,8 +20,6 @@ use crate::model::{
 };
 use crate::{Error, Result};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
-
 /// A store in a PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
@@ -55,9 +53,12 @@ impl PostgresStore {
                 );
                 Error::new(err.kind(), msg).with_source(err)
             })?;
-        MIGRATOR.run(&pool).await.map_err(|e| {
-            Error::internal(format!("cannot migrate PostgreSQL database {masked}: {e}"))
-        })?;
+        super::migrations::postgres()
+            .run(&pool)
+            .await
+            .map_err(|e| {
+                Error::internal(format!("cannot migrate PostgreSQL database {masked}: {e}"))
+            })?;
         Ok(PostgresStore { pool })
     }
 

@@ -23,8 +23,6 @@ use crate::model::{
 };
 use crate::{Error, Result};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
 /// A store in an SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -66,7 +64,7 @@ impl SqliteStore {
                 let msg = format!("cannot open SQLite database {masked}: {}", err.message());
                 Error::new(err.kind(), msg).with_source(err)
             })?;
-        MIGRATOR.run(&pool).await.map_err(|e| {
+        super::migrations::sqlite().run(&pool).await.map_err(|e| {
             Error::internal(format!("cannot migrate SQLite database {masked}: {e}"))
         })?;
         Ok(SqliteStore { pool })
