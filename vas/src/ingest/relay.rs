@@ -319,49 +319,53 @@ impl Pump {
         let _ = self.cam_write.shutdown().await;
     }
 
+    /// Everything one read from the camera holds goes to the client in one write (a read
+    /// carries a dozen RTP packets at typical rates; a write per packet cost a syscall and a
+    /// wake-up of the reader each).
     async fn on_camera_bytes(&mut self, data: &[u8]) -> Flow {
         self.from_camera.push(data);
-        loop {
+        self.out.clear();
+        let flow = loop {
             let unit = match self.from_camera.next_unit() {
                 Ok(Some(u)) => u,
-                Ok(None) => return Flow::Continue,
+                Ok(None) => break Flow::Continue,
                 Err(v) => {
                     warn!(violation = %v, "camera refused by the guard");
                     self.ctx.shared.fail(v);
-                    return Flow::Stop;
+                    break Flow::Stop;
                 }
             };
-            let ok = match unit {
+            match unit {
                 Unit::Message(m) => {
                     let m = self.camera_message(m).await;
-                    self.out.clear();
                     self.out.extend_from_slice(&m.encode());
-                    write_out(&mut self.client_write, &self.out).await
                 }
-                Unit::Data { channel, packet } => self.camera_packet(channel, &packet).await,
-            };
-            if !ok {
-                return Flow::Stop;
+                Unit::Data { channel, packet } => self.queue_packet(channel, &packet),
             }
+        };
+        // What came before a violation is still the client's.
+        if !self.out.is_empty() && !write_out(&mut self.client_write, &self.out).await {
+            return Flow::Stop;
         }
+        flow
     }
 
-    /// Passes an RTP packet of a track through its budget, then to the client.
-    async fn camera_packet(&mut self, channel: u8, packet: &[u8]) -> bool {
+    /// Passes an RTP packet of a track through its budget and, if admitted, appends it to
+    /// the client's pending output as an interleaved frame.
+    fn queue_packet(&mut self, channel: u8, packet: &[u8]) {
         if let Some(i) = self.tracks.iter().position(|t| t.rtp_channel == channel) {
             let progress = self.ctx.shared.progress(i);
             match self.tracks[i].budget.admit(packet, progress) {
                 Verdict::Forward => {}
-                Verdict::Drop => return true,
+                Verdict::Drop => return,
                 Verdict::Overflow(v) => {
                     warn!(violation = %v, "camera frame discarded by the guard");
                     *lock(&self.ctx.shared.overflow_message) = Some(v);
                     self.ctx.shared.overflows.fetch_add(1, Ordering::Release);
-                    return true;
+                    return;
                 }
             }
         }
-        self.out.clear();
         self.out.push(b'$');
         self.out.push(channel);
         // Packets come from a `$` frame or a datagram of at most u16::MAX bytes.
@@ -369,7 +373,6 @@ impl Pump {
         self.out.extend_from_slice(&len.to_be_bytes());
         self.out
             .extend_from_slice(&packet[..usize::from(len).min(packet.len())]);
-        write_out(&mut self.client_write, &self.out).await
     }
 
     /// A message from the camera: SETUP answers map tracks (and, for UDP cameras, are
@@ -559,7 +562,9 @@ impl Pump {
         } else {
             channel
         };
-        if self.camera_packet(channel, &packet).await {
+        self.out.clear();
+        self.queue_packet(channel, &packet);
+        if self.out.is_empty() || write_out(&mut self.client_write, &self.out).await {
             Flow::Continue
         } else {
             Flow::Stop
