@@ -1,5 +1,5 @@
-//! Every fuzz target is wired up everywhere it must be: a `[[bin]]` in `Cargo.toml`, a module
-//! in `src/lib.rs` and committed seeds in `corpus/<target>/`.
+//! Every fuzz target is wired up everywhere it must be: a `[[bin]]` in `Cargo.toml` and a
+//! module in `src/lib.rs` (its seeds are checked, and replayed, by `seeds.rs`).
 //!
 //! Deliberately uses nothing but std: `scripts/fuzz.sh smoke` builds this test along with the
 //! instrumented fuzz binaries only so that cargo resolves features as `cargo test` does, and a
@@ -13,7 +13,7 @@ fn read(rel: &str) -> String {
 }
 
 #[test]
-fn every_target_has_a_binary_a_module_and_seeds() {
+fn every_target_has_a_binary_and_a_module() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let manifest = read("Cargo.toml");
     let lib = read("src/lib.rs");
@@ -38,10 +38,6 @@ fn every_target_has_a_binary_a_module_and_seeds() {
             lib.contains(&format!("pub mod {target};")),
             "src/lib.rs has no module {target}"
         );
-        let seeds = std::fs::read_dir(root.join("corpus").join(target))
-            .map(|d| d.count())
-            .unwrap_or(0);
-        assert!(seeds > 0, "corpus/{target}/ has no seeds");
     }
     assert!(targets >= 8, "only {targets} fuzz targets found");
 }
