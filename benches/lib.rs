@@ -132,6 +132,13 @@ pub fn spawn_cameras(n: usize) -> (Child, Vec<String>) {
 /// Child role: serves `n` synthetic cameras (the benchmark picture) and prints their URLs
 /// on one line; exits when stdin closes.
 pub fn run_cameras(n: usize) {
+    run_cameras_with(n, WIDTH, HEIGHT, BITRATE);
+}
+
+/// Child role: serves `n` synthetic cameras of `width`×`height` at [`FPS`] and `bitrate`
+/// bit/s (a keyframe every second, a [`LOOP_SECONDS`] pre-encoded loop) and prints their URLs
+/// on one line; exits when stdin closes.
+pub fn run_cameras_with(n: usize, width: u32, height: u32, bitrate: u32) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -142,10 +149,10 @@ pub fn run_cameras(n: usize) {
         for _ in 0..n {
             cams.push(
                 vas::synth::SyntheticCamera::start(vas::synth::CameraConfig {
-                    width: WIDTH,
-                    height: HEIGHT,
+                    width,
+                    height,
                     fps: FPS,
-                    bitrate_bps: BITRATE,
+                    bitrate_bps: bitrate,
                     gop: FPS,
                     mode: vas::synth::CameraMode::PreEncodedLoop {
                         seconds: LOOP_SECONDS,

@@ -8,12 +8,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the suites use: PostgreSQL (store tests), curl and jq (the README's API
+# Debian packages the build and the suites use: nasm (openh264's assembly, found by its build
+# script when present: the decoder and the synthetic camera's encoder are several times
+# faster with it; install it before the first build), PostgreSQL (store tests), curl and jq (the README's API
 # examples), ffmpeg (media checks), GStreamer's RTSP server with x264/x265/AAC encoders, the
 # pango overlay (timeoverlay, in gstreamer1.0-x) and its Python bindings (third-party camera
 # for interop tests), Chromium (dashboard, WebRTC and hls.js tests, driven by playwright-core
 # from npm).
 PACKAGES=(
+  nasm
   postgresql
   curl
   jq
@@ -46,6 +49,7 @@ GST_ELEMENTS=(
   "avenc_aac|gstreamer1.0-libav"
 )
 BINARIES=(
+  "nasm|nasm (openh264's SIMD kernels; without it openh264 builds as plain C, several times slower)"
   "ffmpeg|ffmpeg"
   "ffprobe|ffmpeg"
   "chromium|chromium"

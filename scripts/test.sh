@@ -28,6 +28,8 @@ echo "test: cargo clippy"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 echo "test: cargo test"
 cargo test --workspace --all-features --locked
+echo "test: examples"
+bash scripts/examples.sh
 echo "test: fuzz targets, ${FUZZ_SMOKE_SECONDS:-6} s each"
 bash scripts/fuzz.sh smoke "${FUZZ_SMOKE_SECONDS:-6}"
 echo "test: all suites passed"

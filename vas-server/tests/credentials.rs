@@ -323,7 +323,7 @@ async fn every_form_of_camera_secret_is_masked_everywhere_and_sealed_at_rest() {
         bodies.push(call(&app, Method::GET, &path, None).await.text);
     }
     let mut seen_events = Vec::new();
-    while let Ok(e) = events.try_recv() {
+    while let Ok(Some(e)) = events.try_recv() {
         seen_events.push(format!("{e:?}"));
     }
     assert!(

@@ -14,9 +14,11 @@ use tracing::{info, warn};
 
 use crate::camera_url::CameraUrl;
 use crate::clock::{SharedClock, SystemClock};
+use crate::events::{Event, EventBus, EventSubscription};
+use crate::frames::{FrameOptions, FrameSubscription, FrameTap};
 use crate::hub::{Hub, HubConfig, Subscription};
 use crate::ingest::supervisor::{IngestContext, IngestTask, Timeline};
-use crate::ingest::{CameraSource, CameraTarget, IngestConfig, RtspSource, StreamEvent};
+use crate::ingest::{CameraSource, CameraTarget, IngestConfig, RtspSource};
 use crate::model::{
     DesiredState, Device, DeviceId, DevicePatch, NewDevice, Stream, StreamId, StreamProfile,
     resolve_credentials, validate_name,
@@ -28,14 +30,12 @@ use crate::record::{
     RetentionPolicy, RetentionTask, recover,
 };
 use crate::secrets::{self, SecretBox, SecretKey};
-use crate::sfu::{Sfu, SfuConfig, SfuEvent, ViewerId};
+use crate::sfu::{DisconnectReason, Sfu, SfuConfig, SfuEvent, ViewerId};
 use crate::status::{StreamInfo, StreamStatus};
 use crate::store::Range;
 use crate::store::{self, Store};
 use crate::{Error, ErrorKind, Result};
 
-/// Engine events buffered for slow listeners before they start missing some.
-pub const EVENT_BUFFER: usize = 1024;
 /// Time between retention passes.
 pub const DEFAULT_RETENTION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 /// Largest playlist file the engine reads back.
@@ -214,7 +214,7 @@ impl VasBuilder {
             media = %media_dir.display(),
             "VAS engine started"
         );
-        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let events = EventBus::default();
         let sfu = match self.webrtc {
             Some(config) => Some(Arc::new(Sfu::start(config).await.map_err(|e| {
                 let kind = e.kind();
@@ -244,24 +244,22 @@ impl VasBuilder {
             }),
         };
         if let Some(sfu) = sfu {
-            // Forget viewers the SFU let go of (reaped, failed, closed).
+            // Announce viewers joining and leaving, and forget those the SFU let go of
+            // (reaped, failed, closed).
             let mut events = sfu.events();
             let weak = Arc::downgrade(&vas.inner);
             tokio::spawn(async move {
                 loop {
-                    let ended = match events.recv().await {
-                        Ok(SfuEvent::ViewerDisconnected { viewer, .. })
-                        | Ok(SfuEvent::ViewerFailed { viewer, .. }) => viewer,
-                        Ok(_) => continue,
-                        Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    let event = match events.recv().await {
+                        Ok(e) => e,
+                        Err(broadcast::error::RecvError::Lagged(n)) => {
+                            warn!(events = n, "viewer events lost (the engine fell behind)");
+                            continue;
+                        }
                         Err(broadcast::error::RecvError::Closed) => return,
                     };
                     let Some(inner) = weak.upgrade() else { return };
-                    inner
-                        .viewers
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .remove(&ended);
+                    inner.viewer_event(event);
                 }
             });
         }
@@ -326,7 +324,7 @@ struct Inner {
     source: Arc<dyn CameraSource>,
     ingest: IngestConfig,
     hub: HubConfig,
-    events: broadcast::Sender<StreamEvent>,
+    events: EventBus,
     runtimes: tokio::sync::Mutex<HashMap<StreamId, Runtime>>,
     layout: MediaLayout,
     fs: Arc<dyn MediaFs>,
@@ -339,6 +337,62 @@ struct Inner {
     secrets: SecretBox,
 }
 
+impl Inner {
+    /// Turns what the SFU reports into engine events, and forgets viewers that ended.
+    fn viewer_event(&self, event: SfuEvent) {
+        let stream_of = |key: &str| key.parse::<StreamId>().ok();
+        let now = self.clock.now_utc();
+        let (stream, viewer, left) = match event {
+            SfuEvent::ViewerConnected { stream_key, viewer } => {
+                (stream_of(&stream_key), viewer, None)
+            }
+            SfuEvent::ViewerDisconnected {
+                stream_key,
+                viewer,
+                reason,
+            } => {
+                let reason = match reason {
+                    DisconnectReason::Removed => "closed".to_owned(),
+                    DisconnectReason::Gone => "gone: the browser left or stopped answering".into(),
+                    DisconnectReason::Failed(m) => format!("failed: {m}"),
+                    DisconnectReason::Shutdown => "the engine shut down".into(),
+                };
+                (stream_of(&stream_key), viewer, Some(reason))
+            }
+            SfuEvent::ViewerFailed {
+                stream_key,
+                viewer,
+                message,
+            } => (
+                stream_of(&stream_key),
+                viewer,
+                Some(format!("failed: {message}")),
+            ),
+            _ => return,
+        };
+        if left.is_some() {
+            self.viewers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&viewer);
+        }
+        let Some(stream) = stream else { return };
+        self.events.publish(match left {
+            None => Event::ViewerJoined {
+                stream,
+                viewer,
+                at: now,
+            },
+            Some(reason) => Event::ViewerLeft {
+                stream,
+                viewer,
+                reason,
+                at: now,
+            },
+        });
+    }
+}
+
 /// What the engine keeps for a stream while it exists: its hub (which outlives
 /// connections), live status, timeline, and the ingest task when running.
 #[derive(Debug)]
@@ -348,6 +402,8 @@ struct Runtime {
     timeline: Arc<Mutex<Timeline>>,
     task: Option<(IngestTask, CameraTarget)>,
     recorder: Option<RecorderTask>,
+    /// The stream's decoder, running only while someone subscribes to decoded frames.
+    frames: FrameTap,
 }
 
 impl Drop for Inner {
@@ -362,6 +418,7 @@ impl Drop for Inner {
             }
             rt.hub.close();
         }
+        self.events.close();
     }
 }
 
@@ -590,6 +647,29 @@ impl Vas {
         Ok(self.runtime(&mut runtimes, id).hub.subscribe())
     }
 
+    /// Subscribes to a stream's decoded frames (see [`crate::frames`]): the first frame comes
+    /// from the cached keyframe at once, later ones as the camera sends them, across camera
+    /// reconnects. Works for stopped streams too (frames arrive once it runs). The stream is
+    /// decoded only while at least one such subscription exists.
+    ///
+    /// Errors: `NotFound` (unknown stream), `InvalidInput` (options out of range, see
+    /// [`FrameOptions::validate`]), `ResourceExhausted` (no thread for the decoder).
+    pub async fn frames(&self, id: StreamId, options: FrameOptions) -> Result<FrameSubscription> {
+        options.validate()?;
+        self.inner.store.get_stream(id).await?;
+        let mut runtimes = self.inner.runtimes.lock().await;
+        let rt = self.runtime(&mut runtimes, id);
+        rt.frames.subscribe(id, &rt.hub, options)
+    }
+
+    /// Whether a stream is being decoded right now (someone holds a decoded-frame
+    /// subscription).
+    #[doc(hidden)]
+    pub async fn is_decoding(&self, id: StreamId) -> bool {
+        let runtimes = self.inner.runtimes.lock().await;
+        runtimes.get(&id).is_some_and(|rt| rt.frames.is_decoding())
+    }
+
     /// The stream's hub (`NotFound` if the stream does not exist).
     pub async fn hub(&self, id: StreamId) -> Result<Hub> {
         self.inner.store.get_stream(id).await?;
@@ -597,8 +677,10 @@ impl Vas {
         Ok(self.runtime(&mut runtimes, id).hub.clone())
     }
 
-    /// Stream events (state changes), for as long as the receiver keeps up.
-    pub fn events(&self) -> broadcast::Receiver<StreamEvent> {
+    /// The engine's events (see [`crate::events`]) from now on: stream states, recorders,
+    /// viewers joining and leaving. Bounded: a reader that falls more than
+    /// [`crate::events::EVENT_BUFFER`] events behind is told how many it missed.
+    pub fn events(&self) -> EventSubscription {
         self.inner.events.subscribe()
     }
 
@@ -626,6 +708,8 @@ impl Vas {
                 task.stop().await;
             }
         }
+        // Readers of the event stream get what is left, then `Closed`.
+        self.inner.events.close();
         info!("VAS engine stopped");
     }
 
@@ -640,6 +724,7 @@ impl Vas {
             timeline: Arc::new(Mutex::new(Timeline::default())),
             task: None,
             recorder: None,
+            frames: FrameTap::default(),
         })
     }
 
@@ -707,6 +792,12 @@ impl Vas {
                     state: crate::status::StreamState::Connecting,
                     ..StreamStatus::default()
                 };
+                self.inner.events.publish(Event::StreamState {
+                    stream: id,
+                    state: crate::status::StreamState::Connecting,
+                    error: None,
+                    at: self.inner.clock.now_utc(),
+                });
                 let ctx = IngestContext {
                     stream: id,
                     target: target.clone(),
@@ -732,7 +823,7 @@ impl Vas {
                 clock: self.inner.clock.clone(),
                 config: self.inner.recorder.clone(),
             }
-            .spawn()?;
+            .spawn_announcing(self.inner.events.clone())?;
             rt.recorder = Some(task);
             info!(stream = %id, "recording started");
         }

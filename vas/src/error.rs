@@ -9,73 +9,106 @@
 
 use std::fmt;
 
-/// What kind of failure an [`Error`] is, stable across releases and shells.
-///
-/// ```
-/// use vas::{Error, ErrorKind};
-/// let e = Error::invalid_input("name must not be empty");
-/// assert_eq!(e.kind(), ErrorKind::InvalidInput);
-/// assert_eq!(ErrorKind::InvalidInput.as_str(), "invalid_input");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// The caller supplied something malformed or out of range.
-    InvalidInput,
-    /// The named thing does not exist.
-    NotFound,
-    /// A thing with the same identity already exists.
-    AlreadyExists,
-    /// The operation is valid but not in the current state (e.g. starting a disabled camera).
-    FailedPrecondition,
-    /// A dependency (database, camera, disk) cannot be reached right now; retrying may help.
-    Unavailable,
-    /// The caller did not prove who it is.
-    Unauthenticated,
-    /// The caller is known but not allowed to do this.
-    PermissionDenied,
-    /// A limit was reached (viewers, disk, queue); retry later or raise the limit.
-    ResourceExhausted,
-    /// The input is larger than the configured limit.
-    TooLarge,
-    /// The input uses a feature or codec VAS does not support.
-    Unsupported,
-    /// A broken internal rule; a bug to report.
-    Internal,
+/// Declares [`ErrorKind`] and everything derived from it from one table, so the enum, its
+/// names, its numeric codes and [`ErrorKind::ALL`] can never disagree. A kind added here is in
+/// `ALL` at once, so every shell's mapping test sees it (and fails until the shell maps it).
+macro_rules! error_kinds {
+    ($( $(#[doc = $doc:literal])* $variant:ident = $code:literal, $name:literal; )+) => {
+        /// What kind of failure an [`Error`] is, stable across releases and shells.
+        ///
+        /// Each kind has a stable snake_case [name](ErrorKind::as_str) (JSON bodies, Python
+        /// exception names) and a stable [numeric code](ErrorKind::code) (the C ABI; 0 is
+        /// reserved for success). Codes are never reused or renumbered.
+        ///
+        /// ```
+        /// use vas::{Error, ErrorKind};
+        /// let e = Error::invalid_input("name must not be empty");
+        /// assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        /// assert_eq!(ErrorKind::InvalidInput.as_str(), "invalid_input");
+        /// assert_eq!(ErrorKind::from_code(ErrorKind::NotFound.code()), Some(ErrorKind::NotFound));
+        /// ```
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorKind {
+            $( $(#[doc = $doc])* $variant, )+
+        }
+
+        impl ErrorKind {
+            /// Every kind, in table order (for the shells' mapping tables and their tests).
+            pub const ALL: &'static [ErrorKind] = &[ $( ErrorKind::$variant, )+ ];
+
+            /// The stable snake_case name used in JSON bodies and bindings.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $( ErrorKind::$variant => $name, )+
+                }
+            }
+
+            /// The stable numeric code (never 0, which the C ABI keeps for success).
+            pub const fn code(self) -> u16 {
+                match self {
+                    $( ErrorKind::$variant => $code, )+
+                }
+            }
+
+            /// The kind with this numeric code, if any.
+            pub const fn from_code(code: u16) -> Option<ErrorKind> {
+                match code {
+                    $( $code => Some(ErrorKind::$variant), )+
+                    _ => None,
+                }
+            }
+
+            /// The kind with this snake_case name, if any.
+            pub fn from_name(name: &str) -> Option<ErrorKind> {
+                match name {
+                    $( $name => Some(ErrorKind::$variant), )+
+                    _ => None,
+                }
+            }
+
+            /// One line saying what the kind means (the first line of its documentation).
+            pub const fn description(self) -> &'static str {
+                match self {
+                    $( ErrorKind::$variant => error_kinds!(@first $($doc)*), )+
+                }
+            }
+        }
+    };
+    (@first $first:literal $($rest:literal)*) => { $first.trim_ascii() };
 }
 
-impl ErrorKind {
-    /// Every kind, in declaration order (for tables in the shells and their tests).
-    pub const ALL: [ErrorKind; 11] = [
-        ErrorKind::InvalidInput,
-        ErrorKind::NotFound,
-        ErrorKind::AlreadyExists,
-        ErrorKind::FailedPrecondition,
-        ErrorKind::Unavailable,
-        ErrorKind::Unauthenticated,
-        ErrorKind::PermissionDenied,
-        ErrorKind::ResourceExhausted,
-        ErrorKind::TooLarge,
-        ErrorKind::Unsupported,
-        ErrorKind::Internal,
-    ];
-
-    /// The stable snake_case name used in JSON bodies and bindings.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidInput => "invalid_input",
-            ErrorKind::NotFound => "not_found",
-            ErrorKind::AlreadyExists => "already_exists",
-            ErrorKind::FailedPrecondition => "failed_precondition",
-            ErrorKind::Unavailable => "unavailable",
-            ErrorKind::Unauthenticated => "unauthenticated",
-            ErrorKind::PermissionDenied => "permission_denied",
-            ErrorKind::ResourceExhausted => "resource_exhausted",
-            ErrorKind::TooLarge => "too_large",
-            ErrorKind::Unsupported => "unsupported",
-            ErrorKind::Internal => "internal",
-        }
-    }
+error_kinds! {
+    /// The caller supplied something malformed or out of range.
+    InvalidInput = 1, "invalid_input";
+    /// The named thing does not exist.
+    NotFound = 2, "not_found";
+    /// A thing with the same identity already exists.
+    AlreadyExists = 3, "already_exists";
+    /// The operation is valid but not in the current state (e.g. starting a disabled camera).
+    FailedPrecondition = 4, "failed_precondition";
+    /// A dependency (database, camera, disk) cannot be reached right now; retrying may help.
+    Unavailable = 5, "unavailable";
+    /// The caller did not prove who it is.
+    Unauthenticated = 6, "unauthenticated";
+    /// The caller is known but not allowed to do this.
+    PermissionDenied = 7, "permission_denied";
+    /// A limit was reached (viewers, disk, queue); retry later or raise the limit.
+    ResourceExhausted = 8, "resource_exhausted";
+    /// The input is larger than the configured limit.
+    TooLarge = 9, "too_large";
+    /// The input uses a feature or codec VAS does not support.
+    Unsupported = 10, "unsupported";
+    /// A broken internal rule; a bug to report.
+    Internal = 11, "internal";
+    /// Nothing arrived within the time the caller allowed (a frame, an event); asking again
+    /// may succeed.
+    Timeout = 12, "timeout";
+    /// The engine or subscription was closed; nothing more will come from it.
+    Closed = 13, "closed";
+    /// Data VAS did not get from the caller is malformed: a camera broke its protocol, or a
+    /// file on VAS's own disk is damaged. Not the caller's fault; details are in the logs.
+    Corrupt = 14, "corrupt";
 }
 
 impl fmt::Display for ErrorKind {
@@ -178,10 +211,12 @@ impl From<std::io::Error> for Error {
             | Io::ConnectionReset
             | Io::ConnectionAborted
             | Io::NotConnected
-            | Io::TimedOut
             | Io::HostUnreachable
             | Io::NetworkUnreachable => ErrorKind::Unavailable,
-            Io::InvalidInput | Io::InvalidData => ErrorKind::InvalidInput,
+            Io::InvalidInput => ErrorKind::InvalidInput,
+            // Bytes read back that do not parse: damaged data, not a bad request.
+            Io::InvalidData | Io::UnexpectedEof => ErrorKind::Corrupt,
+            Io::TimedOut => ErrorKind::Timeout,
             _ => ErrorKind::Internal,
         };
         Error::new(kind, e.to_string()).with_source(e)
@@ -204,11 +239,58 @@ mod tests {
     }
 
     #[test]
+    fn codes_are_unique_nonzero_and_round_trip() {
+        let mut codes: Vec<u16> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+        for &kind in ErrorKind::ALL {
+            assert_ne!(kind.code(), 0, "{kind}");
+            assert_eq!(ErrorKind::from_code(kind.code()), Some(kind));
+            assert_eq!(ErrorKind::from_name(kind.as_str()), Some(kind));
+            assert!(!kind.description().is_empty(), "{kind}");
+        }
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), ErrorKind::ALL.len());
+        assert_eq!(ErrorKind::from_code(0), None);
+        assert_eq!(ErrorKind::from_name("nope"), None);
+    }
+
+    #[test]
+    fn codes_are_stable() {
+        // Published in the C header: a change here breaks every compiled C caller.
+        let table: Vec<(&str, u16)> = ErrorKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), k.code()))
+            .collect();
+        assert_eq!(
+            table,
+            [
+                ("invalid_input", 1),
+                ("not_found", 2),
+                ("already_exists", 3),
+                ("failed_precondition", 4),
+                ("unavailable", 5),
+                ("unauthenticated", 6),
+                ("permission_denied", 7),
+                ("resource_exhausted", 8),
+                ("too_large", 9),
+                ("unsupported", 10),
+                ("internal", 11),
+                ("timeout", 12),
+                ("closed", 13),
+                ("corrupt", 14),
+            ]
+        );
+    }
+
+    #[test]
     fn io_errors_map_to_actionable_kinds() {
         let e: Error = std::io::Error::from(std::io::ErrorKind::StorageFull).into();
         assert_eq!(e.kind(), ErrorKind::ResourceExhausted);
         let e: Error = std::io::Error::from(std::io::ErrorKind::ConnectionRefused).into();
         assert_eq!(e.kind(), ErrorKind::Unavailable);
+        // Damaged bytes on our own disk are not the caller's invalid input.
+        let e: Error = std::io::Error::from(std::io::ErrorKind::InvalidData).into();
+        assert_eq!(e.kind(), ErrorKind::Corrupt);
         assert!(std::error::Error::source(&e).is_some());
     }
 }

@@ -20,12 +20,46 @@
 //! # }).unwrap();
 //! ```
 //!
-//! Errors are one type, [`Error`], with an [`ErrorKind`] that each shell maps once.
+//! ## Tasks
+//!
+//! * **Pull decoded frames** — [`Vas::frames`] with [`frames::FrameOptions`] (pixel format,
+//!   size, rate, newest-only or a bounded queue); receive with `recv().await`,
+//!   `recv_timeout` from any thread, or `try_recv`. See [`frames`].
+//! * **React to events** — [`Vas::events`]: one ordered stream of [`Event`]s (stream states,
+//!   recorders, viewers), bounded, with [`Event::Missed`] for a reader that fell behind. See
+//!   [`events`].
+//! * **Record** — [`Vas::set_recording`]; recordings are listed by [`Vas::recordings`] and
+//!   played back through [`Vas::playback_playlist`].
+//! * **Serve live view** — [`VasBuilder::webrtc`] enables WebRTC; [`Vas::webrtc_offer`] answers
+//!   a browser's SDP offer (WHEP-style; `examples/embed_live.rs` puts it behind an axum route).
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use std::time::Duration;
+//! use vas::frames::{FrameOptions, PixelFormat, Strategy};
+//! let dir = tempfile::tempdir().unwrap();
+//! let vas = vas::Vas::builder().data_dir(dir.path()).build().await?;
+//! vas.add_device(vas::NewDevice::new("gate", "rtsp://10.0.0.5/stream1")).await?;
+//! let stream = vas.streams().await?[0].stream.id;
+//! // Subscribing works before the stream runs; frames come once it does.
+//! let mut frames = vas
+//!     .frames(stream, FrameOptions::new(PixelFormat::Gray8).max_fps(5.0).strategy(Strategy::Latest))
+//!     .await?;
+//! let err = frames.recv_timeout(Duration::from_millis(50)).unwrap_err();
+//! assert_eq!(err.kind(), vas::ErrorKind::Timeout);
+//! # Ok::<(), vas::Error>(())
+//! # }).unwrap();
+//! ```
+//!
+//! Errors are one type, [`Error`], with an [`ErrorKind`] that each shell maps once; the kinds
+//! come from one table with stable names and numeric codes ([`ErrorKind::ALL`]).
 
 pub mod camera_url;
 pub mod clock;
 mod engine;
 mod error;
+pub mod events;
+pub mod frames;
 pub mod hub;
 pub mod ingest;
 pub mod media;
@@ -42,4 +76,10 @@ pub mod testutil;
 
 pub use engine::{DEFAULT_DATA_DIR, MEDIA_DIR_NAME, SQLITE_FILE_NAME, Vas, VasBuilder};
 pub use error::{Error, ErrorKind, Result};
+pub use events::{Event, EventSubscription};
 pub use model::{DeviceId, NewDevice, StreamId};
+
+/// The README's Rust snippet, compiled and run as a doctest so it keeps working as written.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::broadcast;
 use vas::StreamId;
 use vas::camera_url::CameraUrl;
 use vas::clock::SystemClock;
+use vas::events::{EventBus, EventSubscription};
 use vas::hub::{Hub, HubConfig};
-use vas::ingest::supervisor::{IngestContext, IngestTask, StreamEvent};
+use vas::ingest::supervisor::{IngestContext, IngestTask};
 use vas::ingest::{BackoffPolicy, CameraTarget, IngestConfig, RtpTransport, RtspSource};
 use vas::status::{StreamState, StreamStatus};
 
@@ -35,11 +35,12 @@ fn config() -> IngestConfig {
 struct Scenario {
     task: Option<IngestTask>,
     status: Arc<Mutex<StreamStatus>>,
-    events: broadcast::Receiver<StreamEvent>,
+    events: EventSubscription,
 }
 
 fn ingest(url: &str) -> Scenario {
-    let (events, rx) = broadcast::channel(256);
+    let events = EventBus::default();
+    let rx = events.subscribe();
     let status = Arc::new(Mutex::new(StreamStatus::default()));
     let (url, credentials) = CameraUrl::parse(url).unwrap();
     let ctx = IngestContext {
@@ -74,7 +75,9 @@ impl Scenario {
                 .await
                 .unwrap_or_else(|_| panic!("none of {states:?} within 20 s"))
                 .unwrap();
-            let StreamEvent::StateChanged { state, error, .. } = ev;
+            let vas::Event::StreamState { state, error, .. } = ev else {
+                continue;
+            };
             if states.contains(&state) {
                 return (state, error.unwrap_or_default());
             }

@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use tokio::sync::broadcast;
 use vas::camera_url::CameraUrl;
 use vas::clock::SystemClock;
+use vas::events::{EventBus, EventSubscription};
 use vas::hub::{Delivery, Hub, HubConfig};
-use vas::ingest::supervisor::{IngestContext, IngestTask, StreamEvent, Timeline};
+use vas::ingest::supervisor::{IngestContext, IngestTask, Timeline};
 use vas::ingest::{
     BackoffPolicy, CameraConnection, CameraSource, CameraTarget, IngestConfig, RawFrame,
     RtpTransport,
@@ -127,11 +127,12 @@ struct Harness {
     task: Option<IngestTask>,
     hub: Hub,
     status: Arc<Mutex<StreamStatus>>,
-    events: broadcast::Receiver<StreamEvent>,
+    events: EventSubscription,
 }
 
 fn start(camera: Arc<FakeCamera>, config: IngestConfig) -> Harness {
-    let (events, rx) = broadcast::channel(256);
+    let events = EventBus::default();
+    let rx = events.subscribe();
     let hub = Hub::new(HubConfig::default());
     let status = Arc::new(Mutex::new(StreamStatus::default()));
     let (url, creds) = CameraUrl::parse("rtsp://user:s3cret@cam.test/live").unwrap();
@@ -167,12 +168,16 @@ impl Harness {
     async fn wait_for(&mut self, state: StreamState) -> Vec<(StreamState, Option<String>)> {
         let mut seen = Vec::new();
         loop {
-            let StreamEvent::StateChanged {
-                state: s, error, ..
-            } = tokio::time::timeout(Duration::from_secs(600), self.events.recv())
+            let ev = tokio::time::timeout(Duration::from_secs(600), self.events.recv())
                 .await
                 .expect("state change in time")
-                .expect("event channel open");
+                .expect("event bus open");
+            let vas::Event::StreamState {
+                state: s, error, ..
+            } = ev
+            else {
+                continue;
+            };
             seen.push((s, error));
             if s == state {
                 return seen;
@@ -347,7 +352,7 @@ async fn stopping_while_connecting_or_backing_off_releases_everything() {
         }
     }
     let pending = Arc::new(AtomicUsize::new(0));
-    let (events, _rx) = broadcast::channel(16);
+    let events = EventBus::default();
     let status = Arc::new(Mutex::new(StreamStatus::default()));
     let ctx = IngestContext {
         stream: StreamId::new(),

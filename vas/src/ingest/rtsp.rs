@@ -63,7 +63,10 @@ impl Default for RtspSource {
 /// with the password scrubbed.
 fn map_retina(target: &CameraTarget, shared: &GuardShared, what: &str, e: &retina::Error) -> Error {
     if let Some(v) = shared.violation() {
-        return Error::invalid_input(format!("{what}: {}", target.scrub(&v.0)));
+        return Error::new(
+            ErrorKind::Corrupt,
+            format!("{what}: {}", target.scrub(&v.0)),
+        );
     }
     let text = e.to_string();
     let first = text.lines().next().unwrap_or("unknown error");
@@ -72,7 +75,8 @@ fn map_retina(target: &CameraTarget, shared: &GuardShared, what: &str, e: &retin
         Some(403) => ErrorKind::PermissionDenied,
         Some(404) => ErrorKind::NotFound,
         Some(_) => ErrorKind::Unavailable,
-        None if first.contains("framing") || first.contains("parse") => ErrorKind::InvalidInput,
+        // Without a status retina says no more than "this connection is unusable" (framing
+        // errors included; the guard above catches the hostile ones): retry with backoff.
         None => ErrorKind::Unavailable,
     };
     let message = match kind {
@@ -99,11 +103,14 @@ fn video_params(p: &retina::codec::VideoParameters) -> Result<Option<VideoParams
         if let Some(set) = set
             && set.len() > guard::MAX_PARAMETER_SET_BYTES
         {
-            return Err(Error::invalid_input(format!(
-                "the camera sent a {}-byte {name}, more than the {} bytes allowed",
-                set.len(),
-                guard::MAX_PARAMETER_SET_BYTES
-            )));
+            return Err(Error::new(
+                ErrorKind::Corrupt,
+                format!(
+                    "the camera sent a {}-byte {name}, more than the {} bytes allowed",
+                    set.len(),
+                    guard::MAX_PARAMETER_SET_BYTES
+                ),
+            ));
         }
     }
     Ok(Some(VideoParams {
@@ -168,11 +175,14 @@ impl CameraSource for RtspSource {
             .await
             .map_err(|e| map_retina(target, &shared, "DESCRIBE failed", &e))?;
         if session.streams().len() > guard::MAX_MEDIA_SECTIONS {
-            return Err(Error::invalid_input(format!(
-                "the camera's SDP has {} media sections, more than {}",
-                session.streams().len(),
-                guard::MAX_MEDIA_SECTIONS
-            )));
+            return Err(Error::new(
+                ErrorKind::Corrupt,
+                format!(
+                    "the camera's SDP has {} media sections, more than {}",
+                    session.streams().len(),
+                    guard::MAX_MEDIA_SECTIONS
+                ),
+            ));
         }
         let (video, audio) = choose_tracks(session.streams());
         // Parameter sets from the SDP (sprop-parameter-sets) are checked before any frame.
@@ -272,7 +282,7 @@ impl RtspConnection {
         }
         .ok_or_else(|| {
             Error::new(
-                ErrorKind::InvalidInput,
+                ErrorKind::Corrupt,
                 "the camera sent video before usable parameter sets",
             )
         })?;
@@ -294,7 +304,10 @@ impl RtspConnection {
             .shared
             .overflow_message()
             .map_or_else(|| "the camera sent an oversized frame".into(), |m| m.0);
-        self.notice = Some(Error::invalid_input(format!("{text} ({overflows} so far)")));
+        self.notice = Some(Error::new(
+            ErrorKind::Corrupt,
+            format!("{text} ({overflows} so far)"),
+        ));
     }
 
     fn audio_params(&mut self, stream: usize, codec: AudioCodec) -> Arc<AudioParams> {
@@ -346,7 +359,7 @@ impl CameraConnection for RtspConnection {
             let item = match self.demuxed.next().await {
                 None => {
                     return match self.relay.shared.violation() {
-                        Some(v) => Err(Error::invalid_input(self.target.scrub(&v.0))),
+                        Some(v) => Err(Error::new(ErrorKind::Corrupt, self.target.scrub(&v.0))),
                         None => Ok(None),
                     };
                 }

@@ -64,7 +64,7 @@ pub struct RawFrame {
 pub trait CameraSource: Send + Sync + std::fmt::Debug + 'static {
     /// Connects and starts playing. Errors carry a kind: `Unavailable` (unreachable,
     /// refused, dropped), `Unauthenticated` (credentials rejected), `Unsupported` (no usable
-    /// track), `InvalidInput` (the camera spoke garbage).
+    /// track), `Corrupt` (the camera spoke garbage).
     async fn connect(&self, target: &CameraTarget) -> Result<Box<dyn CameraConnection>>;
 }
 

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
@@ -19,6 +19,7 @@ use super::backoff::Backoff;
 use super::source::{CameraConnection, CameraSource, CameraTarget, RawFrame};
 use super::stats::RateMeter;
 use crate::clock::SharedClock;
+use crate::events::{Event, EventBus};
 use crate::hub::Hub;
 use crate::media::{CLOCK_RATE, Frame};
 use crate::model::StreamId;
@@ -28,20 +29,6 @@ use crate::{Error, ErrorKind};
 /// Gap assumed between the last frame of one connection and the first of the next (one
 /// frame at 30 fps), so the timeline never repeats a timestamp.
 const RECONNECT_PTS_GAP: i64 = 3_000;
-
-/// Something that happened to a stream, as the engine broadcasts it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StreamEvent {
-    /// The stream's ingest state changed.
-    StateChanged {
-        /// Which stream.
-        stream: StreamId,
-        /// The new state.
-        state: StreamState,
-        /// The error behind it, if any (credentials masked).
-        error: Option<String>,
-    },
-}
 
 /// The stream's timeline, kept across ingest tasks so a restarted stream continues it.
 #[derive(Debug, Default)]
@@ -65,8 +52,8 @@ pub struct IngestContext {
     pub status: Arc<Mutex<StreamStatus>>,
     /// The stream's timeline, shared across tasks.
     pub timeline: Arc<Mutex<Timeline>>,
-    /// Event sink.
-    pub events: broadcast::Sender<StreamEvent>,
+    /// Where state changes are announced.
+    pub events: EventBus,
     /// Wall-clock source.
     pub clock: SharedClock,
     /// Policy.
@@ -144,10 +131,11 @@ impl Runner {
             changed
         };
         if changed {
-            let _ = self.ctx.events.send(StreamEvent::StateChanged {
+            self.ctx.events.publish(Event::StreamState {
                 stream: self.ctx.stream,
                 state,
                 error,
+                at: self.ctx.clock.now_utc(),
             });
         }
     }

@@ -59,7 +59,7 @@ impl AdtsConfig {
     /// HE-AAC configs (SBR/PS) yield their core AAC-LC layer, which is what ADTS signals
     /// (the decoder finds SBR implicitly). Fails with `Unsupported` for object types ADTS cannot
     /// carry, channel configuration 0 (a program config element) and sampling rates outside the
-    /// standard table; with `InvalidInput` if the config is truncated.
+    /// standard table; with `Corrupt` if the config (from the camera) is truncated.
     ///
     /// ```
     /// use vas::record::adts::AdtsConfig;
@@ -69,7 +69,7 @@ impl AdtsConfig {
     /// assert_eq!(c.channel_config(), 2);
     /// ```
     pub fn from_audio_specific_config(asc: &[u8]) -> Result<Self> {
-        let truncated = || Error::invalid_input("AudioSpecificConfig is truncated");
+        let truncated = || Error::new(ErrorKind::Corrupt, "AudioSpecificConfig is truncated");
         let mut bits = BitReader::new(asc);
         let mut object_type = read_object_type(&mut bits).ok_or_else(truncated)?;
         let sampling_index = read_sampling_index(&mut bits).ok_or_else(truncated)??;
@@ -129,9 +129,10 @@ impl AdtsConfig {
             ));
         }
         if usize::from(sampling_index) >= SAMPLING_FREQUENCIES.len() {
-            return Err(Error::invalid_input(format!(
-                "AAC sampling frequency index {sampling_index} is reserved"
-            )));
+            return Err(Error::new(
+                ErrorKind::Corrupt,
+                format!("AAC sampling frequency index {sampling_index} is reserved"),
+            ));
         }
         Ok(AdtsConfig {
             object_type,
@@ -290,7 +291,7 @@ mod tests {
             AdtsConfig::from_audio_specific_config(&[])
                 .unwrap_err()
                 .kind(),
-            ErrorKind::InvalidInput
+            ErrorKind::Corrupt
         );
         // Channel configuration 0 (needs a PCE).
         assert_eq!(

@@ -39,7 +39,7 @@
 //!   each); drivers should roll over to a new recording periodically.
 
 pub mod adts;
-mod annexb;
+pub(crate) mod annexb;
 pub mod fs;
 pub mod layout;
 pub mod playlist;

@@ -219,7 +219,8 @@ impl MediaPlaylist {
     /// short) is dropped rather than failing, so recovery can still use the rest.
     ///
     /// Fails with `TooLarge` beyond [`MAX_PLAYLIST_BYTES`], [`MAX_PLAYLIST_SEGMENTS`] or
-    /// [`MAX_LINE_LEN`], and with `InvalidInput` for anything malformed.
+    /// [`MAX_LINE_LEN`], and with `Corrupt` for anything malformed (playlists are
+    /// VAS's own files: a bad one is damage on disk, not a caller's mistake).
     pub fn parse(text: &str) -> Result<Self> {
         if text.len() > MAX_PLAYLIST_BYTES {
             return Err(Error::new(
@@ -235,7 +236,12 @@ impl MediaPlaylist {
             .filter(|(_, l)| !l.trim().is_empty());
         match lines.next() {
             Some((_, l)) if l.trim_end() == "#EXTM3U" => {}
-            _ => return Err(Error::invalid_input("playlist does not start with #EXTM3U")),
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::Corrupt,
+                    "playlist does not start with #EXTM3U",
+                ));
+            }
         }
 
         let mut p = MediaPlaylist {
@@ -251,7 +257,12 @@ impl MediaPlaylist {
 
         for (index, line) in lines {
             let line_no = index + 1;
-            let bad = |what: &str| Error::invalid_input(format!("playlist line {line_no}: {what}"));
+            let bad = |what: &str| {
+                Error::new(
+                    ErrorKind::Corrupt,
+                    format!("playlist line {line_no}: {what}"),
+                )
+            };
             if line.len() > MAX_LINE_LEN {
                 return Err(Error::new(
                     ErrorKind::TooLarge,
@@ -423,7 +434,7 @@ mod tests {
         ] {
             assert_eq!(
                 MediaPlaylist::parse(text).unwrap_err().kind(),
-                ErrorKind::InvalidInput,
+                ErrorKind::Corrupt,
                 "{text:?}"
             );
         }

@@ -44,6 +44,7 @@ use super::segmenter::{
 use super::ts_scan::{MAX_SCAN_BYTES, scan_segment};
 use super::writer::AppendLane;
 use crate::clock::SharedClock;
+use crate::events::{Event, EventBus};
 use crate::hub::{Delivery, Hub, Subscription};
 use crate::ingest::backoff::{Backoff, BackoffPolicy};
 use crate::media::{Frame, Track};
@@ -236,9 +237,23 @@ impl Recorder {
     /// Subscribes to the hub at once (so no frame published after this call is missed) and
     /// starts the task. Fails only on an invalid config.
     pub fn spawn(self) -> Result<RecorderTask> {
+        self.spawn_inner(None)
+    }
+
+    /// [`spawn`](Self::spawn), announcing changes of state, recording and error on the
+    /// engine's event bus.
+    pub(crate) fn spawn_announcing(self, events: EventBus) -> Result<RecorderTask> {
+        self.spawn_inner(Some(events))
+    }
+
+    fn spawn_inner(self, events: Option<EventBus>) -> Result<RecorderTask> {
         self.config.validate()?;
         let subscription = self.hub.subscribe();
-        let (status_tx, status_rx) = watch::channel(RecorderStatus::default());
+        let (watch_tx, status_rx) = watch::channel(RecorderStatus::default());
+        let status_tx = StatusTx {
+            tx: watch_tx,
+            events: events.map(|bus| (bus, self.stream, self.clock.clone())),
+        };
         let (stop_tx, stop_rx) = watch::channel(false);
         let runner = Runner {
             drain_limit: self.hub.config().ring_frames,
@@ -255,6 +270,50 @@ impl Recorder {
             status: status_rx,
             handle,
         })
+    }
+}
+
+/// Where a recorder's status goes: every count to its watch channel (read by
+/// [`RecorderTask::status`]); a change of state, recording or error count also to the
+/// engine's event bus, if it has one.
+#[derive(Debug, Clone)]
+pub(crate) struct StatusTx {
+    tx: watch::Sender<RecorderStatus>,
+    events: Option<(EventBus, StreamId, SharedClock)>,
+}
+
+impl StatusTx {
+    /// A status sender that announces nothing (for tests of the disk side).
+    #[cfg(test)]
+    pub(crate) fn quiet(tx: watch::Sender<RecorderStatus>) -> Self {
+        StatusTx { tx, events: None }
+    }
+
+    /// Changes the status with `f`.
+    pub(crate) fn send_modify(&self, f: impl FnOnce(&mut RecorderStatus)) {
+        let mut announce = None;
+        self.tx.send_modify(|s| {
+            let before = (s.state, s.recording, s.errors);
+            f(s);
+            if (s.state, s.recording, s.errors) != before {
+                announce = Some((s.state, s.recording, s.last_error.clone()));
+            }
+        });
+        if let (Some((state, recording, error)), Some((bus, stream, clock))) =
+            (announce, &self.events)
+        {
+            bus.publish(Event::Recorder {
+                stream: *stream,
+                state,
+                recording,
+                error: if state == RecorderState::Error {
+                    error
+                } else {
+                    None
+                },
+                at: clock.now_utc(),
+            });
+        }
     }
 }
 
@@ -588,7 +647,7 @@ struct Ending {
 
 struct Runner {
     rec: Recorder,
-    status: watch::Sender<RecorderStatus>,
+    status: StatusTx,
     phase: Phase,
     backoff: Backoff,
     unfinished: Vec<Ending>,
@@ -1007,7 +1066,7 @@ mod tests {
         disk.start(SEGMENT.into()).unwrap();
         let disk = Arc::new(Mutex::new(disk));
         let (tx, status) = watch::channel(RecorderStatus::default());
-        let lane = Arc::new(AppendLane::new(tx));
+        let lane = Arc::new(AppendLane::new(StatusTx::quiet(tx)));
         let appends_before = fs.appends();
 
         // Written in order and counted into the status.

@@ -257,7 +257,8 @@ impl TsMuxer {
                 } else if annexb::write_access_unit(params, &frame.data, frame.keyframe, &mut es)
                     == 0
                 {
-                    Err(Error::invalid_input(
+                    Err(Error::new(
+                        ErrorKind::Corrupt,
                         "video frame holds no complete NAL unit",
                     ))
                 } else {
@@ -750,7 +751,7 @@ mod tests {
         garbage.data = Bytes::from_static(&[0, 0, 0, 9, 1]);
         assert_eq!(
             mux.write_frame(&garbage, 0, &mut out).unwrap_err().kind(),
-            ErrorKind::InvalidInput
+            ErrorKind::Corrupt
         );
         let pcmu = Frame {
             track: Track::Audio(Arc::new(AudioParams {

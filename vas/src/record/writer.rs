@@ -30,10 +30,10 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 use tracing::error;
 
-use super::recorder::{RecorderStatus, RecordingDisk};
+use super::recorder::{RecordingDisk, StatusTx};
 use crate::Error;
 
 /// Pause after each batch, so appends of many cameras share one wake-up of the writer.
@@ -65,7 +65,7 @@ struct LaneState {
 #[derive(Debug)]
 pub(crate) struct AppendLane {
     state: Mutex<LaneState>,
-    status: watch::Sender<RecorderStatus>,
+    status: StatusTx,
     /// Wakes a recorder waiting in [`AppendLane::drain`].
     drained: Notify,
     /// Wakes the recorder when an append fails.
@@ -74,7 +74,7 @@ pub(crate) struct AppendLane {
 
 impl AppendLane {
     /// A lane counting into `status`.
-    pub(crate) fn new(status: watch::Sender<RecorderStatus>) -> Self {
+    pub(crate) fn new(status: StatusTx) -> Self {
         AppendLane {
             state: Mutex::default(),
             status,
