@@ -38,6 +38,8 @@ use crate::{Error, ErrorKind, Result};
 
 /// Time between retention passes.
 pub const DEFAULT_RETENTION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+/// Longest [`Vas::close`] waits for one recorder to finish its recording.
+pub const CLOSE_STEP_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Largest playlist file the engine reads back.
 pub const MAX_PLAYLIST_READ: u64 = 4 * 1024 * 1024;
 
@@ -126,7 +128,7 @@ impl VasBuilder {
     }
 
     /// What recordings to keep (default: everything) and how often to check
-    /// (default [`DEFAULT_RETENTION_INTERVAL`]).
+    /// (default `DEFAULT_RETENTION_INTERVAL`, 60 s).
     pub fn retention(mut self, policy: RetentionPolicy, interval: std::time::Duration) -> Self {
         self.retention = policy;
         self.retention_interval = Some(interval);
@@ -241,6 +243,8 @@ impl VasBuilder {
                 sfu: sfu.clone(),
                 viewers: Mutex::new(HashMap::new()),
                 secrets: sealer,
+                closed: std::sync::atomic::AtomicBool::new(false),
+                close_done: tokio::sync::OnceCell::new(),
             }),
         };
         if let Some(sfu) = sfu {
@@ -335,6 +339,10 @@ struct Inner {
     viewers: Mutex<HashMap<ViewerId, StreamId>>,
     /// Seals camera secrets on their way into the store and opens them on the way out.
     secrets: SecretBox,
+    /// Set by the first `close()`; every later call is refused with `Closed`.
+    closed: std::sync::atomic::AtomicBool,
+    /// Completes when the first `close()` has finished (later callers wait for it).
+    close_done: tokio::sync::OnceCell<()>,
 }
 
 impl Inner {
@@ -408,6 +416,11 @@ struct Runtime {
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        if !self.closed.load(std::sync::atomic::Ordering::Acquire) {
+            warn!(
+                "the VAS engine was dropped without close(): stopping without waiting; recordings left open are finished by the next start's recovery"
+            );
+        }
         // The last handle is gone: stop every ingest task without waiting.
         for rt in self.runtimes.get_mut().values_mut() {
             if let Some(rec) = rt.recorder.take() {
@@ -440,6 +453,7 @@ impl Vas {
 
     /// Checks the database answers (`Unavailable` if not).
     pub async fn health(&self) -> Result<()> {
+        self.check_open()?;
         self.inner.store.ping().await
     }
 
@@ -449,6 +463,7 @@ impl Vas {
     /// Errors: `InvalidInput` for a bad name or URL, `AlreadyExists` for a duplicate name or
     /// URL, `Unavailable` when the database is down.
     pub async fn add_device(&self, new: NewDevice) -> Result<Device> {
+        self.check_open()?;
         let name = validate_name(&new.name)?;
         let (rtsp_url, url_creds) = CameraUrl::parse(&new.rtsp_url)?;
         let (sub_rtsp_url, sub_creds) = match new.sub_rtsp_url.as_deref() {
@@ -501,6 +516,7 @@ impl Vas {
 
     /// All cameras.
     pub async fn devices(&self) -> Result<Vec<Device>> {
+        self.check_open()?;
         self.inner
             .store
             .list_devices()
@@ -512,6 +528,7 @@ impl Vas {
 
     /// One camera (`NotFound` if unknown).
     pub async fn device(&self, id: DeviceId) -> Result<Device> {
+        self.check_open()?;
         let d = self.inner.store.get_device(id).await?;
         secrets::open_device(&self.inner.secrets, d)
     }
@@ -520,6 +537,7 @@ impl Vas {
     /// removes it (and what was indexed for it). A new URL with credentials in it replaces the
     /// stored credentials; `username` and `password` both `""` clear them.
     pub async fn update_device(&self, id: DeviceId, patch: DevicePatch) -> Result<Device> {
+        self.check_open()?;
         let mut device = self.device(id).await?;
         let mut url_creds = None;
         if let Some(name) = &patch.name {
@@ -594,6 +612,7 @@ impl Vas {
     /// Removes a camera, its streams and everything indexed for them (rows first, then
     /// files, so no row ever points at a missing file).
     pub async fn remove_device(&self, id: DeviceId) -> Result<()> {
+        self.check_open()?;
         let streams = self.inner.store.list_streams(Some(id)).await?;
         self.inner.store.delete_device(id).await?;
         for s in &streams {
@@ -620,6 +639,7 @@ impl Vas {
 
     /// All streams with their live status.
     pub async fn streams(&self) -> Result<Vec<StreamInfo>> {
+        self.check_open()?;
         let streams = self.inner.store.list_streams(None).await?;
         let runtimes = self.inner.runtimes.lock().await;
         Ok(streams
@@ -634,6 +654,7 @@ impl Vas {
 
     /// One stream with its live status (`NotFound` if unknown).
     pub async fn stream(&self, id: StreamId) -> Result<StreamInfo> {
+        self.check_open()?;
         let s = self.inner.store.get_stream(id).await?;
         Ok(self.info(s).await)
     }
@@ -642,6 +663,7 @@ impl Vas {
     /// stays subscribed across camera reconnects. Works for stopped streams too (frames
     /// arrive once it runs).
     pub async fn subscribe(&self, id: StreamId) -> Result<Subscription> {
+        self.check_open()?;
         self.inner.store.get_stream(id).await?;
         let mut runtimes = self.inner.runtimes.lock().await;
         Ok(self.runtime(&mut runtimes, id).hub.subscribe())
@@ -655,6 +677,7 @@ impl Vas {
     /// Errors: `NotFound` (unknown stream), `InvalidInput` (options out of range, see
     /// [`FrameOptions::validate`]), `ResourceExhausted` (no thread for the decoder).
     pub async fn frames(&self, id: StreamId, options: FrameOptions) -> Result<FrameSubscription> {
+        self.check_open()?;
         options.validate()?;
         self.inner.store.get_stream(id).await?;
         let mut runtimes = self.inner.runtimes.lock().await;
@@ -672,6 +695,7 @@ impl Vas {
 
     /// The stream's hub (`NotFound` if the stream does not exist).
     pub async fn hub(&self, id: StreamId) -> Result<Hub> {
+        self.check_open()?;
         self.inner.store.get_stream(id).await?;
         let mut runtimes = self.inner.runtimes.lock().await;
         Ok(self.runtime(&mut runtimes, id).hub.clone())
@@ -684,8 +708,39 @@ impl Vas {
         self.inner.events.subscribe()
     }
 
-    /// Stops every ingest task and waits for them to release their connections.
+    /// `Closed` once [`close`](Self::close) was called.
+    fn check_open(&self) -> Result<()> {
+        if self.inner.closed.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(Error::new(ErrorKind::Closed, "the engine was closed"));
+        }
+        Ok(())
+    }
+
+    /// Closes the engine: recordings are finished with complete playlists, WebRTC viewers
+    /// are disconnected, ingest stops and releases its camera connections, decoded-frame and
+    /// event subscriptions end with `Closed`. Every later call answers `Closed`. Calling it
+    /// again, or from several tasks at once, waits for the first close to finish.
+    ///
+    /// Each recorder gets [`CLOSE_STEP_LIMIT`] to finish; one that takes longer (a disk that
+    /// hangs) is left behind with a warning, and the next start's recovery closes its
+    /// recording. Dropping the last handle without closing stops everything without waiting
+    /// (logged); the next start's recovery then finishes any recording left open.
+    pub async fn close(&self) {
+        self.inner
+            .closed
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.inner
+            .close_done
+            .get_or_init(|| self.close_once())
+            .await;
+    }
+
+    /// The previous name of [`close`](Self::close).
     pub async fn shutdown(&self) {
+        self.close().await;
+    }
+
+    async fn close_once(&self) {
         let retention = self
             .inner
             .retention
@@ -699,18 +754,26 @@ impl Vas {
             sfu.shutdown().await;
         }
         let mut runtimes = self.inner.runtimes.lock().await;
-        for rt in runtimes.values_mut() {
+        for (id, rt) in runtimes.iter_mut() {
             // Recorders first, so playlists end cleanly with everything ingest delivered.
-            if let Some(rec) = rt.recorder.take() {
-                rec.stop().await;
+            if let Some(rec) = rt.recorder.take()
+                && tokio::time::timeout(CLOSE_STEP_LIMIT, rec.stop())
+                    .await
+                    .is_err()
+            {
+                warn!(stream = %id, "a recorder did not finish in time; recovery closes its recording at the next start");
             }
             if let Some((task, _)) = rt.task.take() {
                 task.stop().await;
             }
+            rt.frames
+                .close(&Error::new(ErrorKind::Closed, "the engine was closed"));
+            rt.hub.close();
         }
+        drop(runtimes);
         // Readers of the event stream get what is left, then `Closed`.
         self.inner.events.close();
-        info!("VAS engine stopped");
+        info!("VAS engine closed");
     }
 
     fn runtime<'a>(
@@ -834,6 +897,7 @@ impl Vas {
     ///
     /// Errors: `NotFound`, or `FailedPrecondition` when its camera is disabled.
     pub async fn start_stream(&self, id: StreamId) -> Result<StreamInfo> {
+        self.check_open()?;
         let s = self.inner.store.get_stream(id).await?;
         let device = self.device(s.device_id).await?;
         if !device.enabled {
@@ -859,6 +923,7 @@ impl Vas {
     /// camera disabled), `InvalidInput`/`TooLarge` (bad offer), `Unsupported` (no usable
     /// codec, H.265, or WebRTC not enabled), `ResourceExhausted` (viewer limit).
     pub async fn webrtc_offer(&self, id: StreamId, offer_sdp: &str) -> Result<(ViewerId, String)> {
+        self.check_open()?;
         let sfu = self.inner.sfu.as_ref().ok_or_else(|| {
             Error::new(
                 ErrorKind::Unsupported,
@@ -922,6 +987,7 @@ impl Vas {
     /// Switches recording of a stream on or off; stored, so it survives restarts. A stream
     /// records while it runs.
     pub async fn set_recording(&self, id: StreamId, record: bool) -> Result<StreamInfo> {
+        self.check_open()?;
         let s = self.inner.store.set_stream_record(id, record).await?;
         info!(stream = %id, record, "stream recording setting changed");
         self.reconcile(id).await?;
@@ -930,11 +996,13 @@ impl Vas {
 
     /// Recordings overlapping a range, oldest first.
     pub async fn recordings(&self, range: Range) -> Result<Vec<Recording>> {
+        self.check_open()?;
         self.inner.store.list_recordings(range).await
     }
 
     /// One recording.
     pub async fn recording(&self, id: RecordingId) -> Result<Recording> {
+        self.check_open()?;
         self.inner.store.get_recording(id).await
     }
 
@@ -954,6 +1022,7 @@ impl Vas {
         to: chrono::DateTime<chrono::Utc>,
         uri_prefix: &str,
     ) -> Result<MediaPlaylist> {
+        self.check_open()?;
         self.inner.store.get_stream(stream).await?;
         let range = Range {
             limit: store::MAX_LIST_LIMIT,
@@ -1006,6 +1075,7 @@ impl Vas {
 
     /// Asks for a stream to stop; stored.
     pub async fn stop_stream(&self, id: StreamId) -> Result<StreamInfo> {
+        self.check_open()?;
         let s = self
             .inner
             .store

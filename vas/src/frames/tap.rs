@@ -134,6 +134,15 @@ impl FrameTap {
         })
     }
 
+    /// Ends every subscription with `error` and stops the decoder thread (the engine closed).
+    pub(crate) fn close(&self, error: &Error) {
+        let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tap) = current.as_ref() {
+            tap.close_all(error);
+            tap.stop.notify_one();
+        }
+    }
+
     /// Whether a decoder thread is running for the stream (for tests of "nothing decodes for
     /// nobody").
     pub(crate) fn is_decoding(&self) -> bool {

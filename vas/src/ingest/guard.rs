@@ -8,7 +8,7 @@
 //! may hold (bytes and NAL units) and discards the rest of an oversized frame; rewriting
 //! requests and responses where the relay stands between client and camera (the request URI,
 //! its digest response, and the transport of a SETUP when the camera is reached over UDP).
-//! It owns no sockets, no tasks and reads no clock: [`super::relay`] drives it.
+//! It owns no sockets, no tasks and reads no clock: `super::relay` drives it.
 //!
 //! Why by hand: retina (0.4.21) parses RTSP messages with no size limit exposed
 //! (`Parser::max_message_size` exists inside it but is not reachable), and its H.264/H.265

@@ -7,7 +7,7 @@
 //! It never retries, sleeps or copies video payloads (retina's buffer becomes the frame's
 //! `Bytes`).
 //!
-//! Retina never talks to the camera directly: it connects to a [`super::relay`] on
+//! Retina never talks to the camera directly: it connects to a `super::relay` on
 //! loopback that checks every byte against [`super::guard`]'s bounds (and speaks UDP to the
 //! camera when the camera's transport is UDP, while retina uses interleaved TCP). A
 //! violation ends the connection with the guard's message as the error; an oversized frame
