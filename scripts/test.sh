@@ -32,4 +32,6 @@ echo "test: examples"
 bash scripts/examples.sh
 echo "test: fuzz targets, ${FUZZ_SMOKE_SECONDS:-6} s each"
 bash scripts/fuzz.sh smoke "${FUZZ_SMOKE_SECONDS:-6}"
+echo "test: the public API of vas is the committed one"
+bash scripts/public-api.sh
 echo "test: all suites passed"

@@ -74,7 +74,9 @@ pub mod synth;
 #[cfg(feature = "test-util")]
 pub mod testutil;
 
-pub use engine::{DEFAULT_DATA_DIR, MEDIA_DIR_NAME, SQLITE_FILE_NAME, Vas, VasBuilder};
+pub use engine::{
+    CLOSE_STEP_LIMIT, DEFAULT_DATA_DIR, MEDIA_DIR_NAME, SQLITE_FILE_NAME, Vas, VasBuilder,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use events::{Event, EventSubscription};
 pub use model::{DeviceId, NewDevice, StreamId};
