@@ -54,6 +54,11 @@ pub(crate) use tap::FrameTap;
 pub const MAX_OUTPUT_DIMENSION: u32 = 8192;
 /// Largest queue a [`Strategy::Queue`] subscription may ask for.
 pub const MAX_QUEUE: usize = 64;
+/// Highest rate cap a subscription may ask for ([`FrameOptions::max_fps`]).
+pub const MAX_FPS: f64 = 1000.0;
+/// Slack of the rate cap, as a fraction of the interval: a frame this much early still counts
+/// (so 30 fps capped at 15 keeps every other frame despite capture-time jitter).
+const RATE_CAP_SLACK_DIVISOR: i32 = 8;
 
 /// How a frame's pixels are laid out in [`VideoFrame::data`].
 ///
@@ -255,10 +260,10 @@ impl FrameOptions {
             )));
         }
         if let Some(fps) = self.max_fps
-            && !(fps.is_finite() && fps > 0.0 && fps <= 1000.0)
+            && !(fps.is_finite() && fps > 0.0 && fps <= MAX_FPS)
         {
             return Err(Error::invalid_input(format!(
-                "max_fps {fps} is out of range; it must be above 0 and at most 1000"
+                "max_fps {fps} is out of range; it must be above 0 and at most {MAX_FPS}"
             )));
         }
         if let Strategy::Queue { max } = self.strategy
@@ -423,8 +428,8 @@ impl Slot {
 
     fn wake(&self) {
         self.ready.notify_all();
+        // Receivers register before they look, so waking those waiting is enough.
         self.notify.notify_waiters();
-        self.notify.notify_one();
     }
 
     /// Whether the rate cap lets a frame captured at `time` through (and if so, counts it).
@@ -432,8 +437,7 @@ impl Slot {
         let mut st = self.lock();
         if let (Some(fps), Some(last)) = (self.options.max_fps, st.last_time) {
             let min_gap = chrono::Duration::microseconds((1e6 / fps) as i64);
-            // A little slack, so 30 fps capped at 15 keeps every other frame despite jitter.
-            if time >= last && time - last < min_gap - min_gap / 8 {
+            if time >= last && time - last < min_gap - min_gap / RATE_CAP_SLACK_DIVISOR {
                 return false;
             }
         }

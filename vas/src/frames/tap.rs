@@ -19,6 +19,9 @@ use crate::media::Frame;
 use crate::model::StreamId;
 use crate::{Error, ErrorKind, Result};
 
+/// A failing camera's decode errors are logged at the first and then every this many.
+const DECODE_ERROR_LOG_EVERY: u64 = 100;
+
 /// The engine's handle on one stream's decoder: at most one runs at a time.
 #[derive(Debug, Default)]
 pub(crate) struct FrameTap {
@@ -223,8 +226,8 @@ fn decode_loop(tap: &TapShared, mut sub: Subscription) -> Option<Error> {
             }
             Err(e) => {
                 errors += 1;
-                // Log the first and then every 100th, so a broken camera cannot flood the log.
-                if errors == 1 || errors.is_multiple_of(100) {
+                // So a broken camera cannot flood the log.
+                if errors == 1 || errors.is_multiple_of(DECODE_ERROR_LOG_EVERY) {
                     warn!(stream = %tap.stream, error = %e, errors, "frame not decoded; resuming at the next keyframe");
                 }
                 for s in &slots {
