@@ -174,7 +174,7 @@ fn run_ingest(urls: &[String]) {
             let mut sub = vas.subscribe(stream).await.unwrap();
             let counter = frames.clone();
             tokio::spawn(async move {
-                while let Some(d) = sub.recv().await {
+                while let Ok(d) = sub.recv().await {
                     if let vas::hub::Delivery::Frame(f) = d
                         && f.is_video()
                     {

@@ -81,13 +81,13 @@ async fn whep_offer(State(app): State<Arc<App>>, headers: HeaderMap, offer: Byte
         return (StatusCode::BAD_REQUEST, "the offer is not UTF-8\n").into_response();
     };
     match app.vas.webrtc_offer(app.stream, offer).await {
-        Ok((viewer, answer)) => (
+        Ok(session) => (
             StatusCode::CREATED,
             [
                 (header::CONTENT_TYPE, "application/sdp".to_owned()),
-                (header::LOCATION, format!("/whep/{}", viewer.0)),
+                (header::LOCATION, format!("/whep/{}", session.viewer.0)),
             ],
-            answer,
+            session.answer_sdp,
         )
             .into_response(),
         Err(e) => error(&e),
@@ -133,7 +133,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!(
         "live view of {} at http://{}/",
-        device.rtsp_url_masked(),
+        device.rtsp_url,
         listener.local_addr()?
     );
     let stop = async move {

@@ -28,7 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (device, stream) = vas_examples::add_camera(&vas, "camera", &source.url).await?;
     vas.set_recording(stream, true).await?;
     vas.start_stream(stream).await?;
-    println!("watching {} (stream {stream})", device.rtsp_url_masked());
+    println!("watching {} (stream {stream})", device.rtsp_url);
 
     let start = Instant::now();
     let mut lives = 0;

@@ -23,7 +23,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let vas = Vas::builder().data_dir(dir.path()).build().await?;
     let (device, stream) = vas_examples::add_camera(&vas, "camera", &camera.url).await?;
-    println!("camera {}", device.rtsp_url_masked());
+    println!("camera {}", device.rtsp_url);
     vas.start_stream(stream).await?;
 
     // Gray frames are enough for a mean luma; the newest one only, never a backlog.

@@ -55,7 +55,7 @@ pub async fn add_camera(
     vas: &vas::Vas,
     name: &str,
     url: &str,
-) -> vas::Result<(vas::model::Device, vas::StreamId)> {
+) -> vas::Result<(vas::Camera, vas::StreamId)> {
     let device = vas.add_device(vas::NewDevice::new(name, url)).await?;
     let stream = vas
         .streams()

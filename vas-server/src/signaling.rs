@@ -313,8 +313,8 @@ async fn offer(
         ));
     }
     let id: StreamId = stream_id.parse()?;
-    let (viewer, answer) = state.vas.webrtc_offer(id, sdp).await?;
-    Ok((session_token(), viewer, answer))
+    let session = state.vas.webrtc_offer(id, sdp).await?;
+    Ok((session_token(), session.viewer, session.answer_sdp))
 }
 
 /// `POST /api/v1/streams/{id}/whep`: an SDP offer in, 201 with the answer and the
@@ -351,7 +351,11 @@ pub async fn whep_offer(
         )
         .into());
     }
-    let (viewer, answer) = state.vas.webrtc_offer(id, &body).await?;
+    let vas::WebRtcSession {
+        viewer,
+        answer_sdp: answer,
+        ..
+    } = state.vas.webrtc_offer(id, &body).await?;
     let token = session_token();
     {
         let mut sessions = state.whep.lock();

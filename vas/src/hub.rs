@@ -88,6 +88,7 @@ struct State {
 
 /// What a subscriber receives.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Delivery {
     /// The next frame.
     Frame(Frame),

@@ -12,10 +12,12 @@
 //! let dir = tempfile::tempdir().unwrap();
 //! let vas = Vas::builder().data_dir(dir.path()).build().await?;
 //! let cam = vas.add_device(NewDevice::new("gate", "rtsp://admin:pw@10.0.0.5/stream1")).await?;
-//! assert_eq!(cam.rtsp_url_masked(), "rtsp://admin:***@10.0.0.5/stream1");
+//! assert_eq!(cam.rtsp_url, "rtsp://admin:***@10.0.0.5/stream1");
+//! assert!(cam.has_credentials); // the password itself never comes back
 //! let streams = vas.streams().await?;
 //! let live = vas.start_stream(streams[0].stream.id).await?;
-//! assert_eq!(live.stream.desired, vas::model::DesiredState::Running);
+//! assert_eq!(live.stream.desired, vas::DesiredState::Running);
+//! vas.close().await;
 //! # Ok::<(), vas::Error>(())
 //! # }).unwrap();
 //! ```
@@ -30,6 +32,11 @@
 //!   [`events`].
 //! * **Record** — [`Vas::set_recording`]; recordings are listed by [`Vas::recordings`] and
 //!   played back through [`Vas::playback_playlist`].
+//! * **Without an async runtime** — [`VasBuilder::build_blocking`] starts an engine that
+//!   owns its runtime; [`Vas::blocking`] gives every call in blocking form ([`BlockingVas`]),
+//!   usable from any plain thread. Async calls can be awaited from any executor.
+//! * **Encoded frames** — [`Vas::subscribe`] gives the camera's frames as sent
+//!   ([`frames::EncodedSubscription`]), async, blocking with a timeout, or `try`.
 //! * **Serve live view** — [`VasBuilder::webrtc`] enables WebRTC; [`Vas::webrtc_offer`] answers
 //!   a browser's SDP offer (WHEP-style; `examples/embed_live.rs` puts it behind an axum route).
 //!
@@ -54,32 +61,68 @@
 //! Errors are one type, [`Error`], with an [`ErrorKind`] that each shell maps once; the kinds
 //! come from one table with stable names and numeric codes ([`ErrorKind::ALL`]).
 
+// The public face: the engine, its value types, events and frames. Everything else is
+// internal; the modules marked `doc(hidden)` stay reachable for the reference server, the
+// benchmarks and the tests (the way retina does it), and are not API: no stability promise.
+#[doc(hidden)]
 pub mod camera_url;
+#[doc(hidden)]
 pub mod clock;
 mod engine;
 mod error;
 pub mod events;
 pub mod frames;
+#[doc(hidden)]
 pub mod hub;
+#[doc(hidden)]
 pub mod ingest;
+#[doc(hidden)]
 pub mod media;
+#[doc(hidden)]
 pub mod model;
+#[doc(hidden)]
 pub mod record;
+#[doc(hidden)]
 pub mod secrets;
+#[doc(hidden)]
 pub mod sfu;
+#[doc(hidden)]
 pub mod status;
+#[doc(hidden)]
 pub mod store;
 #[cfg(feature = "synthetic-camera")]
+#[doc(hidden)]
 pub mod synth;
 #[cfg(feature = "test-util")]
+#[doc(hidden)]
 pub mod testutil;
 
+/// What [`VasBuilder`] is configured with: ingest, hub, recording, retention, WebRTC,
+/// secrets and the clock. Every type has a sane [`Default`].
+pub mod config {
+    pub use crate::clock::{Clock, SharedClock, SystemClock};
+    pub use crate::hub::HubConfig;
+    pub use crate::ingest::IngestConfig;
+    pub use crate::ingest::backoff::BackoffPolicy;
+    pub use crate::record::{FsyncPolicy, RecorderConfig, RetentionPolicy};
+    pub use crate::secrets::SecretKey;
+    pub use crate::sfu::{CoreConfig as WebRtcLimits, SfuConfig as WebRtcConfig};
+}
+
 pub use engine::{
-    CLOSE_STEP_LIMIT, DEFAULT_DATA_DIR, MEDIA_DIR_NAME, SQLITE_FILE_NAME, Vas, VasBuilder,
+    BlockingVas, CLOSE_STEP_LIMIT, DEFAULT_DATA_DIR, MEDIA_DIR_NAME, OWNED_RUNTIME_WORKERS,
+    SQLITE_FILE_NAME, Vas, VasBuilder, WebRtcSession,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use events::{Event, EventSubscription};
-pub use model::{DeviceId, NewDevice, StreamId};
+pub use model::{
+    Camera, DesiredState, DeviceId, DevicePatch, NewDevice, Recording, RecordingId, RtpTransport,
+    Stream, StreamId, StreamProfile, SubStreamChange,
+};
+pub use record::{MediaPlaylist, RecorderState, RecorderStatus};
+pub use sfu::ViewerId;
+pub use status::{StreamInfo, StreamState, StreamStatus};
+pub use store::{Backend, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, Range};
 
 /// The README's Rust snippet, compiled and run as a doctest so it keeps working as written.
 #[cfg(doctest)]

@@ -24,6 +24,7 @@ pub const CLOCK_RATE: u32 = 90_000;
 
 /// A video codec VAS carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VideoCodec {
     /// H.264 / AVC.
     H264,
@@ -33,6 +34,7 @@ pub enum VideoCodec {
 
 /// An audio codec VAS carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AudioCodec {
     /// MPEG-4 AAC (recorded in HLS; not sent over WebRTC).
     Aac,
@@ -92,6 +94,7 @@ pub struct AudioParams {
 
 /// Which track a frame belongs to, with that track's current parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Track {
     /// A video frame.
     Video(Arc<VideoParams>),

@@ -145,39 +145,82 @@ impl Device {
     }
 }
 
+/// A camera as the outside sees it: what [`crate::Vas`] hands out. It never carries the
+/// password: URLs come masked (`rtsp://user:***@host/path`) and `has_credentials` says
+/// whether any are stored.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let dir = tempfile::tempdir().unwrap();
+/// let vas = vas::Vas::builder().data_dir(dir.path()).build().await?;
+/// let cam = vas.add_device(vas::NewDevice::new("gate", "rtsp://admin:pw@10.0.0.5/s1")).await?;
+/// assert_eq!(cam.rtsp_url, "rtsp://admin:***@10.0.0.5/s1");
+/// assert!(cam.has_credentials);
+/// # Ok::<(), vas::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Camera {
+    /// Its id.
+    pub id: DeviceId,
+    /// Unique, human-chosen name.
+    pub name: String,
+    /// Main-stream URL, password masked.
+    pub rtsp_url: String,
+    /// Sub-stream URL, password masked, if the camera has a sub stream.
+    pub sub_rtsp_url: Option<String>,
+    /// Whether credentials are stored for it.
+    pub has_credentials: bool,
+    /// How RTP travels from it.
+    pub rtsp_transport: RtpTransport,
+    /// Whether VAS may connect to it at all.
+    pub enabled: bool,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Device> for Camera {
+    fn from(d: &Device) -> Self {
+        Camera {
+            id: d.id,
+            name: d.name.clone(),
+            rtsp_url: d.rtsp_url_masked(),
+            sub_rtsp_url: d.sub_rtsp_url_masked(),
+            has_credentials: d.credentials.is_some(),
+            rtsp_transport: d.rtsp_transport,
+            enabled: d.enabled,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+        }
+    }
+}
+
 /// What a caller supplies to add a camera.
 ///
 /// ```
-/// use vas::model::NewDevice;
+/// use vas::NewDevice;
 /// let d = NewDevice::new("door", "rtsp://user:pw@10.0.0.9/main");
 /// assert!(d.enabled);
 /// ```
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default)]
 pub struct NewDevice {
     /// Unique name, 1–[`MAX_NAME_CHARS`] characters.
     pub name: String,
     /// Main-stream URL; may carry `user:password@`.
     pub rtsp_url: String,
     /// Optional sub-stream URL; credentials, if any, must match the main URL's.
-    #[serde(default)]
     pub sub_rtsp_url: Option<String>,
     /// Username, when not given in the URL.
-    #[serde(default)]
     pub username: Option<String>,
     /// Password, when not given in the URL.
-    #[serde(default)]
     pub password: Option<String>,
     /// `tcp` (default) or `udp`.
-    #[serde(default)]
     pub rtsp_transport: Option<RtpTransport>,
     /// Whether VAS may connect to it (default true).
-    #[serde(default = "default_true")]
     pub enabled: bool,
-}
-
-fn default_true() -> bool {
-    true
 }
 
 impl NewDevice {
@@ -192,40 +235,47 @@ impl NewDevice {
     }
 }
 
-/// A partial update of a camera; absent fields are left alone.
-/// `sub_rtsp_url: Some(None)` (JSON `null`) removes the sub stream.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DevicePatch {
-    /// New name.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// New main URL (may carry credentials, which then replace the stored ones).
-    #[serde(default)]
-    pub rtsp_url: Option<String>,
-    /// New sub URL, or `null` to remove the sub stream.
-    #[serde(default, deserialize_with = "double_option")]
-    pub sub_rtsp_url: Option<Option<String>>,
-    /// New username (empty string with empty password clears credentials).
-    #[serde(default)]
-    pub username: Option<String>,
-    /// New password.
-    #[serde(default)]
-    pub password: Option<String>,
-    /// `tcp` or `udp`.
-    #[serde(default)]
-    pub rtsp_transport: Option<RtpTransport>,
-    /// Enable or disable the camera.
-    #[serde(default)]
-    pub enabled: Option<bool>,
+/// What an update does to a camera's sub stream.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SubStreamChange {
+    /// Leave it as it is (the default).
+    #[default]
+    Keep,
+    /// Remove the sub stream, and what was recorded and indexed for it.
+    Remove,
+    /// Set its URL (adding the sub stream if the camera has none). Credentials in it must
+    /// match the camera's.
+    Set(String),
 }
 
-fn double_option<'de, D, T>(d: D) -> std::result::Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
+/// A partial update of a camera; absent fields are left alone.
+///
+/// ```
+/// use vas::{DevicePatch, SubStreamChange};
+/// let patch = DevicePatch {
+///     sub_rtsp_url: SubStreamChange::Remove,
+///     enabled: Some(false),
+///     ..DevicePatch::default()
+/// };
+/// assert_eq!(patch.name, None);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct DevicePatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New main URL (may carry credentials, which then replace the stored ones).
+    pub rtsp_url: Option<String>,
+    /// What happens to the sub stream.
+    pub sub_rtsp_url: SubStreamChange,
+    /// New username (empty string with empty password clears credentials).
+    pub username: Option<String>,
+    /// New password.
+    pub password: Option<String>,
+    /// `tcp` or `udp`.
+    pub rtsp_transport: Option<RtpTransport>,
+    /// Enable or disable the camera.
+    pub enabled: Option<bool>,
 }
 
 /// Checks and normalises a device name.
@@ -268,6 +318,7 @@ pub fn resolve_credentials(
 /// How RTP travels from a camera.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RtpTransport {
     /// Interleaved in the RTSP TCP connection (default: works through NAT and firewalls).
     #[default]
@@ -300,6 +351,7 @@ impl FromStr for RtpTransport {
 /// Which of a camera's encodings a stream is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum StreamProfile {
     /// The full-resolution stream.
     Main,
@@ -331,6 +383,7 @@ impl FromStr for StreamProfile {
 /// Whether the user wants a stream running; stored, so it survives restarts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum DesiredState {
     /// Ingest should run.
     Running,
@@ -396,6 +449,7 @@ pub struct Recording {
 /// Lifecycle of a bookmark's clip.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum BookmarkState {
     /// Waiting for the after-margin to pass / the clip to be cut.
     Pending,
@@ -523,14 +577,5 @@ mod tests {
             Some(c)
         );
         assert_eq!(resolve_credentials(None, None, None).unwrap(), None);
-    }
-
-    #[test]
-    fn patch_distinguishes_null_from_absent() {
-        let p: DevicePatch = serde_json::from_str(r#"{"sub_rtsp_url": null}"#).unwrap();
-        assert_eq!(p.sub_rtsp_url, Some(None));
-        let p: DevicePatch = serde_json::from_str(r#"{}"#).unwrap();
-        assert_eq!(p.sub_rtsp_url, None);
-        assert!(serde_json::from_str::<DevicePatch>(r#"{"bogus": 1}"#).is_err());
     }
 }

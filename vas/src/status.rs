@@ -12,6 +12,7 @@ use crate::model::Stream;
 /// `Stopped → Connecting → Live ⇄ Reconnecting → Failed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum StreamState {
     /// Not running (not wanted, or its camera is disabled).
     #[default]

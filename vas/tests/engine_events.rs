@@ -65,10 +65,12 @@ async fn watch(vas: &Vas, stream: StreamId) -> (vas::sfu::ViewerId, tokio::task:
     let mut api = rtc.sdp_api();
     api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
     let (offer, pending) = api.apply().unwrap();
-    let (viewer, answer) = vas
+    let session = vas
         .webrtc_offer(stream, &offer.to_sdp_string())
         .await
         .unwrap();
+    assert_eq!(session.stream, stream);
+    let (viewer, answer) = (session.viewer, session.answer_sdp);
     rtc.sdp_api()
         .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
         .unwrap();

@@ -147,13 +147,13 @@ async fn pixels_match_ffmpeg_decode_of_the_same_bitstream() {
     let mut frames = Vec::new();
     while frames.len() < 12 {
         match tokio::time::timeout(Duration::from_secs(10), encoded.recv()).await {
-            Ok(Some(Delivery::Frame(f))) if f.is_video() => {
+            Ok(Ok(Delivery::Frame(f))) if f.is_video() => {
                 if frames.is_empty() && !f.keyframe {
                     continue;
                 }
                 frames.push(f);
             }
-            Ok(Some(_)) => {}
+            Ok(Ok(_)) => {}
             other => panic!("no encoded frame: {other:?}"),
         }
     }

@@ -74,7 +74,7 @@ async fn fifty_kill_restart_cycles_return_to_live_without_leaks() {
     assert_eq!(vas.streams().await.unwrap()[0].stream.device_id, d.id);
     vas.start_stream(id).await.unwrap();
     let mut sub = vas.subscribe(id).await.unwrap();
-    let drain = tokio::spawn(async move { while sub.recv().await.is_some() {} });
+    let drain = tokio::spawn(async move { while sub.recv().await.is_ok() {} });
 
     let metrics = tokio::runtime::Handle::current().metrics();
     let mut baseline = None;

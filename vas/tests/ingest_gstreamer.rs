@@ -75,6 +75,7 @@ async fn read(url: &str, transport: RtpTransport) -> Seen {
                 seen.audio += 1;
                 seen.audio_codec = Some(p.codec);
             }
+            other => panic!("{url}: a track this test does not know: {other:?}"),
         }
     }
     let span = (last_pts - first_pts.unwrap()) as f64 / 90_000.0;

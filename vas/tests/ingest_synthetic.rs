@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use vas::hub::{Delivery, Subscription};
+use vas::frames::{EncodedDelivery as Delivery, EncodedSubscription};
 use vas::ingest::{BackoffPolicy, IngestConfig, RtpTransport};
 use vas::media::{AudioCodec, Frame, Track, VideoCodec};
 use vas::model::NewDevice;
@@ -61,12 +61,12 @@ async fn add_and_start(vas: &Vas, url: &str) -> StreamId {
     s.stream.id
 }
 
-async fn next_frame(sub: &mut Subscription) -> Frame {
+async fn next_frame(sub: &mut EncodedSubscription) -> Frame {
     loop {
         match tokio::time::timeout(Duration::from_secs(10), sub.recv()).await {
-            Ok(Some(Delivery::Frame(f))) => return f,
-            Ok(Some(Delivery::Lost { .. })) => continue,
-            Ok(None) => panic!("hub closed"),
+            Ok(Ok(Delivery::Frame(f))) => return f,
+            Ok(Ok(_)) => continue,
+            Ok(Err(e)) => panic!("hub closed: {e}"),
             Err(_) => panic!("no frame within 10 s"),
         }
     }
@@ -118,6 +118,7 @@ async fn frames_at_configured_rate(transport: RtpTransport) {
                 assert_eq!(p.codec, AudioCodec::Pcmu);
                 assert_eq!(p.sample_rate, 8_000);
             }
+            other => panic!("a track this test does not know: {other:?}"),
         }
     }
     let secs = (last.pts - start_pts) as f64 / 90_000.0;
@@ -218,8 +219,11 @@ async fn stopping_or_deleting_while_live_releases_the_camera() {
             .await
             .unwrap()
         {
-            None => break,
-            Some(_) => continue,
+            Err(e) => {
+                assert_eq!(e.kind(), vas::ErrorKind::Closed, "{e}");
+                break;
+            }
+            Ok(_) => continue,
         }
     }
     vas.shutdown().await;
@@ -246,26 +250,27 @@ async fn editing_or_disabling_the_camera_retargets_ingest() {
     let id = add_and_start(&vas, &a.url()).await;
     wait_state(&vas, id, StreamState::Live, Duration::from_secs(5)).await;
     let device = vas.stream(id).await.unwrap().stream.device_id;
-    let patch = |json: String| serde_json::from_str::<vas::model::DevicePatch>(&json).unwrap();
+    let enabled = |on: bool| vas::DevicePatch {
+        enabled: Some(on),
+        ..Default::default()
+    };
 
-    vas.update_device(device, patch(format!(r#"{{"rtsp_url": "{}"}}"#, b.url())))
-        .await
-        .unwrap();
+    let moved = vas::DevicePatch {
+        rtsp_url: Some(b.url()),
+        ..Default::default()
+    };
+    vas.update_device(device, moved).await.unwrap();
     wait_sessions(&a, 0).await;
     wait_sessions(&b, 1).await;
     wait_state(&vas, id, StreamState::Live, Duration::from_secs(5)).await;
 
-    vas.update_device(device, patch(r#"{"enabled": false}"#.into()))
-        .await
-        .unwrap();
+    vas.update_device(device, enabled(false)).await.unwrap();
     wait_sessions(&b, 0).await;
     assert_eq!(
         vas.stream(id).await.unwrap().status.state,
         StreamState::Stopped
     );
-    vas.update_device(device, patch(r#"{"enabled": true}"#.into()))
-        .await
-        .unwrap();
+    vas.update_device(device, enabled(true)).await.unwrap();
     wait_state(&vas, id, StreamState::Live, Duration::from_secs(5)).await;
     vas.shutdown().await;
 }

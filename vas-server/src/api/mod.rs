@@ -15,10 +15,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
-use vas::model::{Device, DevicePatch, NewDevice};
 use vas::status::StreamInfo;
+use vas::{Camera, DevicePatch, NewDevice, RtpTransport, SubStreamChange};
 use vas::{DeviceId, ErrorKind, StreamId};
 
 use crate::AppState;
@@ -51,18 +51,114 @@ pub struct DeviceBody {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<&Device> for DeviceBody {
-    fn from(d: &Device) -> Self {
+impl From<&Camera> for DeviceBody {
+    fn from(c: &Camera) -> Self {
         DeviceBody {
-            id: d.id,
-            name: d.name.clone(),
-            rtsp_url: d.rtsp_url_masked(),
-            sub_rtsp_url: d.sub_rtsp_url_masked(),
-            rtsp_transport: d.rtsp_transport,
-            enabled: d.enabled,
-            has_credentials: d.credentials.is_some(),
-            created_at: d.created_at,
-            updated_at: d.updated_at,
+            id: c.id,
+            name: c.name.clone(),
+            rtsp_url: c.rtsp_url.clone(),
+            sub_rtsp_url: c.sub_rtsp_url.clone(),
+            rtsp_transport: c.rtsp_transport,
+            enabled: c.enabled,
+            has_credentials: c.has_credentials,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// `POST /api/v1/devices`: what a client sends to add a camera.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDeviceBody {
+    /// Unique name.
+    pub name: String,
+    /// Main-stream URL; may carry `user:password@`.
+    pub rtsp_url: String,
+    /// Optional sub-stream URL.
+    #[serde(default)]
+    pub sub_rtsp_url: Option<String>,
+    /// Username, when not given in the URL.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Password, when not given in the URL.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// `tcp` (default) or `udp`.
+    #[serde(default)]
+    pub rtsp_transport: Option<RtpTransport>,
+    /// Whether VAS may connect to it (default true).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl From<NewDeviceBody> for NewDevice {
+    fn from(b: NewDeviceBody) -> Self {
+        NewDevice {
+            sub_rtsp_url: b.sub_rtsp_url,
+            username: b.username,
+            password: b.password,
+            rtsp_transport: b.rtsp_transport,
+            enabled: b.enabled,
+            ..NewDevice::new(b.name, b.rtsp_url)
+        }
+    }
+}
+
+/// `PATCH /api/v1/devices/{id}`: absent fields are left alone; `"sub_rtsp_url": null`
+/// removes the sub stream.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevicePatchBody {
+    /// New name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New main URL.
+    #[serde(default)]
+    pub rtsp_url: Option<String>,
+    /// New sub URL, or `null` to remove the sub stream.
+    #[serde(default, deserialize_with = "double_option")]
+    pub sub_rtsp_url: Option<Option<String>>,
+    /// New username (empty with an empty password clears credentials).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// New password.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// `tcp` or `udp`.
+    #[serde(default)]
+    pub rtsp_transport: Option<RtpTransport>,
+    /// Enable or disable the camera.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+fn double_option<'de, D, T>(d: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+impl From<DevicePatchBody> for DevicePatch {
+    fn from(b: DevicePatchBody) -> Self {
+        DevicePatch {
+            name: b.name,
+            rtsp_url: b.rtsp_url,
+            sub_rtsp_url: match b.sub_rtsp_url {
+                None => SubStreamChange::Keep,
+                Some(None) => SubStreamChange::Remove,
+                Some(Some(url)) => SubStreamChange::Set(url),
+            },
+            username: b.username,
+            password: b.password,
+            rtsp_transport: b.rtsp_transport,
+            enabled: b.enabled,
         }
     }
 }
@@ -253,9 +349,9 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 async fn create_device(
     State(state): State<AppState>,
-    ApiJson(new): ApiJson<NewDevice>,
+    ApiJson(new): ApiJson<NewDeviceBody>,
 ) -> ApiResult<Response> {
-    let d = state.vas.add_device(new).await?;
+    let d = state.vas.add_device(new.into()).await?;
     let location = format!("/api/v1/devices/{}", d.id);
     Ok((
         StatusCode::CREATED,
@@ -280,10 +376,10 @@ async fn get_device(
 async fn patch_device(
     State(state): State<AppState>,
     IdPath(id): IdPath<DeviceId>,
-    ApiJson(patch): ApiJson<DevicePatch>,
+    ApiJson(patch): ApiJson<DevicePatchBody>,
 ) -> ApiResult<Json<DeviceBody>> {
     Ok(Json(DeviceBody::from(
-        &state.vas.update_device(id, patch).await?,
+        &state.vas.update_device(id, patch.into()).await?,
     )))
 }
 
@@ -319,4 +415,33 @@ async fn stop_stream(
     IdPath(id): IdPath<StreamId>,
 ) -> ApiResult<Json<StreamBody>> {
     Ok(Json(state.vas.stop_stream(id).await?.into()))
+}
+
+#[cfg(test)]
+mod body_tests {
+    use super::*;
+
+    #[test]
+    fn patch_distinguishes_null_from_absent() {
+        let p: DevicePatchBody = serde_json::from_str(r#"{"sub_rtsp_url": null}"#).unwrap();
+        assert_eq!(DevicePatch::from(p).sub_rtsp_url, SubStreamChange::Remove);
+        let p: DevicePatchBody = serde_json::from_str(r#"{}"#).unwrap();
+        assert_eq!(DevicePatch::from(p).sub_rtsp_url, SubStreamChange::Keep);
+        let p: DevicePatchBody =
+            serde_json::from_str(r#"{"sub_rtsp_url": "rtsp://10.0.0.1/sub"}"#).unwrap();
+        assert_eq!(
+            DevicePatch::from(p).sub_rtsp_url,
+            SubStreamChange::Set("rtsp://10.0.0.1/sub".into())
+        );
+        assert!(serde_json::from_str::<DevicePatchBody>(r#"{"bogus": 1}"#).is_err());
+    }
+
+    #[test]
+    fn new_device_defaults_to_enabled() {
+        let b: NewDeviceBody =
+            serde_json::from_str(r#"{"name": "a", "rtsp_url": "rtsp://10.0.0.1/x"}"#).unwrap();
+        let d = NewDevice::from(b);
+        assert!(d.enabled);
+        assert_eq!(d.rtsp_transport, None);
+    }
 }

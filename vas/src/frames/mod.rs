@@ -37,6 +37,7 @@
 
 mod convert;
 mod decoder;
+mod encoded;
 mod tap;
 
 use std::collections::VecDeque;
@@ -48,6 +49,10 @@ use chrono::{DateTime, Utc};
 
 use crate::{Error, ErrorKind, Result};
 
+pub use encoded::{
+    AudioCodec, AudioParams, EncodedDelivery, EncodedFrame, EncodedSubscription, Track, VideoCodec,
+    VideoParams,
+};
 pub(crate) use tap::FrameTap;
 
 /// Largest output width or height a subscription may ask for.

@@ -26,6 +26,9 @@ const DECODE_ERROR_LOG_EVERY: u64 = 100;
 #[derive(Debug, Default)]
 pub(crate) struct FrameTap {
     current: Mutex<Option<Arc<TapShared>>>,
+    /// Decoder threads started and not yet joined (one running at most; earlier ones are
+    /// finishing or done).
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 #[derive(Debug)]
@@ -116,7 +119,7 @@ impl FrameTap {
         });
         let sub = hub.subscribe();
         let thread_tap = tap.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             // Named after the stream, so `top -H` says whose it is.
             .name(thread_name(stream))
             .spawn(move || run(thread_tap, sub))
@@ -126,6 +129,19 @@ impl FrameTap {
                     format!("cannot start a decoder thread: {e}"),
                 )
             })?;
+        {
+            let mut threads = self.threads.lock().unwrap_or_else(|p| p.into_inner());
+            // Reap the ones that ended, so the list stays as short as the threads alive.
+            let (done, alive): (Vec<_>, Vec<_>) = threads
+                .drain(..)
+                .partition(std::thread::JoinHandle::is_finished);
+            *threads = alive;
+            threads.push(thread);
+            drop(threads);
+            for t in done {
+                let _ = t.join();
+            }
+        }
         debug!(stream = %stream, "decoder started");
         *current = Some(tap.clone());
         Ok(FrameSubscription {
@@ -144,6 +160,30 @@ impl FrameTap {
             tap.close_all(error);
             tap.stop.notify_one();
         }
+    }
+
+    /// Waits up to `limit` for every decoder thread this tap started to end, and joins them;
+    /// false if one is still running (it is left to finish on its own). Call after
+    /// [`close`](Self::close). Never waits for the calling thread itself.
+    pub(crate) fn join(&self, limit: std::time::Duration) -> bool {
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
+        let deadline = std::time::Instant::now() + limit;
+        let me = std::thread::current().id();
+        let mut all = true;
+        for t in threads {
+            if t.thread().id() == me {
+                continue;
+            }
+            while !t.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            } else {
+                all = false;
+            }
+        }
+        all
     }
 
     /// Whether a decoder thread is running for the stream (for tests of "nothing decodes for

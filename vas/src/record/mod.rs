@@ -18,9 +18,12 @@
 //! * [`layout`]: `<media>/<stream>/<recording>/index.m3u8` + `segment-NNNNNNNN.ts`, and
 //!   resolving stored relative paths safely.
 //! * [`recorder`]: the per-stream task (hub in, files and rows out, roll-over, errors).
-//! * [`writer`]: the shared thread that appends every recorder's frames, in batches.
+//! * [`writer`]: the [`SegmentWriter`], a thread (one per engine) that appends the frames of
+//!   every recorder it serves, in batches.
 //! * [`recovery`]: at start-up, closing what a crash left open and matching rows to folders.
 //! * [`retention`]: the driver that deletes old recordings (row first, then files).
+//! * `playback` (crate-private): the VOD playlist of a stream's time range, stitched from its
+//!   recordings (what [`crate::Vas::playback_playlist`] returns).
 //!
 //! What is recorded: H.264 and H.265 video, AAC audio. G.711 and Opus audio have no
 //! HLS-compatible MPEG-TS mapping and are skipped (counted, and logged once per codec).
@@ -42,6 +45,7 @@ pub mod adts;
 pub(crate) mod annexb;
 pub mod fs;
 pub mod layout;
+pub(crate) mod playback;
 pub mod playlist;
 pub mod recorder;
 pub mod recovery;
@@ -65,3 +69,4 @@ pub use timeline::{
     OUTPUT_START_PTS, RTP_TIMESTAMP_MODULUS,
 };
 pub use ts::TsMuxer;
+pub use writer::SegmentWriter;

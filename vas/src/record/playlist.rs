@@ -32,6 +32,9 @@ pub const MAX_SEGMENT_DURATION_SECS: f64 = 86_400.0;
 /// Milliseconds per second, for the three decimals of `#EXTINF`.
 const MILLIS_PER_SEC: f64 = 1000.0;
 
+/// Microseconds per second: segment ends are kept to the microsecond, like stored times.
+const MICROS_PER_SEC: f64 = 1_000_000.0;
+
 /// The `#EXT-X-PLAYLIST-TYPE` of a playlist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlaylistType {
@@ -330,6 +333,21 @@ impl fmt::Display for MediaPlaylist {
     }
 }
 
+/// The wall-clock end of a segment that starts at `start` and lasts `duration_secs`: the
+/// one rule for a segment's end (the recorder's row end, recovery's rebuilt playlist and
+/// playback's range all use it).
+///
+/// The duration is rounded to the nearest microsecond; a negative, NaN or infinite duration
+/// counts as zero (as in [`MediaPlaylist::render`]), and an end past the latest time
+/// `DateTime` holds is that time. Never panics.
+pub(crate) fn segment_end(start: DateTime<Utc>, duration_secs: f64) -> DateTime<Utc> {
+    // Saturating float-to-int cast; sanitize() already removed NaN and negatives.
+    let micros = (sanitize(duration_secs) * MICROS_PER_SEC).round() as i64;
+    start
+        .checked_add_signed(chrono::TimeDelta::microseconds(micros))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// A duration as whole milliseconds (negative, NaN and infinite count as zero).
 fn millis(secs: f64) -> u64 {
     // Saturating float-to-int cast; sanitize() already removed NaN and negatives.
@@ -449,5 +467,32 @@ mod tests {
         )
         .unwrap();
         assert!(ok.segments.is_empty());
+    }
+
+    #[test]
+    fn a_segment_ends_at_its_start_plus_its_rounded_duration_and_never_panics() {
+        let t0: DateTime<Utc> = "2026-03-01T12:00:00Z".parse().unwrap();
+        let us = chrono::TimeDelta::microseconds;
+        assert_eq!(segment_end(t0, 2.0), t0 + chrono::TimeDelta::seconds(2));
+        assert_eq!(segment_end(t0, 1.5), t0 + us(1_500_000));
+        // Rounded to the nearest microsecond, not truncated (2.002 * 1e6 is 2_001_999.99…).
+        assert_eq!(segment_end(t0, 2.002), t0 + us(2_002_000));
+        assert_eq!(segment_end(t0, 0.000_000_4), t0);
+        assert_eq!(segment_end(t0, 0.000_000_6), t0 + us(1));
+        // Nonsense durations count as zero.
+        for d in [0.0, -0.0, -2.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert_eq!(segment_end(t0, d), t0, "{d}");
+        }
+        // Past the latest representable time: that time.
+        assert_eq!(segment_end(t0, 1e300), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(segment_end(t0, f64::MAX), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(
+            segment_end(DateTime::<Utc>::MAX_UTC, 1.0),
+            DateTime::<Utc>::MAX_UTC
+        );
+        assert_eq!(
+            segment_end(DateTime::<Utc>::MIN_UTC, 1.0),
+            DateTime::<Utc>::MIN_UTC + chrono::TimeDelta::seconds(1)
+        );
     }
 }

@@ -23,7 +23,9 @@ use tracing::{info, warn};
 
 use super::fs::{EntryKind, MediaFs, read_to_string_bounded, replace_file};
 use super::layout::{MediaLayout, PLAYLIST_FILE_NAME, TEMP_FILE_SUFFIX};
-use super::playlist::{MAX_PLAYLIST_BYTES, MediaPlaylist, PlaylistSegment, PlaylistType};
+use super::playlist::{
+    MAX_PLAYLIST_BYTES, MediaPlaylist, PlaylistSegment, PlaylistType, segment_end,
+};
 use super::recorder::recording_end;
 use super::segmenter::DEFAULT_TARGET_DURATION;
 use super::ts::TS_PACKET_LEN;
@@ -273,15 +275,12 @@ fn rebuild(
         }
         match recover_trailing(fs, &path, *len, counts)? {
             Some(duration_secs) => {
-                let program_date_time =
-                    match kept.last() {
-                        Some(prev) => prev.program_date_time.map(|t| {
-                            t + chrono::Duration::microseconds(
-                                (prev.duration_secs * 1e6).round() as i64
-                            )
-                        }),
-                        None => Some(start),
-                    };
+                let program_date_time = match kept.last() {
+                    Some(prev) => prev
+                        .program_date_time
+                        .map(|t| segment_end(t, prev.duration_secs)),
+                    None => Some(start),
+                };
                 kept.push(PlaylistSegment {
                     uri: name.clone(),
                     duration_secs,

@@ -47,6 +47,7 @@ pub const MAX_LIST_LIMIT: u32 = 1000;
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Backend {
     /// Embedded SQLite file.
     Sqlite,

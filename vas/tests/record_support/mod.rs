@@ -650,6 +650,7 @@ pub fn access_units(units: Vec<&[u8]>, codec: VideoCodec) -> Vec<AccessUnit<'_>>
                     (16..=23).contains(&t),
                 )
             }
+            other => panic!("no NAL rule for {other:?}"),
         };
         let new_au = aus.is_empty() || (has_vcl && (first_in_picture || starts_au));
         if new_au {
@@ -839,6 +840,7 @@ pub fn encode_media(
     let (encoder, format) = match codec {
         VideoCodec::H264 => ("libx264", "h264"),
         VideoCodec::H265 => ("libx265", "hevc"),
+        other => panic!("no encoder for {other:?}"),
     };
     assert!(
         has_encoder(encoder),
@@ -897,10 +899,12 @@ pub fn encode_media(
     let nal_type = |u: &[u8]| match codec {
         VideoCodec::H264 => u[0] & 0x1F,
         VideoCodec::H265 => (u[0] >> 1) & 0x3F,
+        other => panic!("no NAL rule for {other:?}"),
     };
     let (vps_type, sps_type, pps_type, aud_type) = match codec {
         VideoCodec::H264 => (None, 7, 8, 9),
         VideoCodec::H265 => (Some(32), 33, 34, 35),
+        other => panic!("no parameter sets for {other:?}"),
     };
     let find = |t: u8| {
         aus.iter()
@@ -960,6 +964,7 @@ pub fn check_with_real_tools(codec: VideoCodec) {
             ],
             "hevc",
         ),
+        other => panic!("no encoder settings for {other:?}"),
     };
     let media = encode_media(codec, REAL_MEDIA_SECS, (640, 360), 25, extra);
     assert_eq!(

@@ -18,6 +18,7 @@ use vas::clock::SimulatedClock;
 use vas::hub::{Hub, HubConfig};
 use vas::media::{Frame, Track, VideoCodec};
 use vas::model::{DesiredState, Device, DeviceId, Recording, Stream, StreamId, StreamProfile};
+use vas::record::SegmentWriter;
 use vas::record::fs::{FaultFs, MediaFs};
 use vas::record::layout::MediaLayout;
 use vas::record::playlist::MediaPlaylist;
@@ -110,7 +111,8 @@ pub fn frames(
 }
 
 /// A media folder, an SQLite store with one camera stream, a hub, a fault-injecting
-/// filesystem (faultless until told) and a simulated clock.
+/// filesystem (faultless until told), a simulated clock and a segment writer for its
+/// recorders.
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub layout: MediaLayout,
@@ -119,6 +121,7 @@ pub struct Env {
     pub hub: Hub,
     pub fs: FaultFs,
     pub clock: SimulatedClock,
+    pub writer: SegmentWriter,
 }
 
 impl Env {
@@ -141,6 +144,7 @@ impl Env {
                 ..HubConfig::default()
             }),
             clock: SimulatedClock::new(t0()),
+            writer: SegmentWriter::start(),
         }
     }
 
@@ -162,6 +166,7 @@ impl Env {
             layout: self.layout.clone(),
             clock: Arc::new(self.clock.clone()),
             config,
+            writer: self.writer.clone(),
         }
         .spawn()
         .expect("valid recorder config")

@@ -1,14 +1,15 @@
 //! The recorder: one task per recorded stream, turning the hub's frames into HLS recordings
 //! on disk and rows in the store.
 //!
-//! Owns: subscribing to a stream's [`Hub`], running the [`Segmenter`], writing each frame's
-//! segment bytes with one write, handed to the OS within milliseconds of its arrival
-//! (through the shared [`super::writer`], which batches the writes of all recorders), and
-//! the EVENT playlist atomically (temporary file, then rename) on every change, all through
-//! the [`MediaFs`] seam; rolling over to a
-//! new recording (new folder, playlist and row) every chunk length; the `recordings` rows
-//! (inserted once the playlist file exists, bytes updated as segments close, closed with
-//! their end when the recording ends); and its health, a [`RecorderStatus`].
+//! This module owns the task: subscribing to a stream's [`Hub`], running the [`Segmenter`],
+//! handing each frame's segment bytes to the recorder's [`SegmentWriter`] (which batches
+//! the writes of every recorder it serves and hands them to the OS within milliseconds of
+//! their arrival), and the EVENT playlist on every change; rolling over to a new recording (new
+//! folder, playlist and row) every chunk length; the `recordings` rows (inserted once the
+//! playlist file exists, bytes updated as segments close, closed with their end when the
+//! recording ends). Two leaf modules hold the rest: `disk`, the files of one recording
+//! (segments, the playlist written atomically, fsync, renames, all through the [`MediaFs`]
+//! seam), and `status`, its health ([`RecorderStatus`]) and how that is announced.
 //!
 //! On a write error (a full disk, a failing rename) it cuts the segment back to its last
 //! whole frame, ends the recording cleanly with what it has, reports `error`, drops frames,
@@ -18,33 +19,35 @@
 //! recorder that falls behind is skipped forward, which becomes a discontinuity), and never
 //! leave a row pointing at files that do not exist.
 //!
-//! Frame appends run on the shared writer thread; segment boundaries, playlists and endings
+//! Frame appends run on the writer's thread; segment boundaries, playlists and endings
 //! wait for those and run on tokio's blocking pool; store calls are awaited in the task, so a
 //! slow database slows the recorder (and may cost frames), never ingest.
 
-use std::collections::BTreeMap;
-use std::io;
-use std::path::{Path, PathBuf};
+pub(crate) mod disk;
+pub(crate) mod status;
+
+pub use disk::FsyncPolicy;
+pub use status::{RecorderState, RecorderStatus};
+
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use super::fs::{MediaFile, MediaFs, replace_file};
-use super::layout::{MediaLayout, PLAYLIST_FILE_NAME};
-use super::playlist::MediaPlaylist;
+use self::disk::{Applied, Op, RecordingDisk};
+use self::status::StatusTx;
+use super::fs::MediaFs;
+use super::layout::MediaLayout;
+use super::playlist::{MediaPlaylist, segment_end};
 use super::segmenter::{
     DEFAULT_MAX_TIMESTAMP_JUMP, DEFAULT_TARGET_DURATION, SegmentEvent, Segmenter, SegmenterConfig,
 };
-use super::ts_scan::{MAX_SCAN_BYTES, scan_segment};
-use super::writer::AppendLane;
+use super::writer::{AppendLane, SegmentWriter};
 use crate::clock::SharedClock;
-use crate::events::{Event, EventBus};
+use crate::events::EventBus;
 use crate::hub::{Delivery, Hub, Subscription};
 use crate::ingest::backoff::{Backoff, BackoffPolicy};
 use crate::media::{Frame, Track};
@@ -71,18 +74,6 @@ pub const DEFAULT_RETRY_MAX_DELAY: Duration = Duration::from_secs(60);
 /// Recordings whose ending (final playlist, closed row) is kept in memory for retrying; past
 /// this the oldest is left to crash recovery at the next start.
 pub const MAX_UNFINISHED_RECORDINGS: usize = 16;
-
-/// When the recorder forces data to stable storage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FsyncPolicy {
-    /// Never: the OS writes back on its own schedule (a power cut may lose its last seconds;
-    /// crash recovery repairs the files).
-    #[default]
-    Never,
-    /// fsync each segment when it closes, and each playlist (and its folder) when written.
-    EverySegment,
-}
 
 /// How a recorder records.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,66 +131,14 @@ impl RecorderConfig {
     }
 }
 
-/// Where a recorder is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RecorderState {
-    /// Running: recording, or waiting for the next keyframe to start.
-    #[default]
-    Recording,
-    /// The last write failed: frames are dropped until a new recording can be opened.
-    Error,
-    /// Stopped.
-    Stopped,
-}
-
-impl RecorderState {
-    /// The snake_case name used in the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecorderState::Recording => "recording",
-            RecorderState::Error => "error",
-            RecorderState::Stopped => "stopped",
-        }
-    }
-}
-
-/// A recorder's health, as [`RecorderTask::status`] reports it.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct RecorderStatus {
-    /// Lifecycle state.
-    pub state: RecorderState,
-    /// The recording being written, if any.
-    pub recording: Option<RecordingId>,
-    /// The last error (write, store), if any; kept after recovering from it.
-    pub last_error: Option<String>,
-    /// Recordings started.
-    pub recordings: u64,
-    /// Segments completed.
-    pub segments: u64,
-    /// Segment bytes written.
-    pub bytes: u64,
-    /// Frames written into segments (one write each).
-    pub frames_written: u64,
-    /// Frames received from the hub.
-    pub frames_received: u64,
-    /// Frames dropped while in the error state.
-    pub frames_dropped: u64,
-    /// Frames the hub skipped because the recorder fell behind.
-    pub frames_lost: u64,
-    /// Discontinuities written (`#EXT-X-DISCONTINUITY`).
-    pub discontinuities: u64,
-    /// Write and store errors so far.
-    pub errors: u64,
-}
-
 /// One stream's recorder, ready to start: what it records, and where.
 ///
 /// ```no_run
 /// # async fn demo(hub: vas::hub::Hub, store: std::sync::Arc<dyn vas::store::Store>,
 /// #     stream: vas::StreamId) -> vas::Result<()> {
 /// use std::sync::Arc;
-/// use vas::record::{fs::OsFs, layout::MediaLayout, recorder::Recorder};
+/// use vas::record::{SegmentWriter, fs::OsFs, layout::MediaLayout, recorder::Recorder};
+/// let writer = SegmentWriter::start();
 /// let task = Recorder {
 ///     stream,
 ///     hub,
@@ -208,11 +147,13 @@ pub struct RecorderStatus {
 ///     layout: MediaLayout::new("./vas-data/media"),
 ///     clock: Arc::new(vas::clock::SystemClock),
 ///     config: Default::default(),
+///     writer: writer.clone(),
 /// }
 /// .spawn()?;
 /// // … later:
 /// let status = task.stop().await;
 /// assert_eq!(status.state, vas::record::recorder::RecorderState::Stopped);
+/// writer.stop().await;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
@@ -231,6 +172,8 @@ pub struct Recorder {
     pub clock: SharedClock,
     /// Policy.
     pub config: RecorderConfig,
+    /// Writes its frames (shared with other recorders, typically all of one engine's).
+    pub writer: SegmentWriter,
 }
 
 impl Recorder {
@@ -255,13 +198,14 @@ impl Recorder {
             events: events.map(|bus| (bus, self.stream, self.clock.clone())),
         };
         let (stop_tx, stop_rx) = watch::channel(false);
+        let lane = Arc::new(AppendLane::new(status_tx.clone(), self.writer.clone()));
         let runner = Runner {
             drain_limit: self.hub.config().ring_frames,
             backoff: Backoff::new(self.config.retry),
             rec: self,
             phase: Phase::Idle,
             unfinished: Vec::new(),
-            lane: Arc::new(AppendLane::new(status_tx.clone())),
+            lane,
             status: status_tx,
         };
         let handle = tokio::spawn(runner.run(subscription, stop_rx));
@@ -270,50 +214,6 @@ impl Recorder {
             status: status_rx,
             handle,
         })
-    }
-}
-
-/// Where a recorder's status goes: every count to its watch channel (read by
-/// [`RecorderTask::status`]); a change of state, recording or error count also to the
-/// engine's event bus, if it has one.
-#[derive(Debug, Clone)]
-pub(crate) struct StatusTx {
-    tx: watch::Sender<RecorderStatus>,
-    events: Option<(EventBus, StreamId, SharedClock)>,
-}
-
-impl StatusTx {
-    /// A status sender that announces nothing (for tests of the disk side).
-    #[cfg(test)]
-    pub(crate) fn quiet(tx: watch::Sender<RecorderStatus>) -> Self {
-        StatusTx { tx, events: None }
-    }
-
-    /// Changes the status with `f`.
-    pub(crate) fn send_modify(&self, f: impl FnOnce(&mut RecorderStatus)) {
-        let mut announce = None;
-        self.tx.send_modify(|s| {
-            let before = (s.state, s.recording, s.errors);
-            f(s);
-            if (s.state, s.recording, s.errors) != before {
-                announce = Some((s.state, s.recording, s.last_error.clone()));
-            }
-        });
-        if let (Some((state, recording, error)), Some((bus, stream, clock))) =
-            (announce, &self.events)
-        {
-            bus.publish(Event::Recorder {
-                stream: *stream,
-                state,
-                recording,
-                error: if state == RecorderState::Error {
-                    error
-                } else {
-                    None
-                },
-                at: clock.now_utc(),
-            });
-        }
     }
 }
 
@@ -368,10 +268,6 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         .map_err(|e| Error::internal(format!("recorder file task failed: {e}")))
 }
 
-fn io_error(e: io::Error, what: &str, path: &Path) -> Error {
-    Error::from(e).context(format_args!("cannot {what} {}", path.display()))
-}
-
 /// The end time of a recording: the wall-clock end of its last segment.
 pub(crate) fn recording_end(start: DateTime<Utc>, playlist: &MediaPlaylist) -> DateTime<Utc> {
     let end = match playlist.segments.last() {
@@ -382,226 +278,11 @@ pub(crate) fn recording_end(start: DateTime<Utc>, playlist: &MediaPlaylist) -> D
             } else {
                 playlist.total_duration_secs()
             };
-            from + chrono::Duration::microseconds((secs.max(0.0) * 1e6).round() as i64)
+            segment_end(from, secs)
         }
         None => start,
     };
     crate::model::to_micros(end.max(start))
-}
-
-/// What one batch of file work does, in order.
-#[derive(Debug)]
-enum Op {
-    /// Create the recording folder and its (empty) playlist.
-    Create { playlist: String },
-    /// Open a new segment file.
-    Start { uri: String },
-    /// Append one frame's bytes to the open segment.
-    Append(Bytes),
-    /// The open segment is complete.
-    Close,
-    /// Write the playlist.
-    Playlist(String),
-}
-
-/// What a batch did before it finished or failed.
-#[derive(Debug, Default)]
-struct Applied {
-    created: bool,
-    closed: u64,
-    bytes: u64,
-    frames: u64,
-    error: Option<Error>,
-}
-
-#[derive(Debug)]
-struct OpenSegment {
-    uri: String,
-    path: PathBuf,
-    file: Box<dyn MediaFile>,
-    /// Bytes of whole frames in the file.
-    len: u64,
-}
-
-/// The files of one recording (blocking side).
-#[derive(Debug)]
-pub(crate) struct RecordingDisk {
-    fs: Arc<dyn MediaFs>,
-    dir: PathBuf,
-    fsync: FsyncPolicy,
-    open: Option<OpenSegment>,
-    /// Every segment started: whole-frame bytes on disk, and whether its tail could not be
-    /// cut back after a failed write (then it is not kept).
-    segments: BTreeMap<String, (u64, bool)>,
-    /// The segment whose append failed (cut back to whole frames): it holds fewer frames
-    /// than the playlist says, since frames queued after the failure were dropped.
-    short: Option<String>,
-    playlist_len: u64,
-}
-
-impl RecordingDisk {
-    fn playlist_path(&self) -> PathBuf {
-        self.dir.join(PLAYLIST_FILE_NAME)
-    }
-
-    /// Bytes of the recording's files.
-    fn bytes(&self) -> u64 {
-        self.segments.values().map(|(len, _)| len).sum::<u64>() + self.playlist_len
-    }
-
-    fn apply(&mut self, ops: Vec<Op>) -> Applied {
-        let mut applied = Applied::default();
-        for op in ops {
-            let result = match op {
-                Op::Create { playlist } => self.create(&playlist).map(|()| applied.created = true),
-                Op::Start { uri } => self.start(uri),
-                Op::Append(bytes) => self.append(&bytes).map(|()| {
-                    applied.bytes += bytes.len() as u64;
-                    applied.frames += 1;
-                }),
-                Op::Close => self.close().map(|()| applied.closed += 1),
-                Op::Playlist(text) => self.write_playlist(&text),
-            };
-            if let Err(e) = result {
-                applied.error = Some(e);
-                break;
-            }
-        }
-        applied
-    }
-
-    fn create(&mut self, playlist: &str) -> Result<()> {
-        self.fs
-            .create_dir_all(&self.dir)
-            .map_err(|e| io_error(e, "create recording folder", &self.dir))?;
-        self.write_playlist(playlist)
-    }
-
-    fn start(&mut self, uri: String) -> Result<()> {
-        self.open = None;
-        let path = self.dir.join(&uri);
-        let file = self
-            .fs
-            .create(&path)
-            .map_err(|e| io_error(e, "create segment", &path))?;
-        self.segments.insert(uri.clone(), (0, false));
-        self.open = Some(OpenSegment {
-            uri,
-            path,
-            file,
-            len: 0,
-        });
-        Ok(())
-    }
-
-    /// Appends one frame's bytes to the open segment; on failure cuts the torn frame off.
-    pub(crate) fn append(&mut self, bytes: &[u8]) -> Result<()> {
-        let Some(seg) = &mut self.open else {
-            return Err(Error::internal("segment bytes without an open segment"));
-        };
-        match seg.file.append(bytes) {
-            Ok(()) => {
-                seg.len += bytes.len() as u64;
-                self.segments.insert(seg.uri.clone(), (seg.len, false));
-                Ok(())
-            }
-            Err(e) => {
-                // Cut the torn frame off so the segment still ends on a whole frame.
-                if let Err(cut) = seg.file.truncate(seg.len) {
-                    warn!(segment = %seg.path.display(), error = %cut, "cannot cut a torn frame off");
-                    self.segments.insert(seg.uri.clone(), (seg.len, true));
-                } else {
-                    self.short = Some(seg.uri.clone());
-                }
-                let err = io_error(e, "write segment", &seg.path);
-                self.open = None;
-                Err(err)
-            }
-        }
-    }
-
-    fn close(&mut self) -> Result<()> {
-        if let Some(mut seg) = self.open.take()
-            && self.fsync == FsyncPolicy::EverySegment
-        {
-            seg.file
-                .sync()
-                .map_err(|e| io_error(e, "sync segment", &seg.path))?;
-        }
-        Ok(())
-    }
-
-    /// Writes the playlist atomically: a temporary file, renamed over the old one.
-    fn write_playlist(&mut self, text: &str) -> Result<()> {
-        let path = self.playlist_path();
-        let sync = self.fsync == FsyncPolicy::EverySegment;
-        replace_file(
-            &*self.fs,
-            &path,
-            &MediaLayout::temp_path(&path),
-            text.as_bytes(),
-            sync,
-        )
-        .map_err(|e| io_error(e, "write playlist", &path))?;
-        self.playlist_len = text.len() as u64;
-        Ok(())
-    }
-
-    /// Drops from `playlist` the segments without whole frames on disk (removing their
-    /// files) and marks it ended.
-    fn prepare_end(&mut self, playlist: &mut MediaPlaylist) {
-        self.open = None;
-        let mut dropped_before = false;
-        let mut kept = Vec::with_capacity(playlist.segments.len());
-        for mut s in std::mem::take(&mut playlist.segments) {
-            let mut usable =
-                matches!(self.segments.get(&s.uri), Some(&(len, torn)) if len > 0 && !torn);
-            if usable && self.short.as_ref() == Some(&s.uri) {
-                // Its duration is what made it to disk.
-                match self.duration_on_disk(&s.uri) {
-                    Some(secs) => s.duration_secs = secs,
-                    None => usable = false,
-                }
-            }
-            if usable {
-                s.discontinuity |= dropped_before && !kept.is_empty();
-                dropped_before = false;
-                kept.push(s);
-            } else {
-                dropped_before = true;
-                let _ = self.fs.remove_file(&self.dir.join(&s.uri));
-                self.segments.remove(&s.uri);
-            }
-        }
-        playlist.segments = kept;
-        playlist.ended = true;
-    }
-
-    /// The duration of the whole frames in a segment file, read back.
-    fn duration_on_disk(&self, uri: &str) -> Option<f64> {
-        let path = self.dir.join(uri);
-        let len = self.segments.get(uri).map_or(0, |&(len, _)| len);
-        let scan = self
-            .fs
-            .open_read(&path)
-            .and_then(|mut r| scan_segment(&mut r, MAX_SCAN_BYTES.min(len)));
-        match scan {
-            Ok(scan) => scan.duration_secs(),
-            Err(e) => {
-                warn!(segment = %path.display(), error = %e, "cannot read a cut segment back");
-                None
-            }
-        }
-    }
-
-    fn remove_all(&self) -> Result<()> {
-        match self.fs.remove_dir_all(&self.dir) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                Err(io_error(e, "remove recording folder", &self.dir))
-            }
-            _ => Ok(()),
-        }
-    }
 }
 
 /// A recording with files on disk.
@@ -652,7 +333,7 @@ struct Runner {
     backoff: Backoff,
     unfinished: Vec<Ending>,
     drain_limit: usize,
-    /// Frames on their way to the open segment (see [`super::writer`]).
+    /// Frames on their way to the open segment (see [`super::writer`]), through `rec.writer`.
     lane: Arc<AppendLane>,
 }
 
@@ -778,15 +459,11 @@ impl Runner {
                             id,
                             start: crate::model::to_micros(wallclock),
                             row: false,
-                            disk: Arc::new(Mutex::new(RecordingDisk {
-                                fs: self.rec.fs.clone(),
-                                dir: self.rec.layout.recording_dir(self.rec.stream, id),
-                                fsync: self.rec.config.fsync,
-                                open: None,
-                                segments: BTreeMap::new(),
-                                short: None,
-                                playlist_len: 0,
-                            })),
+                            disk: Arc::new(Mutex::new(RecordingDisk::new(
+                                self.rec.fs.clone(),
+                                self.rec.layout.recording_dir(self.rec.stream, id),
+                                self.rec.config.fsync,
+                            ))),
                         });
                         ops.push(Op::Create {
                             playlist: a.segmenter.playlist().render(),
@@ -1042,93 +719,6 @@ impl Runner {
 mod tests {
     use super::*;
     use crate::record::playlist::PlaylistSegment;
-
-    const SEGMENT: &str = "segment-00000000.ts";
-
-    fn packet() -> Bytes {
-        Bytes::from(vec![0x47u8; 188])
-    }
-
-    #[tokio::test]
-    async fn the_shared_writer_counts_bounds_and_stops_at_the_first_failure() {
-        let root = tempfile::tempdir().unwrap();
-        let fs = Arc::new(crate::record::fs::FaultFs::new(root.path()));
-        let mut disk = RecordingDisk {
-            fs: fs.clone(),
-            dir: root.path().join("recording"),
-            fsync: FsyncPolicy::Never,
-            open: None,
-            segments: BTreeMap::new(),
-            short: None,
-            playlist_len: 0,
-        };
-        disk.create("#EXTM3U\n").unwrap();
-        disk.start(SEGMENT.into()).unwrap();
-        let disk = Arc::new(Mutex::new(disk));
-        let (tx, status) = watch::channel(RecorderStatus::default());
-        let lane = Arc::new(AppendLane::new(StatusTx::quiet(tx)));
-        let appends_before = fs.appends();
-
-        // Written in order and counted into the status.
-        for _ in 0..10 {
-            assert!(!lane.push(&disk, packet()));
-        }
-        lane.drain().await;
-        assert_eq!(
-            (status.borrow().frames_written, status.borrow().bytes),
-            (10, 1880)
-        );
-        assert!(lane.take_error().is_none());
-        assert_eq!(fs.appends() - appends_before, 10, "one append per frame");
-
-        // Bounded: while the writer cannot finish a write, the lane says it is full at
-        // its cap.
-        {
-            let _held = lock(&disk);
-            let full: Vec<bool> = (0..super::super::writer::MAX_LANE_FRAMES)
-                .map(|_| lane.push(&disk, packet()))
-                .collect();
-            assert!(full[..full.len() - 1].iter().all(|f| !f));
-            assert!(full[full.len() - 1]);
-        }
-        lane.drain().await;
-        let written = 10 + super::super::writer::MAX_LANE_FRAMES as u64;
-        assert_eq!(status.borrow().frames_written, written);
-
-        // A full disk: the failing frame is cut off, the frames queued after it are not
-        // tried, and the failure is reported once.
-        fs.set_capacity(Some(fs.used_bytes() + 100));
-        for _ in 0..5 {
-            lane.push(&disk, packet());
-        }
-        lane.drain().await;
-        let err = lane.take_error().expect("the failure is reported");
-        assert!(err.message().contains("no space"), "{err}");
-        assert!(lane.take_error().is_none(), "once");
-        assert_eq!(fs.failed_writes(), 1, "nothing tried after the failure");
-        assert_eq!(status.borrow().frames_written, written);
-        {
-            let d = lock(&disk);
-            assert_eq!(
-                d.segments[SEGMENT],
-                (written * 188, false),
-                "cut to whole frames"
-            );
-            assert_eq!(d.short.as_deref(), Some(SEGMENT));
-        }
-
-        // Until reset, the lane drops what it is given; then it writes again.
-        lane.push(&disk, packet());
-        lane.drain().await;
-        assert_eq!(fs.failed_writes(), 1);
-        fs.set_capacity(None);
-        lane.reset();
-        lock(&disk).start("segment-00000001.ts".into()).unwrap();
-        lane.push(&disk, packet());
-        lane.drain().await;
-        assert!(lane.take_error().is_none());
-        assert_eq!(status.borrow().frames_written, written + 1);
-    }
 
     #[test]
     fn config_bounds_are_checked() {
