@@ -22,7 +22,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use vas::sfu::{SfuConfig, ViewerId};
+use vas::ViewerId;
+use vas::config::WebRtcConfig;
 use vas::{ErrorKind, StreamId, Vas};
 
 /// What the handlers share: the engine and the stream they show.
@@ -111,9 +112,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let vas = Vas::builder()
         .data_dir(dir.path())
-        .webrtc(SfuConfig {
+        .webrtc(WebRtcConfig {
             bind: "127.0.0.1:0".parse()?,
-            ..SfuConfig::default()
+            ..WebRtcConfig::default()
         })
         .build()
         .await?;

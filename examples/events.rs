@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use vas::status::StreamState;
+use vas::StreamState;
 use vas::{Event, Vas};
 
 #[tokio::main]

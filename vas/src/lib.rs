@@ -31,14 +31,15 @@
 //!   recorders, viewers), bounded, with [`Event::Missed`] for a reader that fell behind. See
 //!   [`events`].
 //! * **Record** — [`Vas::set_recording`]; recordings are listed by [`Vas::recordings`] and
-//!   played back through [`Vas::playback_playlist`].
+//!   played back through [`Vas::playback_playlist`] (example below).
 //! * **Without an async runtime** — [`VasBuilder::build_blocking`] starts an engine that
 //!   owns its runtime; [`Vas::blocking`] gives every call in blocking form ([`BlockingVas`]),
 //!   usable from any plain thread. Async calls can be awaited from any executor.
 //! * **Encoded frames** — [`Vas::subscribe`] gives the camera's frames as sent
 //!   ([`frames::EncodedSubscription`]), async, blocking with a timeout, or `try`.
-//! * **Serve live view** — [`VasBuilder::webrtc`] enables WebRTC; [`Vas::webrtc_offer`] answers
-//!   a browser's SDP offer (WHEP-style; `examples/embed_live.rs` puts it behind an axum route).
+//! * **Embed and view** — [`VasBuilder::webrtc`] enables WebRTC; [`Vas::webrtc_offer`] answers
+//!   a browser's SDP offer (WHEP-style; example below, and `examples/embed_live.rs` puts it
+//!   behind an axum route).
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -57,6 +58,88 @@
 //! # Ok::<(), vas::Error>(())
 //! # }).unwrap();
 //! ```
+//!
+//! ### Record, and play back what was recorded
+//!
+//! A stream records while it runs and its recording switch is on (stored, so it survives a
+//! restart). Each recording is an HLS playlist of MPEG-TS segments under the media folder;
+//! [`Vas::playback_playlist`] stitches the recordings of any time range into one VOD
+//! playlist, ready for hls.js, Safari or ffmpeg.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! # use vas::synth::{CameraConfig, CameraMode, SyntheticCamera};
+//! # let camera = SyntheticCamera::start(CameraConfig {
+//! #     mode: CameraMode::PreEncodedLoop { seconds: 2 },
+//! #     bind: "127.0.0.1:0".parse().unwrap(),
+//! #     ..CameraConfig::default()
+//! # }).await.unwrap();
+//! # let url = camera.url();
+//! use std::time::{Duration, Instant};
+//! use vas::{NewDevice, Range, Vas};
+//! let dir = tempfile::tempdir().unwrap();
+//! let vas = Vas::builder().data_dir(dir.path()).build().await?;
+//! vas.add_device(NewDevice::new("gate", url)).await?; // url: the camera's rtsp://…
+//! let stream = vas.streams().await?[0].stream.id;
+//! vas.set_recording(stream, true).await?;
+//! vas.start_stream(stream).await?;
+//!
+//! // The first segment is on disk once the stream's recorder status counts it.
+//! let deadline = Instant::now() + Duration::from_secs(30);
+//! while !vas.stream(stream).await?.recording.is_some_and(|r| r.segments >= 1) {
+//!     assert!(Instant::now() < deadline, "nothing recorded");
+//!     tokio::time::sleep(Duration::from_millis(100)).await;
+//! }
+//!
+//! let recordings = vas.recordings(Range::stream(stream)).await?;
+//! let from = recordings[0].start;
+//! let playlist = vas.playback_playlist(stream, from, chrono::Utc::now(), "/media/").await?;
+//! assert!(playlist.segments[0].uri.starts_with("/media/"));
+//! assert!(playlist.render().starts_with("#EXTM3U"));
+//! vas.close().await; // the open recording ends with a complete playlist
+//! # Ok::<(), vas::Error>(())
+//! # }).unwrap();
+//! ```
+//!
+//! ### Embed and view
+//!
+//! With [`VasBuilder::webrtc`] the engine runs an ICE-lite WebRTC service on one UDP port
+//! (and ICE-TCP on the same port). A browser's SDP offer, posted to a route of yours, gets
+//! its answer from [`Vas::webrtc_offer`]; the answer carries the candidates, so no trickle
+//! is needed. Here a str0m peer stands in for the browser.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use std::time::Instant;
+//! use str0m::media::{Direction, MediaKind};
+//! use vas::config::WebRtcConfig;
+//! use vas::{NewDevice, Vas};
+//! let dir = tempfile::tempdir().unwrap();
+//! let vas = Vas::builder()
+//!     .data_dir(dir.path())
+//!     .webrtc(WebRtcConfig { bind: "127.0.0.1:0".parse().unwrap(), ..Default::default() })
+//!     .build()
+//!     .await?;
+//! vas.add_device(NewDevice::new("gate", "rtsp://10.0.0.5/stream1")).await?;
+//! let stream = vas.streams().await?[0].stream.id;
+//! vas.start_stream(stream).await?; // watching needs a started stream
+//!
+//! // The browser's side: a receive-only video offer.
+//! let mut browser = str0m::Rtc::builder().build(Instant::now());
+//! let mut sdp = browser.sdp_api();
+//! sdp.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+//! let (offer, _pending) = sdp.apply().unwrap();
+//!
+//! let session = vas.webrtc_offer(stream, &offer.to_sdp_string()).await?;
+//! assert!(session.answer_sdp.starts_with("v=0"));
+//! assert_eq!(vas.viewer_count(stream), 1);
+//! assert!(vas.webrtc_close(session.viewer).await);
+//! vas.close().await;
+//! # Ok::<(), vas::Error>(())
+//! # }).unwrap();
+//! ```
+//!
+//! `examples/embed_live.rs` serves the same call to real browsers behind an axum route.
 //!
 //! Errors are one type, [`Error`], with an [`ErrorKind`] that each shell maps once; the kinds
 //! come from one table with stable names and numeric codes ([`ErrorKind::ALL`]).

@@ -317,7 +317,7 @@ async fn idle_subscribers_cost_one_decoder_and_bounded_memory() {
         };
         idle.push(vas.frames(id, opts).await.unwrap());
     }
-    assert!(vas.is_decoding(id).await);
+    assert!(vas.is_decoding(id));
     // Let every format's buffers reach their steady state, then watch: unread frames must be
     // replaced, not piled up (a queue of 720p frames would grow by ~100 MB a second).
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -342,7 +342,7 @@ async fn idle_subscribers_cost_one_decoder_and_bounded_memory() {
     drop(idle);
     // The last subscriber gone, the decoder stops: nothing decodes for nobody.
     let t = Instant::now();
-    while vas.is_decoding(id).await || decoder_threads(id) > 0 {
+    while vas.is_decoding(id) || decoder_threads(id) > 0 {
         assert!(
             t.elapsed() < Duration::from_secs(5),
             "decoder still running"
@@ -451,7 +451,7 @@ async fn receiving_works_from_a_plain_thread_and_ends_when_the_stream_is_removed
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
     assert!(
-        !vas.is_decoding(other).await,
+        !vas.is_decoding(other),
         "no decoder for a stream nobody subscribed to"
     );
 }

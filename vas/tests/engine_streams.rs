@@ -3,13 +3,10 @@
 //! stream's calls (measured).
 #![cfg(feature = "synthetic-camera")]
 
-use std::io;
-use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use vas::record::fs::{DirEntry, FsSpace, MediaFile, MediaFs, OsFs};
+use vas::record::fs::FaultFs;
 use vas::synth::{CameraConfig, CameraMode, SyntheticCamera};
 use vas::{
     DesiredState, DevicePatch, ErrorKind, NewDevice, StreamProfile, StreamState, SubStreamChange,
@@ -235,52 +232,8 @@ async fn many_streams_started_and_stopped_at_once_end_as_asked() {
     vas.close().await;
 }
 
-/// The real filesystem, with renames (how playlists are replaced) made slow on demand.
-#[derive(Debug, Default)]
-struct SlowRenames {
-    slow: AtomicBool,
-}
-
+/// How long each rename takes while A's disk is slow.
 const SLOW_RENAME: Duration = Duration::from_millis(1500);
-
-impl MediaFs for SlowRenames {
-    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
-        OsFs.create_dir_all(path)
-    }
-    fn create(&self, path: &Path) -> io::Result<Box<dyn MediaFile>> {
-        OsFs.create(path)
-    }
-    fn open_read(&self, path: &Path) -> io::Result<Box<dyn io::Read + Send>> {
-        OsFs.open_read(path)
-    }
-    fn file_len(&self, path: &Path) -> io::Result<u64> {
-        OsFs.file_len(path)
-    }
-    fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
-        OsFs.truncate(path, len)
-    }
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        if self.slow.load(Ordering::Acquire) {
-            std::thread::sleep(SLOW_RENAME);
-        }
-        OsFs.rename(from, to)
-    }
-    fn remove_file(&self, path: &Path) -> io::Result<()> {
-        OsFs.remove_file(path)
-    }
-    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
-        OsFs.remove_dir_all(path)
-    }
-    fn list_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>> {
-        OsFs.list_dir(path)
-    }
-    fn sync_dir(&self, path: &Path) -> io::Result<()> {
-        OsFs.sync_dir(path)
-    }
-    fn space(&self, path: &Path) -> io::Result<FsSpace> {
-        OsFs.space(path)
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_streams_slow_stop_does_not_delay_another_streams_calls() {
@@ -294,7 +247,7 @@ async fn one_streams_slow_stop_does_not_delay_another_streams_calls() {
     let a = SyntheticCamera::start(cam("/a")).await.unwrap();
     let b = SyntheticCamera::start(cam("/b")).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let fs = Arc::new(SlowRenames::default());
+    let fs = Arc::new(FaultFs::new(dir.path()));
     let vas = Vas::builder()
         .data_dir(dir.path())
         .media_fs(fs.clone())
@@ -331,7 +284,7 @@ async fn one_streams_slow_stop_does_not_delay_another_streams_calls() {
     }
 
     // Stop A while its disk is slow: its recorder needs SLOW_RENAME (or more) to finish.
-    fs.slow.store(true, Ordering::Release);
+    fs.set_rename_delay(Some(SLOW_RENAME));
     let stopping = {
         let v = vas.clone();
         tokio::spawn(async move {
@@ -352,7 +305,7 @@ async fn one_streams_slow_stop_does_not_delay_another_streams_calls() {
     let b_calls = t.elapsed();
     assert!(!stopping.is_finished(), "A's stop was not slow after all");
     let a_stop = stopping.await.unwrap();
-    fs.slow.store(false, Ordering::Release);
+    fs.set_rename_delay(None);
     eprintln!("A's stop took {a_stop:?}; five calls about B meanwhile took {b_calls:?}");
     assert!(a_stop >= SLOW_RENAME, "A's stop took only {a_stop:?}");
     assert!(

@@ -245,7 +245,7 @@ impl Vas {
     /// Errors: `NotFound` (unknown stream), `InvalidInput` (options out of range, see
     /// [`FrameOptions::validate`]), `ResourceExhausted` (no thread for the decoder).
     pub async fn frames(&self, id: StreamId, options: FrameOptions) -> Result<FrameSubscription> {
-        options.validate()?;
+        // The tap validates the options (it owns what they mean).
         self.run(move |v| async move {
             v.inner.store.get_stream(id).await?;
             let room = v.room(id);
@@ -257,7 +257,7 @@ impl Vas {
     /// Whether a stream is being decoded right now (someone holds a decoded-frame
     /// subscription).
     #[doc(hidden)]
-    pub async fn is_decoding(&self, id: StreamId) -> bool {
+    pub fn is_decoding(&self, id: StreamId) -> bool {
         self.inner
             .streams
             .get(id)

@@ -84,6 +84,10 @@ impl Drop for Membership {
     }
 }
 
+/// How often [`FrameTap::join`] looks whether a decoder thread has ended (std threads offer
+/// no join with a timeout); short against the decoder's exit time, long enough not to spin.
+const JOIN_POLL: std::time::Duration = std::time::Duration::from_millis(2);
+
 impl FrameTap {
     /// Subscribes to the stream's decoded frames, starting its decoder if none runs.
     pub(crate) fn subscribe(
@@ -175,7 +179,7 @@ impl FrameTap {
                 continue;
             }
             while !t.is_finished() && std::time::Instant::now() < deadline {
-                std::thread::sleep(std::time::Duration::from_millis(2));
+                std::thread::sleep(JOIN_POLL);
             }
             if t.is_finished() {
                 let _ = t.join();

@@ -267,7 +267,7 @@ mod fault {
     /// * A simulated capacity: writes that would take the bytes under the root past it write
     ///   what fits and fail with `StorageFull` (ENOSPC), and [`MediaFs::space`] reports the
     ///   capacity and what is left of it, so free space grows back as files are removed.
-    /// * Renames that fail with an I/O error (EIO).
+    /// * Renames that fail with an I/O error (EIO), or that take a while (a slow disk).
     /// * Counters of appends, to check that each frame is one write.
     ///
     /// ```
@@ -292,6 +292,7 @@ mod fault {
     struct FaultState {
         capacity: Option<u64>,
         fail_renames: bool,
+        rename_delay: Option<std::time::Duration>,
         appends: u64,
         appends_per_file: HashMap<PathBuf, u64>,
         appended_bytes: u64,
@@ -320,6 +321,11 @@ mod fault {
         /// Makes every rename fail with EIO (or work again).
         pub fn fail_renames(&self, fail: bool) {
             self.lock().fail_renames = fail;
+        }
+
+        /// Makes every rename sleep this long first, on the calling thread (`None`: no delay).
+        pub fn set_rename_delay(&self, delay: Option<std::time::Duration>) {
+            self.lock().rename_delay = delay;
         }
 
         /// Appends so far (each is one write to the OS).
@@ -438,7 +444,14 @@ mod fault {
         }
 
         fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-            if self.lock().fail_renames {
+            let (fail, delay) = {
+                let st = self.lock();
+                (st.fail_renames, st.rename_delay)
+            };
+            if let Some(delay) = delay {
+                std::thread::sleep(delay);
+            }
+            if fail {
                 return Err(io::Error::other("input/output error (simulated EIO)"));
             }
             OsFs.rename(from, to)
