@@ -139,6 +139,11 @@ pub fn run_cameras(n: usize) {
 /// bit/s (a keyframe every second, a [`LOOP_SECONDS`] pre-encoded loop) and prints their URLs
 /// on one line; exits when stdin closes.
 pub fn run_cameras_with(n: usize, width: u32, height: u32, bitrate: u32) {
+    run_cameras_gop(n, width, height, bitrate, FPS);
+}
+
+/// As [`run_cameras_with`], with a keyframe every `gop` frames.
+pub fn run_cameras_gop(n: usize, width: u32, height: u32, bitrate: u32, gop: u32) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -153,7 +158,7 @@ pub fn run_cameras_with(n: usize, width: u32, height: u32, bitrate: u32) {
                     height,
                     fps: FPS,
                     bitrate_bps: bitrate,
-                    gop: FPS,
+                    gop,
                     mode: vas::synth::CameraMode::PreEncodedLoop {
                         seconds: LOOP_SECONDS,
                     },

@@ -5,9 +5,11 @@
 
 pub mod camera_url;
 pub mod frame_budget;
+pub mod mp4_clip;
 pub mod nal_units;
 pub mod playlist;
 pub mod rtsp_guard;
 pub mod sdp_offer;
 pub mod signaling_message;
+pub mod ts_read;
 pub mod ts_scan;

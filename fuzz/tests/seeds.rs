@@ -10,11 +10,13 @@ type Check = fn(&[u8]);
 const TARGETS: &[(&str, Check)] = &[
     ("camera_url", vas_fuzz::camera_url::check),
     ("frame_budget", vas_fuzz::frame_budget::check),
+    ("mp4_clip", vas_fuzz::mp4_clip::check),
     ("nal_units", vas_fuzz::nal_units::check),
     ("playlist", vas_fuzz::playlist::check),
     ("rtsp_guard", vas_fuzz::rtsp_guard::check),
     ("sdp_offer", vas_fuzz::sdp_offer::check),
     ("signaling_message", vas_fuzz::signaling_message::check),
+    ("ts_read", vas_fuzz::ts_read::check),
     ("ts_scan", vas_fuzz::ts_scan::check),
 ];
 

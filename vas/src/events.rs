@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{RecordingId, StreamId};
+use crate::model::{BookmarkId, BookmarkState, RecordingId, SnapshotId, StreamId};
 use crate::record::RecorderState;
 use crate::sfu::ViewerId;
 use crate::status::StreamState;
@@ -90,6 +90,28 @@ pub enum Event {
         /// When.
         at: DateTime<Utc>,
     },
+    /// A snapshot was saved (its file and row exist).
+    SnapshotSaved {
+        /// The stream.
+        stream: StreamId,
+        /// The saved snapshot.
+        snapshot: SnapshotId,
+        /// Capture time of the frame it shows.
+        taken_at: DateTime<Utc>,
+    },
+    /// A bookmark was made (`pending`), or its clip is ready or failed.
+    Bookmark {
+        /// The stream.
+        stream: StreamId,
+        /// The bookmark.
+        bookmark: BookmarkId,
+        /// Its new state.
+        state: BookmarkState,
+        /// Why it failed, or what a ready clip lacks.
+        detail: Option<String>,
+        /// When it changed.
+        at: DateTime<Utc>,
+    },
     /// This subscriber fell behind and lost `events` events (the bus keeps the last
     /// [`EVENT_BUFFER`]); what follows is the oldest event still kept.
     Missed {
@@ -105,7 +127,9 @@ impl Event {
             Event::StreamState { stream, .. }
             | Event::Recorder { stream, .. }
             | Event::ViewerJoined { stream, .. }
-            | Event::ViewerLeft { stream, .. } => Some(*stream),
+            | Event::ViewerLeft { stream, .. }
+            | Event::SnapshotSaved { stream, .. }
+            | Event::Bookmark { stream, .. } => Some(*stream),
             Event::Missed { .. } => None,
         }
     }

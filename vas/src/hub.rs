@@ -84,6 +84,8 @@ struct State {
     gop_open: bool,
     video: Option<Arc<VideoParams>>,
     audio: Option<Arc<AudioParams>>,
+    /// The newest video frame published (one shared frame: what "the newest picture" is).
+    last_video: Option<Frame>,
 }
 
 /// What a subscriber receives.
@@ -114,6 +116,7 @@ impl Hub {
                     gop_open: false,
                     video: None,
                     audio: None,
+                    last_video: None,
                 }),
                 has_video: AtomicBool::new(false),
             }),
@@ -140,6 +143,9 @@ impl Hub {
                     st.audio = Some(p.clone());
                 }
             }
+        }
+        if frame.is_video() {
+            st.last_video = Some(frame.clone());
         }
         let starts_gop = frame.is_video() && frame.keyframe;
         if starts_gop {
@@ -188,9 +194,25 @@ impl Hub {
     pub fn close(&self) {
         let mut st = self.lock();
         st.tx = None;
+        st.last_video = None;
         st.gop.clear();
         st.gop_bytes = 0;
         st.gop_open = false;
+    }
+
+    /// The newest video frame published, if any (kept after the camera drops, so its time
+    /// says when the last good picture was; gone once the hub closes).
+    pub fn latest_video(&self) -> Option<Frame> {
+        self.lock().last_video.clone()
+    }
+
+    /// The cached GOP's keyframe (the newest keyframe, when its GOP fits the cache).
+    pub fn cached_keyframe(&self) -> Option<Frame> {
+        self.lock()
+            .gop
+            .front()
+            .filter(|f| f.is_video() && f.keyframe)
+            .cloned()
     }
 
     /// Live subscriptions.

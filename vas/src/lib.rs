@@ -147,6 +147,7 @@
 // The public face: the engine, its value types, events and frames. Everything else is
 // internal; the modules marked `doc(hidden)` stay reachable for the reference server, the
 // benchmarks and the tests (the way retina does it), and are not API: no stability promise.
+pub mod bookmark;
 #[doc(hidden)]
 pub mod camera_url;
 #[doc(hidden)]
@@ -164,11 +165,14 @@ pub mod media;
 #[doc(hidden)]
 pub mod model;
 #[doc(hidden)]
+pub mod mp4;
+#[doc(hidden)]
 pub mod record;
 #[doc(hidden)]
 pub mod secrets;
 #[doc(hidden)]
 pub mod sfu;
+pub mod snapshot;
 #[doc(hidden)]
 pub mod status;
 #[doc(hidden)]
@@ -183,6 +187,7 @@ pub mod testutil;
 /// What [`VasBuilder`] is configured with: ingest, hub, recording, retention, WebRTC,
 /// secrets and the clock. Every type has a sane [`Default`].
 pub mod config {
+    pub use crate::bookmark::BookmarkConfig;
     pub use crate::clock::{Clock, SharedClock, SystemClock};
     pub use crate::hub::HubConfig;
     pub use crate::ingest::IngestConfig;
@@ -190,6 +195,7 @@ pub mod config {
     pub use crate::record::{FsyncPolicy, RecorderConfig, RetentionPolicy};
     pub use crate::secrets::SecretKey;
     pub use crate::sfu::{CoreConfig as WebRtcLimits, SfuConfig as WebRtcConfig};
+    pub use crate::snapshot::SnapshotConfig;
 }
 
 pub use engine::{
@@ -199,8 +205,9 @@ pub use engine::{
 pub use error::{Error, ErrorKind, Result};
 pub use events::{Event, EventSubscription};
 pub use model::{
-    Camera, DesiredState, DeviceId, DevicePatch, NewDevice, Recording, RecordingId, RtpTransport,
-    Stream, StreamId, StreamProfile, SubStreamChange,
+    Bookmark, BookmarkId, BookmarkState, Camera, DesiredState, DeviceId, DevicePatch, NewDevice,
+    Recording, RecordingId, RtpTransport, Snapshot, SnapshotId, Stream, StreamId, StreamProfile,
+    SubStreamChange,
 };
 pub use record::{MediaPlaylist, RecorderState, RecorderStatus};
 pub use sfu::ViewerId;

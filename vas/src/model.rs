@@ -503,6 +503,8 @@ pub struct Bookmark {
     pub state: BookmarkState,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// Why the clip failed, or what a ready clip lacks (the camera dropped meanwhile).
+    pub detail: Option<String>,
 }
 
 impl Bookmark {
@@ -544,6 +546,8 @@ pub struct Snapshot {
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
+    /// Optional label (at most [`MAX_LABEL_CHARS`] characters).
+    pub label: Option<String>,
 }
 
 #[cfg(test)]

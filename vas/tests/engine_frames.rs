@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use vas::frames::{FrameOptions, FrameSubscription, PixelFormat, Strategy, VideoFrame};
 use vas::hub::Delivery;
 use vas::ingest::{BackoffPolicy, IngestConfig};
-use vas::media::{Frame, nal_units};
 use vas::model::NewDevice;
 use vas::synth::{CameraConfig, CameraMode, SyntheticCamera};
+use vas::testutil::{annexb, psnr};
 use vas::{ErrorKind, StreamId, Vas};
 
 /// Held by each test for its whole run.
@@ -84,37 +84,6 @@ async fn recv(
     })
     .await
     .unwrap()
-}
-
-fn psnr(a: &[u8], b: &[u8]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    let mse = a
-        .iter()
-        .zip(b)
-        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
-        .sum::<f64>()
-        / a.len() as f64;
-    if mse == 0.0 {
-        return f64::INFINITY;
-    }
-    10.0 * (255.0 * 255.0 / mse).log10()
-}
-
-/// The Annex B bitstream of encoded frames (parameter sets first), as ffmpeg reads it.
-fn annexb(frames: &[Frame]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let params = frames[0].video_params().unwrap();
-    for set in [&params.sps, &params.pps] {
-        out.extend_from_slice(&[0, 0, 0, 1]);
-        out.extend_from_slice(set);
-    }
-    for f in frames {
-        for unit in nal_units(&f.data) {
-            out.extend_from_slice(&[0, 0, 0, 1]);
-            out.extend_from_slice(unit);
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

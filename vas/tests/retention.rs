@@ -67,6 +67,7 @@ fn pending_bookmark(stream: StreamId, at: DateTime<Utc>) -> Bookmark {
         clip_location: None,
         state: BookmarkState::Pending,
         created_at: at,
+        detail: None,
     }
 }
 
@@ -126,7 +127,7 @@ async fn the_watermark_frees_space_oldest_first_around_a_pending_bookmark() {
 
     // Once the clip is cut, the bookmark no longer holds the oldest recording.
     env.store
-        .update_bookmark(b.id, BookmarkState::Ready, Some("clips/b.ts"))
+        .update_bookmark(b.id, BookmarkState::Ready, Some("clips/b.ts"), None)
         .await
         .unwrap();
     let policy = RetentionPolicy {

@@ -214,7 +214,7 @@ async fn unknown_ids_are_not_found(store: &dyn Store) {
             .unwrap_err()
             .kind(),
         store
-            .update_bookmark(BookmarkId::new(), BookmarkState::Ready, None)
+            .update_bookmark(BookmarkId::new(), BookmarkState::Ready, None, None)
             .await
             .unwrap_err()
             .kind(),
@@ -341,6 +341,7 @@ fn bookmark(stream: StreamId, at: i64) -> Bookmark {
         clip_location: None,
         state: BookmarkState::Pending,
         created_at: t(at),
+        detail: None,
     }
 }
 
@@ -353,6 +354,8 @@ fn snapshot(stream: StreamId, at: i64) -> Snapshot {
         bytes: 51_234,
         width: 1920,
         height: 1080,
+        // Both shapes round-trip: a label (with non-ASCII text) and none.
+        label: (at % 2 == 1).then(|| format!("gate ✓ {at}")),
     }
 }
 
@@ -369,11 +372,17 @@ async fn bookmarks_lifecycle(store: &dyn Store) {
         .unwrap();
     assert_eq!(got, vec![b2.clone()]);
     let ready = store
-        .update_bookmark(b1.id, BookmarkState::Ready, Some("clips/b1.ts"))
+        .update_bookmark(
+            b1.id,
+            BookmarkState::Ready,
+            Some("clips/b1.ts"),
+            Some("short by 1 s"),
+        )
         .await
         .unwrap();
     assert_eq!(ready.state, BookmarkState::Ready);
     assert_eq!(ready.clip_location.as_deref(), Some("clips/b1.ts"));
+    assert_eq!(ready.detail.as_deref(), Some("short by 1 s"));
     store.delete_bookmark(b2.id).await.unwrap();
     assert_eq!(
         store.list_bookmarks(Range::stream(s.id)).await.unwrap(),
@@ -543,7 +552,7 @@ async fn pending_bookmarks_protect_recordings(store: &dyn Store) {
     );
     // Once its clip is cut, the bookmark no longer holds the recording.
     store
-        .update_bookmark(pending.id, BookmarkState::Ready, Some("clips/x.ts"))
+        .update_bookmark(pending.id, BookmarkState::Ready, Some("clips/x.ts"), None)
         .await
         .unwrap();
     assert!(store.delete_recording_if_unreferenced(r1.id).await.unwrap());

@@ -3,9 +3,11 @@
 //! Owns request parsing, response shapes and authentication. It calls only the [`vas::Vas`]
 //! engine (never the store) and maps errors only through [`error::ApiError`].
 
+pub mod bookmarks;
 pub mod error;
 pub mod extract;
 pub mod recordings;
+pub mod snapshots;
 pub mod time;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -268,6 +270,20 @@ pub fn routes(state: AppState) -> Router {
             "/whep/{session}",
             axum::routing::delete(crate::signaling::whep_delete),
         )
+        .route("/streams/{id}/snapshot.jpg", get(snapshots::instant))
+        .route("/streams/{id}/snapshots", post(snapshots::take))
+        .route("/snapshots", get(snapshots::list))
+        .route(
+            "/snapshots/{id}",
+            get(snapshots::get).delete(snapshots::delete),
+        )
+        .route("/snapshots/{id}/image.jpg", get(snapshots::image))
+        .route("/bookmarks", post(bookmarks::create).get(bookmarks::list))
+        .route(
+            "/bookmarks/{id}",
+            get(bookmarks::get).delete(bookmarks::delete),
+        )
+        .route("/bookmarks/{id}/clip.mp4", get(bookmarks::clip))
         .route("/streams/{id}/start", post(start_stream))
         .route("/streams/{id}/stop", post(stop_stream))
         .fallback(unknown_endpoint)

@@ -32,6 +32,8 @@ pub async fn sqlite_app() -> (Router, vas::Vas, tempfile::TempDir) {
 pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
+    /// The body as received.
+    pub bytes: Vec<u8>,
     pub text: String,
     pub json: Value,
 }
@@ -83,7 +85,77 @@ pub async fn call_with(
     Reply {
         status,
         headers,
+        bytes: bytes.to_vec(),
         text,
         json,
     }
+}
+
+/// A 320×180 synthetic camera replaying a 2 s loop (cheap), on a free port.
+pub async fn loop_camera() -> vas::synth::SyntheticCamera {
+    vas::synth::SyntheticCamera::start(vas::synth::CameraConfig {
+        width: 320,
+        height: 180,
+        mode: vas::synth::CameraMode::PreEncodedLoop { seconds: 2 },
+        bind: "127.0.0.1:0".parse().unwrap(),
+        ..vas::synth::CameraConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// Adds a camera at `url`, starts its main stream and returns it once live.
+pub async fn live_stream(vas: &vas::Vas, url: &str) -> vas::StreamId {
+    let d = vas
+        .add_device(vas::NewDevice::new("gate", url))
+        .await
+        .unwrap();
+    let id = vas
+        .streams()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.stream.device_id == d.id)
+        .unwrap()
+        .stream
+        .id;
+    vas.start_stream(id).await.unwrap();
+    let t = std::time::Instant::now();
+    while vas.stream(id).await.unwrap().status.state != vas::StreamState::Live {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(20),
+            "stream never live"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    id
+}
+
+/// Runs `scenario` on an app over an engine on a fresh SQLite file, then on a fresh
+/// database of the test PostgreSQL server (which outside CI may be skipped explicitly).
+pub async fn on_both_backends<F, Fut>(scenario: F)
+where
+    F: Fn(Router, vas::Vas) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let vas = vas::Vas::builder()
+        .data_dir(dir.path())
+        .build()
+        .await
+        .unwrap();
+    scenario(app(AppState::new(vas.clone())), vas).await;
+    let Some(server) = vas::testutil::postgres_url() else {
+        return;
+    };
+    let db = vas::testutil::TestDatabase::create(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let vas = vas::Vas::builder()
+        .data_dir(dir.path())
+        .database_url(&db.url)
+        .build()
+        .await
+        .unwrap();
+    scenario(app(AppState::new(vas.clone())), vas).await;
+    db.drop_db().await;
 }

@@ -10,9 +10,13 @@ use std::future::Future;
 use super::{Vas, closed};
 use crate::events::EventSubscription;
 use crate::frames::{EncodedSubscription, FrameOptions, FrameSubscription};
-use crate::model::{Camera, DeviceId, DevicePatch, NewDevice, Recording, RecordingId, StreamId};
+use crate::model::{
+    Camera, DeviceId, DevicePatch, NewDevice, Recording, RecordingId, Snapshot, SnapshotId,
+    StreamId,
+};
 use crate::record::MediaPlaylist;
 use crate::sfu::ViewerId;
+use crate::snapshot::{Jpeg, SnapshotOptions};
 use crate::status::StreamInfo;
 use crate::store::Range;
 use crate::{Error, ErrorKind, Result};
@@ -165,6 +169,41 @@ impl BlockingVas {
     pub fn webrtc_close(&self, viewer: ViewerId) -> bool {
         self.call(move |v| async move { Ok(v.webrtc_close(viewer).await) })
             .unwrap_or(false)
+    }
+
+    /// See [`Vas::snapshot`].
+    pub fn snapshot(&self, id: StreamId, options: SnapshotOptions) -> Result<Jpeg> {
+        self.call(move |v| async move { v.snapshot(id, options).await })
+    }
+
+    /// See [`Vas::save_snapshot`].
+    pub fn save_snapshot(
+        &self,
+        id: StreamId,
+        options: SnapshotOptions,
+        label: Option<String>,
+    ) -> Result<Snapshot> {
+        self.call(move |v| async move { v.save_snapshot(id, options, label).await })
+    }
+
+    /// See [`Vas::stored_snapshots`].
+    pub fn stored_snapshots(&self, query: Range) -> Result<Vec<Snapshot>> {
+        self.call(move |v| async move { v.stored_snapshots(query).await })
+    }
+
+    /// See [`Vas::stored_snapshot`].
+    pub fn stored_snapshot(&self, id: SnapshotId) -> Result<Snapshot> {
+        self.call(move |v| async move { v.stored_snapshot(id).await })
+    }
+
+    /// See [`Vas::stored_snapshot_image`].
+    pub fn stored_snapshot_image(&self, id: SnapshotId) -> Result<bytes::Bytes> {
+        self.call(move |v| async move { v.stored_snapshot_image(id).await })
+    }
+
+    /// See [`Vas::delete_snapshot`].
+    pub fn delete_snapshot(&self, id: SnapshotId) -> Result<()> {
+        self.call(move |v| async move { v.delete_snapshot(id).await })
     }
 
     /// See [`Vas::recordings`].

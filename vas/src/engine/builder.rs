@@ -13,6 +13,7 @@ use tracing::{info, warn};
 use super::streams::StreamRooms;
 use super::viewers::Viewers;
 use super::{EngineRuntime, Inner, Vas};
+use crate::bookmark::BookmarkConfig;
 use crate::clock::{SharedClock, SystemClock};
 use crate::events::EventBus;
 use crate::hub::HubConfig;
@@ -22,6 +23,7 @@ use crate::record::fs::{MediaFs, OsFs};
 use crate::record::{MediaLayout, RecorderConfig, Retention, RetentionPolicy, recover};
 use crate::secrets::{self, SecretBox, SecretKey};
 use crate::sfu::{Sfu, SfuConfig};
+use crate::snapshot::{SnapshotConfig, Snapshots};
 use crate::store;
 use crate::{Error, ErrorKind, Result};
 
@@ -79,6 +81,8 @@ pub struct VasBuilder {
     webrtc: Option<SfuConfig>,
     secret_key: Option<SecretKey>,
     runtime: Option<tokio::runtime::Handle>,
+    snapshots: SnapshotConfig,
+    bookmarks: BookmarkConfig,
 }
 
 impl VasBuilder {
@@ -146,6 +150,20 @@ impl VasBuilder {
     pub fn retention(mut self, policy: RetentionPolicy, interval: std::time::Duration) -> Self {
         self.retention = policy;
         self.retention_interval = Some(interval);
+        self
+    }
+
+    /// Limits of snapshots: concurrent work, how long a stream stays warm, the longest
+    /// wait (see [`SnapshotConfig`]).
+    pub fn snapshot_config(mut self, config: SnapshotConfig) -> Self {
+        self.snapshots = config;
+        self
+    }
+
+    /// Limits of bookmarks: each running stream's pre-roll, the wait for late frames (see
+    /// [`BookmarkConfig`]).
+    pub fn bookmark_config(mut self, config: BookmarkConfig) -> Self {
+        self.bookmarks = config;
         self
     }
 
@@ -254,6 +272,7 @@ impl VasBuilder {
         let layout = MediaLayout::new(&media_dir);
         // Close what a crash left open before anything records again.
         self.recorder.validate()?;
+        self.snapshots.validate()?;
         let report = recover(&*store, &layout, &fs).await?;
         if report != Default::default() {
             warn!(?report, "recovered recordings left open by an unclean stop");
@@ -289,6 +308,8 @@ impl VasBuilder {
                 writer: crate::record::SegmentWriter::start(),
                 retention: Mutex::new(None),
                 viewers: Viewers::new(sfu),
+                snapshots: Snapshots::new(self.snapshots),
+                bookmarks: super::bookmarks::BookmarkTasks::new(self.bookmarks),
                 secrets: sealer,
                 closed: std::sync::atomic::AtomicBool::new(false),
                 close_done: tokio::sync::OnceCell::new(),
@@ -318,6 +339,8 @@ impl VasBuilder {
                 vas.reconcile(s.id).await?;
             }
         }
+        // Bookmarks a stop left pending are finished from the recordings.
+        vas.resume_bookmarks().await?;
         Ok(vas)
     }
 }

@@ -18,8 +18,10 @@
 //! finishes what it started, so the store and the live state never disagree.
 
 mod blocking;
+mod bookmarks;
 mod builder;
 mod devices;
+mod snapshots;
 mod streams;
 mod viewers;
 
@@ -79,6 +81,10 @@ struct Inner {
     writer: SegmentWriter,
     retention: Mutex<Option<RetentionTask>>,
     viewers: viewers::Viewers,
+    /// Bookmarks whose clips are being made, and their limits.
+    bookmarks: bookmarks::BookmarkTasks,
+    /// Snapshots: warm decoders, the cap on picture work.
+    snapshots: crate::snapshot::Snapshots,
     /// Seals camera secrets on their way into the store and opens them on the way out.
     secrets: SecretBox,
     /// Set by the first `close()`; every later call is refused with `Closed`.
@@ -164,6 +170,7 @@ impl Drop for Inner {
             );
         }
         // The last handle is gone: stop every task without waiting.
+        self.bookmarks.abort_all();
         self.streams.abort_all();
         self.writer.shutdown();
         self.events.close();
@@ -279,6 +286,9 @@ impl Vas {
             task.stop().await;
         }
         self.inner.viewers.shutdown().await;
+        self.inner.snapshots.forget(None);
+        // Bookmarks still being made stay pending; the next start finishes them.
+        self.inner.bookmarks.abort_all();
         self.inner.streams.close_all(&closed()).await;
         // Every recorder has finished: the writer drains what is left and its thread ends.
         if !self.inner.writer.stop().await {
@@ -328,6 +338,34 @@ impl Vas {
                 from,
                 to,
                 &uri_prefix,
+            )
+            .await
+        })
+        .await
+    }
+
+    /// The recorded frames of a stream from the last keyframe at or before `from` through
+    /// the frame showing at `to`, across segments and recordings (each recording its own
+    /// epoch), within the default [`RangeLimits`](crate::record::range::RangeLimits); see
+    /// [`crate::record::range`]. `NotFound` when nothing is recorded at `from`. The files
+    /// are read on tokio's blocking pool.
+    #[doc(hidden)]
+    pub async fn recorded_frames(
+        &self,
+        stream: StreamId,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::record::range::RangeFrames> {
+        self.run(move |v| async move {
+            v.inner.store.get_stream(stream).await?;
+            crate::record::range::frames_for_range(
+                &*v.inner.store,
+                &v.inner.layout,
+                &v.inner.fs,
+                stream,
+                from,
+                to,
+                &crate::record::range::RangeLimits::default(),
             )
             .await
         })

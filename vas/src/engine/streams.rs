@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use super::{CLOSE_STEP_LIMIT, Vas};
+use crate::bookmark::{MAX_BEFORE, PreRoll, feed_preroll};
 use crate::events::Event;
 use crate::frames::{EncodedSubscription, FrameOptions, FrameSubscription, FrameTap};
 use crate::hub::{Hub, HubConfig};
@@ -39,11 +40,13 @@ pub(super) struct StreamRooms {
 /// One stream's room.
 #[derive(Debug)]
 pub(super) struct StreamRoom {
-    hub: Hub,
+    pub(super) hub: Hub,
     status: Arc<Mutex<StreamStatus>>,
     timeline: Arc<Mutex<Timeline>>,
     /// The stream's decoder, running only while someone subscribes to decoded frames.
-    frames: FrameTap,
+    pub(super) frames: FrameTap,
+    /// The last seconds of the running stream's frames, for bookmarks.
+    pub(super) preroll: Arc<PreRoll>,
     /// The running recorder's status, readable without the task lock.
     recording: Mutex<Option<watch::Receiver<RecorderStatus>>>,
     /// The stream's tasks; held across their start and stop (the per-stream serialisation).
@@ -53,6 +56,8 @@ pub(super) struct StreamRoom {
 #[derive(Debug, Default)]
 struct Tasks {
     ingest: Option<(IngestTask, CameraTarget)>,
+    /// Feeds the pre-roll while ingest runs.
+    preroll: Option<tokio::task::JoinHandle<()>>,
     recorder: Option<RecorderTask>,
     /// The stream was removed: nothing may start in this room again.
     removed: bool,
@@ -65,9 +70,15 @@ impl StreamRoom {
             status: Arc::new(Mutex::new(StreamStatus::default())),
             timeline: Arc::new(Mutex::new(Timeline::default())),
             frames: FrameTap::default(),
+            preroll: Arc::default(),
             recording: Mutex::new(None),
             tasks: tokio::sync::Mutex::new(Tasks::default()),
         }
+    }
+
+    /// The stream's live status now.
+    pub(super) fn status(&self) -> StreamStatus {
+        lock(&self.status).clone()
     }
 
     fn info(&self, stream: Stream) -> StreamInfo {
@@ -103,6 +114,10 @@ impl StreamRoom {
         if let Some((task, _)) = tasks.ingest.take() {
             task.stop().await;
         }
+        if let Some(feed) = tasks.preroll.take() {
+            feed.abort();
+        }
+        self.preroll.clear();
     }
 }
 
@@ -187,7 +202,7 @@ impl StreamRooms {
 }
 
 impl Vas {
-    fn room(&self, id: StreamId) -> Arc<StreamRoom> {
+    pub(super) fn room(&self, id: StreamId) -> Arc<StreamRoom> {
         self.inner.streams.get_or_create(id, self.inner.hub)
     }
 
@@ -334,6 +349,7 @@ impl Vas {
     /// end, and its WebRTC viewers are disconnected), then removes its media folder.
     pub(super) async fn remove_stream_room(&self, id: StreamId) {
         self.inner.viewers.remove_stream(id).await;
+        self.inner.snapshots.forget(Some(id));
         if let Some(room) = self.inner.streams.take(id) {
             let mut tasks = room.tasks.lock().await;
             tasks.removed = true;
@@ -375,6 +391,12 @@ impl Vas {
             *lock(&room.recording) = None;
             info!(stream = %id, "recording stopped");
         }
+        if want.is_none()
+            && let Some(feed) = tasks.preroll.take()
+        {
+            feed.abort();
+            room.preroll.clear();
+        }
         let current = tasks.ingest.as_ref().map(|(_, t)| t);
         if current != want.as_ref() {
             if let Some((task, _)) = tasks.ingest.take() {
@@ -404,6 +426,14 @@ impl Vas {
                     config: self.inner.ingest,
                 };
                 tasks.ingest = Some((IngestTask::spawn(ctx), target));
+                if tasks.preroll.is_none() {
+                    tasks.preroll = Some(tokio::spawn(feed_preroll(
+                        room.hub.clone(),
+                        room.preroll.clone(),
+                        MAX_BEFORE,
+                        self.inner.bookmarks.config.preroll_bytes,
+                    )));
+                }
                 info!(stream = %id, url = %device.rtsp_url_masked(), "ingest started");
             }
         }

@@ -49,6 +49,8 @@ use chrono::{DateTime, Utc};
 
 use crate::{Error, ErrorKind, Result};
 
+pub(crate) use convert::{Scaler, convert};
+pub(crate) use decoder::{H264Decoder, YuvView};
 pub use encoded::{
     AudioCodec, AudioParams, EncodedDelivery, EncodedFrame, EncodedSubscription, Track, VideoCodec,
     VideoParams,

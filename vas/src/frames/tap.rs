@@ -329,62 +329,30 @@ fn deliver(
     }
 }
 
-#[cfg(all(test, feature = "synthetic-camera"))]
+#[cfg(all(test, feature = "synthetic-camera", feature = "test-util"))]
 mod tests {
     use std::time::Duration;
 
-    use bytes::{BufMut, Bytes, BytesMut};
+    use bytes::Bytes;
 
     use super::*;
     use crate::frames::Strategy;
     use crate::hub::HubConfig;
     use crate::media::{Track, VideoCodec, VideoParams};
-    use crate::synth::h264::{EncoderSettings, NAL_PPS, NAL_SPS, PictureEncoder};
-    use crate::synth::pattern::TestPattern;
 
     /// `count` encoded frames of the test pattern (a keyframe every `gop`), as the hub carries
     /// them (length-prefixed NAL units).
     fn encoded(count: u64, gop: u32) -> Vec<Frame> {
-        let (w, h) = (160, 96);
-        let mut pattern = TestPattern::new(w, h);
-        let mut encoder = PictureEncoder::new(EncoderSettings {
-            fps: 30,
-            bitrate_bps: 300_000,
-            gop,
-        })
-        .unwrap();
-        let mut params = None;
-        let mut frames = Vec::new();
-        for n in 0..count {
-            let au = encoder
-                .encode(pattern.render(n, chrono::Utc::now()), w, h, n == 0)
-                .unwrap();
-            let p = params.get_or_insert_with(|| {
-                Arc::new(VideoParams {
-                    codec: VideoCodec::H264,
-                    width: w as u32,
-                    height: h as u32,
-                    vps: None,
-                    sps: au.find(NAL_SPS).unwrap().clone(),
-                    pps: au.find(NAL_PPS).unwrap().clone(),
-                    rfc6381_codec: "avc1.42C01E".into(),
-                })
-            });
-            let mut data = BytesMut::new();
-            for nal in &au.nals {
-                data.put_u32(nal.len() as u32);
-                data.put_slice(nal);
-            }
-            frames.push(Frame {
-                track: Track::Video(p.clone()),
-                pts: n as i64 * 3000,
-                keyframe: au.keyframe,
-                data: data.freeze(),
-                epoch: 0,
-                wallclock: chrono::Utc::now() + chrono::Duration::milliseconds(n as i64 * 33),
-            });
-        }
-        frames
+        let start = chrono::Utc::now();
+        crate::mp4::fixture::h264_frames(count as u32, 30, gop, (160, 96), 0, 0)
+            .unwrap()
+            .into_iter()
+            .enumerate()
+            .map(|(n, f)| Frame {
+                wallclock: start + chrono::Duration::milliseconds(n as i64 * 33),
+                ..f
+            })
+            .collect()
     }
 
     #[test]

@@ -11,6 +11,9 @@ use crate::{Error, ErrorKind, Result};
 /// Length of an ADTS header without CRC (`protection_absent = 1`), which is all we write.
 pub const ADTS_HEADER_LEN: usize = 7;
 
+/// Length of the CRC an ADTS header carries when `protection_absent` is 0.
+const ADTS_CRC_LEN: usize = 2;
+
 /// Largest ADTS frame (header included): `frame_length` is a 13-bit field.
 pub const MAX_ADTS_FRAME_LEN: usize = (1 << 13) - 1;
 
@@ -191,6 +194,89 @@ impl AdtsConfig {
             // Low six bits of buffer fullness, then number_of_raw_data_blocks_in_frame = 0.
             ((BUFFER_FULLNESS_VBR & 0x3F) << 2) as u8,
         ])
+    }
+}
+
+/// One ADTS frame as its header describes it (see [`AdtsConfig::parse_header`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdtsFrame {
+    /// The track fields of the header.
+    pub config: AdtsConfig,
+    /// Header bytes (7, or 9 with a CRC) before the raw access unit.
+    pub header_len: usize,
+    /// The whole frame, header included.
+    pub frame_len: usize,
+}
+
+impl AdtsConfig {
+    /// Reads the ADTS header at the start of `data` (the reverse of [`AdtsConfig::header`]).
+    ///
+    /// Fails with `Corrupt` when the syncword is missing, the header or the frame it declares
+    /// runs past `data`, the frame is shorter than its header, a field holds a value we never
+    /// write (reserved sampling index, channel configuration 0) or the frame holds more than
+    /// one raw data block.
+    ///
+    /// ```
+    /// use vas::record::adts::AdtsConfig;
+    /// let c = AdtsConfig::from_audio_specific_config(&[0x11, 0x90]).unwrap();
+    /// let mut frame = c.header(3).unwrap().to_vec();
+    /// frame.extend_from_slice(&[1, 2, 3]);
+    /// let f = AdtsConfig::parse_header(&frame).unwrap();
+    /// assert_eq!((f.config, f.header_len, f.frame_len), (c, 7, 10));
+    /// assert_eq!(f.config.audio_specific_config(), [0x11, 0x90]);
+    /// ```
+    pub fn parse_header(data: &[u8]) -> Result<AdtsFrame> {
+        let bad = |what: &str| Error::new(ErrorKind::Corrupt, format!("ADTS frame: {what}"));
+        let Some(h) = data.first_chunk::<ADTS_HEADER_LEN>() else {
+            return Err(bad("header is cut short"));
+        };
+        if h[0] != 0xFF || h[1] & 0xF0 != 0xF0 {
+            return Err(bad("no syncword"));
+        }
+        let header_len = if h[1] & 1 == 1 {
+            ADTS_HEADER_LEN
+        } else {
+            ADTS_HEADER_LEN + ADTS_CRC_LEN
+        };
+        let object_type = (h[2] >> 6) + 1;
+        let sampling_index = (h[2] >> 2) & 0xF;
+        let channel_config = ((h[2] & 1) << 2) | (h[3] >> 6);
+        let frame_len =
+            (usize::from(h[3] & 3) << 11) | (usize::from(h[4]) << 3) | usize::from(h[5] >> 5);
+        if h[6] & 3 != 0 {
+            return Err(bad("more than one raw data block"));
+        }
+        if frame_len < header_len {
+            return Err(bad("frame is shorter than its header"));
+        }
+        if frame_len > data.len() {
+            return Err(bad("frame runs past its data"));
+        }
+        let config =
+            Self::new(object_type, sampling_index, channel_config).map_err(|e| bad(e.message()))?;
+        Ok(AdtsFrame {
+            config,
+            header_len,
+            frame_len,
+        })
+    }
+
+    /// The two-byte AudioSpecificConfig these fields describe (object type, sampling index,
+    /// channel configuration; no extensions).
+    pub fn audio_specific_config(&self) -> [u8; 2] {
+        let v = (u16::from(self.object_type) << 11)
+            | (u16::from(self.sampling_index) << 7)
+            | (u16::from(self.channel_config) << 3);
+        v.to_be_bytes()
+    }
+
+    /// The channel count (channel configuration 7 is eight channels, 7.1).
+    pub fn channels(&self) -> u16 {
+        if self.channel_config == MAX_CHANNEL_CONFIG {
+            8
+        } else {
+            u16::from(self.channel_config)
+        }
     }
 }
 

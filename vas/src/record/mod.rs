@@ -9,9 +9,12 @@
 //! * [`playlist`]: RFC 8216 media playlists, rendered and parsed back (EVENT and VOD).
 //! * [`adts`]: ADTS headers for AAC from its AudioSpecificConfig.
 //! * [`ts_scan`]: reading our own segments back (whole frames, durations) for recovery.
+//! * [`ts_read`]: reading our own segments back into frames (snapshots at a past time,
+//!   clips); [`range`]: the frames of a stream's time range, across segments and recordings.
 //! * [`retention::plan`]: which recordings a retention policy deletes.
-//! * `annexb` and `timeline` (private): Annex B access units for video, and the mapping
-//!   from camera timestamps to the continuous output timeline.
+//! * `annexb`, `ts_packet` and `timeline` (private): Annex B access units for video, the
+//!   packet and PES syntax both readers share, and the mapping from camera timestamps to the
+//!   continuous output timeline.
 //!
 //! The I/O side, all of it through the [`fs::MediaFs`] seam:
 //!
@@ -47,12 +50,15 @@ pub mod fs;
 pub mod layout;
 pub(crate) mod playback;
 pub mod playlist;
+pub mod range;
 pub mod recorder;
 pub mod recovery;
 pub mod retention;
 pub mod segmenter;
 mod timeline;
 pub mod ts;
+mod ts_packet;
+pub mod ts_read;
 pub mod ts_scan;
 pub mod writer;
 

@@ -646,6 +646,7 @@ mod tests {
             clip_location: None,
             state,
             created_at: at,
+            detail: None,
         };
         // Pending 3 s after recording 1 ends: its span reaches back into recording 1 and on
         // into recording 2. A ready bookmark in recording 3 protects nothing.

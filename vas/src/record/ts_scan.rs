@@ -12,24 +12,13 @@
 use std::io::{self, Read};
 
 use super::timeline::DEFAULT_FRAME_DURATION_TICKS;
-use super::ts::{AUDIO_PID, PTS_MODULUS, SYNC_BYTE, TS_PACKET_LEN, VIDEO_PID};
+use super::ts::{AUDIO_PID, PTS_MODULUS, TS_PACKET_LEN, VIDEO_PID};
+use super::ts_packet::{PES_LENGTH_PREFIX_LEN, Packet, PesHeader, for_each_packet};
 use crate::media::CLOCK_RATE;
 
 /// Most bytes of one file [`scan_segment`] reads; a segment is a few megabytes, so anything
 /// past this is not one of ours and is cut off.
 pub const MAX_SCAN_BYTES: u64 = 1 << 30;
-
-/// Packets read from the file per read call (about 64 KiB).
-const SCAN_CHUNK_PACKETS: usize = 348;
-
-/// Bytes of a PES header up to and including `PES_header_data_length`.
-const PES_FIXED_HEADER_LEN: usize = 9;
-
-/// Bytes of a PES header up to and including `PES_packet_length` (what that length excludes).
-const PES_LENGTH_PREFIX_LEN: usize = 6;
-
-/// Length of an encoded PTS field.
-const PTS_FIELD_LEN: usize = 5;
 
 /// What a scan found.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -122,28 +111,16 @@ impl TsScanner {
         if self.stopped {
             return;
         }
-        if p.len() != TS_PACKET_LEN || p[0] != SYNC_BYTE {
+        let Some(Packet {
+            unit_start: pusi,
+            pid,
+            random_access,
+            payload,
+            ..
+        }) = Packet::parse(p)
+        else {
             return self.stop();
-        }
-        let pusi = p[1] & 0x40 != 0;
-        let pid = u16::from_be_bytes([p[1] & 0x1F, p[2]]);
-        let afc = (p[3] >> 4) & 3;
-        if afc == 0 {
-            return self.stop();
-        }
-        let mut pos = 4;
-        let mut random_access = false;
-        if afc & 2 != 0 {
-            let len = usize::from(p[4]);
-            if len > TS_PACKET_LEN - 5 {
-                return self.stop();
-            }
-            if len > 0 {
-                random_access = p[5] & 0x40 != 0;
-            }
-            pos += 1 + len;
-        }
-        let payload = if afc & 1 != 0 { &p[pos..] } else { &[][..] };
+        };
         let continues_open =
             !pusi && !payload.is_empty() && self.open.is_some_and(|o| o.pid == pid);
 
@@ -193,34 +170,14 @@ impl TsScanner {
     }
 
     fn start_pes(&self, pid: u16, payload: &[u8], random_access: bool) -> Option<OpenPes> {
-        if payload.len() < PES_FIXED_HEADER_LEN || payload[..3] != [0, 0, 1] {
-            return None;
-        }
-        let declared = usize::from(u16::from_be_bytes([payload[4], payload[5]]));
-        let has_pts = payload[7] & 0x80 != 0;
-        let header_len = usize::from(payload[8]);
-        let pts = if has_pts {
-            if header_len < PTS_FIELD_LEN {
-                return None;
-            }
-            let b = payload.get(PES_FIXED_HEADER_LEN..PES_FIXED_HEADER_LEN + PTS_FIELD_LEN)?;
-            Some(
-                (i64::from(b[0] >> 1 & 7) << 30)
-                    | (i64::from(b[1]) << 22)
-                    | (i64::from(b[2] >> 1) << 15)
-                    | (i64::from(b[3]) << 7)
-                    | i64::from(b[4] >> 1),
-            )
-        } else {
-            None
-        };
+        let header = PesHeader::parse(payload)?;
         Some(OpenPes {
             video: pid == VIDEO_PID,
             pid,
             start: self.offset,
-            declared,
+            declared: header.declared,
             got: payload.len() - PES_LENGTH_PREFIX_LEN,
-            pts,
+            pts: header.pts,
             random_access,
         })
     }
@@ -265,36 +222,10 @@ impl TsScanner {
 /// [`MAX_SCAN_BYTES`]) in chunks; memory use is one chunk.
 pub fn scan_segment(reader: &mut dyn Read, max_bytes: u64) -> io::Result<SegmentScan> {
     let mut scanner = TsScanner::new();
-    let mut buf = vec![0u8; SCAN_CHUNK_PACKETS * TS_PACKET_LEN];
-    let mut filled = 0;
-    let mut total: u64 = 0;
-    loop {
-        let room =
-            (buf.len() - filled).min(usize::try_from(max_bytes - total).unwrap_or(usize::MAX));
-        if room == 0 && filled < TS_PACKET_LEN {
-            break;
-        }
-        let n = if room == 0 {
-            0
-        } else {
-            match reader.read(&mut buf[filled..filled + room]) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        };
-        total += n as u64;
-        filled += n;
-        let whole = filled / TS_PACKET_LEN * TS_PACKET_LEN;
-        for p in buf[..whole].chunks_exact(TS_PACKET_LEN) {
-            scanner.push_packet(p);
-        }
-        buf.copy_within(whole..filled, 0);
-        filled -= whole;
-        if n == 0 || scanner.is_stopped() {
-            break;
-        }
-    }
+    for_each_packet(reader, max_bytes, |p| {
+        scanner.push_packet(p);
+        !scanner.is_stopped()
+    })?;
     Ok(scanner.finish())
 }
 
@@ -306,7 +237,7 @@ mod tests {
 
     use super::*;
     use crate::media::{AudioCodec, AudioParams, Frame, Track, VideoCodec, VideoParams};
-    use crate::record::ts::TsMuxer;
+    use crate::record::ts::{SYNC_BYTE, TsMuxer};
 
     fn video(len: usize, keyframe: bool) -> Frame {
         let mut data = Vec::new();

@@ -25,6 +25,8 @@ const SQLITE: &[File] = files!("sqlite":
     "0001_init.sql",
     "0002_recordings_start.sql",
     "0003_device_rtsp_transport.sql",
+    "0004_snapshot_label.sql",
+    "0005_bookmark_detail.sql",
 );
 
 /// The PostgreSQL migrations (`vas/migrations/postgres`).
@@ -32,6 +34,8 @@ const POSTGRES: &[File] = files!("postgres":
     "0001_init.sql",
     "0002_recordings_start.sql",
     "0003_device_rtsp_transport.sql",
+    "0004_snapshot_label.sql",
+    "0005_bookmark_detail.sql",
 );
 
 /// The migrator for SQLite databases.

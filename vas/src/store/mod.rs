@@ -216,12 +216,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn get_bookmark(&self, id: BookmarkId) -> Result<Bookmark>;
     /// Bookmarks whose moment lies in a range, oldest first.
     async fn list_bookmarks(&self, range: Range) -> Result<Vec<Bookmark>>;
-    /// Moves a bookmark's clip along its lifecycle.
+    /// Moves a bookmark's clip along its lifecycle (`detail`: why it failed, or what a ready
+    /// clip lacks).
     async fn update_bookmark(
         &self,
         id: BookmarkId,
         state: BookmarkState,
         clip_location: Option<&str>,
+        detail: Option<&str>,
     ) -> Result<Bookmark>;
     /// Removes a bookmark's row.
     async fn delete_bookmark(&self, id: BookmarkId) -> Result<()>;

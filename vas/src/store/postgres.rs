@@ -144,6 +144,7 @@ fn bookmark_from_row(row: &PgRow) -> Result<Bookmark> {
         clip_location: get(row, "clip_location")?,
         state: get::<String>(row, "state")?.parse()?,
         created_at: time(row, "created_at")?,
+        detail: get(row, "detail")?,
     })
 }
 
@@ -156,6 +157,7 @@ fn snapshot_from_row(row: &PgRow) -> Result<Snapshot> {
         bytes: clamp_u64(get(row, "bytes")?),
         width: u32::try_from(get::<i32>(row, "width")?).unwrap_or(0),
         height: u32::try_from(get::<i32>(row, "height")?).unwrap_or(0),
+        label: get(row, "label")?,
     })
 }
 
@@ -567,7 +569,7 @@ impl Store for PostgresStore {
         b.validate()?;
         sqlx::query(
             "INSERT INTO bookmarks (id, stream_id, at, before_ms, after_ms, label, \
-             clip_location, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             clip_location, state, created_at, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(b.id.0)
         .bind(b.stream_id.0)
@@ -578,6 +580,7 @@ impl Store for PostgresStore {
         .bind(&b.clip_location)
         .bind(b.state.as_str())
         .bind(b.created_at)
+        .bind(&b.detail)
         .execute(&self.pool)
         .await
         .map_err(|e| map_sqlx(e, Subject::Bookmark))?;
@@ -609,12 +612,14 @@ impl Store for PostgresStore {
         id: BookmarkId,
         state: BookmarkState,
         clip_location: Option<&str>,
+        detail: Option<&str>,
     ) -> Result<Bookmark> {
         let row = sqlx::query(
-            "UPDATE bookmarks SET state = $1, clip_location = $2 WHERE id = $3 RETURNING *",
+            "UPDATE bookmarks SET state = $1, clip_location = $2, detail = $3 WHERE id = $4 RETURNING *",
         )
         .bind(state.as_str())
         .bind(clip_location)
+        .bind(detail)
         .bind(id.0)
         .fetch_one(&self.pool)
         .await
@@ -636,8 +641,8 @@ impl Store for PostgresStore {
 
     async fn insert_snapshot(&self, s: &Snapshot) -> Result<()> {
         sqlx::query(
-            "INSERT INTO snapshots (id, stream_id, taken_at, location, bytes, width, height) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO snapshots (id, stream_id, taken_at, location, bytes, width, height, label) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(s.id.0)
         .bind(s.stream_id.0)
@@ -646,6 +651,7 @@ impl Store for PostgresStore {
         .bind(to_i64(s.bytes)?)
         .bind(i32::try_from(s.width).map_err(|_| Error::invalid_input("width too large"))?)
         .bind(i32::try_from(s.height).map_err(|_| Error::invalid_input("height too large"))?)
+        .bind(s.label.as_deref())
         .execute(&self.pool)
         .await
         .map_err(|e| map_sqlx(e, Subject::Snapshot))?;

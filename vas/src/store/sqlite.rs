@@ -164,6 +164,7 @@ fn bookmark_from_row(row: &SqliteRow) -> Result<Bookmark> {
         clip_location: get(row, "clip_location")?,
         state: get::<String>(row, "state")?.parse()?,
         created_at: time(row, "created_at")?,
+        detail: get(row, "detail")?,
     })
 }
 
@@ -176,6 +177,7 @@ fn snapshot_from_row(row: &SqliteRow) -> Result<Snapshot> {
         bytes: clamp_u64(get(row, "bytes")?),
         width: u32::try_from(get::<i64>(row, "width")?).unwrap_or(0),
         height: u32::try_from(get::<i64>(row, "height")?).unwrap_or(0),
+        label: get(row, "label")?,
     })
 }
 
@@ -593,7 +595,7 @@ impl Store for SqliteStore {
         b.validate()?;
         sqlx::query(
             "INSERT INTO bookmarks (id, stream_id, at, before_ms, after_ms, label, \
-             clip_location, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             clip_location, state, created_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(b.id.0.to_string())
         .bind(b.stream_id.0.to_string())
@@ -604,6 +606,7 @@ impl Store for SqliteStore {
         .bind(&b.clip_location)
         .bind(b.state.as_str())
         .bind(micros(b.created_at))
+        .bind(&b.detail)
         .execute(&self.pool)
         .await
         .map_err(|e| map_sqlx(e, Subject::Bookmark))?;
@@ -635,12 +638,14 @@ impl Store for SqliteStore {
         id: BookmarkId,
         state: BookmarkState,
         clip_location: Option<&str>,
+        detail: Option<&str>,
     ) -> Result<Bookmark> {
         let row = sqlx::query(
-            "UPDATE bookmarks SET state = ?, clip_location = ? WHERE id = ? RETURNING *",
+            "UPDATE bookmarks SET state = ?, clip_location = ?, detail = ? WHERE id = ? RETURNING *",
         )
         .bind(state.as_str())
         .bind(clip_location)
+        .bind(detail)
         .bind(id.0.to_string())
         .fetch_one(&self.pool)
         .await
@@ -662,8 +667,8 @@ impl Store for SqliteStore {
 
     async fn insert_snapshot(&self, s: &Snapshot) -> Result<()> {
         sqlx::query(
-            "INSERT INTO snapshots (id, stream_id, taken_at, location, bytes, width, height) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO snapshots (id, stream_id, taken_at, location, bytes, width, height, label) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(s.id.0.to_string())
         .bind(s.stream_id.0.to_string())
@@ -672,6 +677,7 @@ impl Store for SqliteStore {
         .bind(to_i64(s.bytes)?)
         .bind(i64::from(s.width))
         .bind(i64::from(s.height))
+        .bind(s.label.as_deref())
         .execute(&self.pool)
         .await
         .map_err(|e| map_sqlx(e, Subject::Snapshot))?;

@@ -494,3 +494,43 @@ impl GstCamera {
         &self.process
     }
 }
+
+/// Peak signal-to-noise ratio of two 8-bit pictures of the same length, in dB (infinite when
+/// they are equal).
+///
+/// # Panics
+/// When the lengths differ.
+pub fn psnr(a: &[u8], b: &[u8]) -> f64 {
+    assert_eq!(a.len(), b.len(), "pictures of different sizes");
+    let mse = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+        .sum::<f64>()
+        / a.len().max(1) as f64;
+    if mse == 0.0 {
+        return f64::INFINITY;
+    }
+    10.0 * (255.0 * 255.0 / mse).log10()
+}
+
+/// The Annex B bitstream of encoded video frames (the first frame's parameter sets, then
+/// every NAL unit with a start code), as `ffmpeg -f h264` reads it.
+///
+/// # Panics
+/// When the first frame is not video.
+pub fn annexb(frames: &[crate::media::Frame]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let params = frames[0].video_params().expect("video frames");
+    for set in [&params.sps, &params.pps] {
+        out.extend_from_slice(&[0, 0, 0, 1]);
+        out.extend_from_slice(set);
+    }
+    for f in frames {
+        for unit in crate::media::nal_units(&f.data) {
+            out.extend_from_slice(&[0, 0, 0, 1]);
+            out.extend_from_slice(unit);
+        }
+    }
+    out
+}

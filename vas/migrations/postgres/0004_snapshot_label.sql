@@ -1,0 +1,2 @@
+-- A stored snapshot's optional label (what the operator wrote when taking it).
+ALTER TABLE snapshots ADD COLUMN label TEXT;
