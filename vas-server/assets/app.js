@@ -1,8 +1,19 @@
-// VAS dashboard: live streams over WebRTC, camera management, recordings with hls.js.
-// Plain modern JavaScript, no build step; served from the vas-server binary.
+// VAS dashboard: live streams over WebRTC, camera management, recordings with hls.js,
+// snapshots and bookmarked clips. Plain modern JavaScript, no build step; served from the
+// vas-server binary. Text from users or cameras (names, labels, errors) only ever goes into
+// the page as text nodes or attributes, never as HTML.
 "use strict";
 
 const REFRESH_MS = 2000;
+// A pending bookmark is asked about this often...
+const BOOKMARK_POLL_MS = 1000;
+// ...until this long after its clip's end (at + after_s), then the page stops asking.
+const BOOKMARK_POLL_SLACK_MS = 30000;
+// Lists are read in pages of this many (the API's largest page)...
+const LIST_PAGE_SIZE = 1000;
+// ...at most this many pages, and the newest this many are shown.
+const LIST_PAGES = 5;
+const LIST_SHOWN = 500;
 const params = new URLSearchParams(location.search);
 // ?signaling=whep plays live tiles through WHEP (plain fetch) instead of the WebSocket.
 const SIGNALING = params.get("signaling") === "whep" ? "whep" : "ws";
@@ -41,7 +52,9 @@ async function api(method, path, body) {
   const data = await resp.json().catch(() => null);
   if (!resp.ok) {
     const msg = data && data.error ? data.error.message : `${resp.status} ${resp.statusText}`;
-    throw new Error(msg);
+    const err = new Error(msg);
+    err.status = resp.status;
+    throw err;
   }
   return data;
 }
@@ -55,6 +68,147 @@ function el(tag, attrs = {}, ...children) {
   }
   for (const c of children) e.append(c);
   return e;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function fmtTime(iso) {
+  return new Date(iso).toLocaleString();
+}
+
+// A status line (an <output>): a state for styling ("pending", "ok", "error"), words, and
+// optionally a link ({href, text}).
+function setStatus(out, state, text, link) {
+  out.dataset.state = state;
+  out.replaceChildren(text);
+  if (link) out.append(" ", el("a", { href: link.href }, link.text));
+}
+
+// <img>, <video> and download links cannot send the Authorization header: with a token, a
+// file is fetched with it once and handed to the elements as a blob: URL (dropped when its
+// view is drawn again).
+const mediaUrls = new Map(); // API path -> Promise of a blob: URL
+
+function setMedia(elem, attr, path) {
+  if (!token()) {
+    elem.setAttribute(attr, path);
+    return;
+  }
+  if (!mediaUrls.has(path)) {
+    mediaUrls.set(path, fetch(path, { headers: authHeaders() }).then(async (resp) => {
+      if (!resp.ok) throw new Error(`${resp.status} ${resp.statusText}`);
+      return URL.createObjectURL(await resp.blob());
+    }));
+  }
+  mediaUrls.get(path).then(
+    (url) => elem.setAttribute(attr, url),
+    (e) => { elem.title = `Could not load ${path}: ${e.message}`; });
+}
+
+function forgetMedia() {
+  for (const url of mediaUrls.values()) url.then(URL.revokeObjectURL, () => {});
+  mediaUrls.clear();
+}
+
+// A name safe in a download's file name.
+function fileSafe(text) {
+  return text.replace(/[^\w.-]+/g, "_").slice(0, 80);
+}
+
+// stream id -> "Camera name · profile", for lists that only carry stream ids.
+async function streamNames() {
+  const [devices, streams] = await Promise.all([api("GET", "/api/v1/devices"), api("GET", "/api/v1/streams")]);
+  const deviceNames = new Map(devices.map((d) => [d.id, d.name]));
+  return new Map(streams.map((s) => [s.id, `${deviceNames.get(s.device_id) || "?"} · ${s.profile}`]));
+}
+
+function streamName(names, id) {
+  return names.get(id) || `stream ${id.slice(0, 8)}`;
+}
+
+// The newest items of a list endpoint that answers oldest first: pages forward from the
+// oldest (at most LIST_PAGES pages) and returns up to LIST_SHOWN, newest first.
+async function listNewest(path, timeField) {
+  const items = new Map();
+  let from = null;
+  for (let page = 0; page < LIST_PAGES; page += 1) {
+    const query = `limit=${LIST_PAGE_SIZE}${from ? `&from=${encodeURIComponent(from)}` : ""}`;
+    const batch = await api("GET", `${path}?${query}`);
+    for (const item of batch) items.set(item.id, item);
+    if (batch.length < LIST_PAGE_SIZE) break;
+    from = batch[batch.length - 1][timeField];
+  }
+  return [...items.values()].slice(-LIST_SHOWN).reverse();
+}
+
+// ---------------------------------------------------------------- snapshots and bookmarks
+
+// Saves a snapshot of a stream (now, or at a past moment) and says how it went in `out`.
+async function saveSnapshot(streamId, at, out) {
+  setStatus(out, "pending", "Taking a snapshot…");
+  try {
+    const body = at ? { at: at.toISOString() } : undefined;
+    const s = await api("POST", `/api/v1/streams/${streamId}/snapshots`, body);
+    setStatus(out, "ok", `Snapshot saved: ${fmtTime(s.taken_at)}, ${s.width}×${s.height}.`,
+      { href: "#/snapshots", text: "Show snapshots" });
+    return s;
+  } catch (e) {
+    setStatus(out, "error", `Snapshot failed: ${e.message}`);
+    return null;
+  }
+}
+
+// How long after it was created a bookmark may still be pending before the page stops asking.
+function bookmarkPollBudgetMs(b) {
+  const clipEnd = new Date(b.at).getTime() + b.after_s * 1000 - new Date(b.created_at).getTime();
+  return Math.max(clipEnd, 0) + BOOKMARK_POLL_SLACK_MS;
+}
+
+// Asks about a pending bookmark every BOOKMARK_POLL_MS until it is no longer pending (or its
+// budget is spent); calls onChange with each answer and returns the last one.
+async function pollBookmark(b, onChange) {
+  const deadline = Date.now() + bookmarkPollBudgetMs(b);
+  while (b.state === "pending" && Date.now() < deadline) {
+    await sleep(BOOKMARK_POLL_MS);
+    try {
+      b = await api("GET", `/api/v1/bookmarks/${b.id}`);
+    } catch (e) {
+      if (e.status === 404) return { ...b, state: "failed", error: "the bookmark was deleted" };
+      continue; // the server is busy or gone for a moment; the next poll asks again
+    }
+    onChange(b);
+  }
+  return b;
+}
+
+// Bookmarks a clip around a moment (default now) of a stream; returns once it is created
+// and follows it to ready or failed in `out` meanwhile.
+async function saveBookmark(streamId, at, out) {
+  setStatus(out, "pending", "Saving a bookmark…");
+  let b;
+  try {
+    const body = { stream_id: streamId };
+    if (at) body.at = at.toISOString();
+    b = await api("POST", "/api/v1/bookmarks", body);
+  } catch (e) {
+    setStatus(out, "error", `Bookmark failed: ${e.message}`);
+    return null;
+  }
+  followBookmark(b, out);
+  return b;
+}
+
+async function followBookmark(b, out) {
+  const link = { href: "#/bookmarks", text: "Show bookmarks" };
+  const show = (b) => {
+    if (b.state === "ready") setStatus(out, "ok", `Bookmark ready: ${fmtTime(b.at)}.`, link);
+    else if (b.state === "failed") setStatus(out, "error", `Bookmark failed: ${b.error || "no reason given"}`);
+    else setStatus(out, "pending", `Bookmark pending: the clip ends ${b.after_s} s after ${fmtTime(b.at)}…`);
+  };
+  show(b);
+  b = await pollBookmark(b, show);
+  show(b);
+  if (b.state === "pending") setStatus(out, "pending", "The bookmark is still pending.", link);
 }
 
 // ---------------------------------------------------------------- live view (WebRTC)
@@ -215,8 +369,11 @@ function makeTile(stream) {
     el("div", { class: "actions" },
       el("button", { class: "start-stop" }),
       el("button", { class: "secondary record" }),
+      el("button", { class: "secondary snapshot", title: "Save the current picture" }, "Snapshot"),
+      el("button", { class: "secondary bookmark", title: "Bookmark a clip around this moment" }, "Bookmark"),
       el("a", { href: `#/recordings/${stream.id}` }, el("button", { class: "secondary" }, "Recordings")),
-      el("button", { class: "danger remove" }, "Remove camera")));
+      el("button", { class: "danger remove" }, "Remove camera")),
+    el("output", { class: "tile-status status-line", role: "status" }));
   tile.querySelector("video").muted = true;
   tile.querySelector(".start-stop").addEventListener("click", async () => {
     const s = tile.stream;
@@ -228,6 +385,20 @@ function makeTile(stream) {
     try { await api("PATCH", `/api/v1/streams/${tile.stream.id}`, { record: !tile.stream.record }); } catch (e) { alert(e.message); }
     refresh();
   });
+  const out = tile.querySelector(".tile-status");
+  for (const [cls, save] of [[".snapshot", saveSnapshot], [".bookmark", saveBookmark]]) {
+    const button = tile.querySelector(cls);
+    button.addEventListener("click", async () => {
+      button.busy = true;
+      button.disabled = true;
+      try {
+        await save(tile.stream.id, null, out);
+      } finally {
+        button.busy = false;
+        button.disabled = tile.stream.state !== "live";
+      }
+    });
+  }
   tile.querySelector(".remove").addEventListener("click", async () => {
     if (!confirm(`Remove camera "${tile.deviceName}" and everything recorded from it?`)) return;
     try { await api("DELETE", `/api/v1/devices/${tile.stream.device_id}`); } catch (e) { alert(e.message); }
@@ -256,6 +427,9 @@ function updateTile(tile, stream, device) {
   tile.querySelector(".start-stop").textContent = stream.desired_state === "running" ? "Stop" : "Start";
   tile.querySelector(".record").textContent = stream.record ? "Stop recording" : "Record";
   tile.querySelector(".remove").hidden = stream.profile !== "main";
+  for (const button of tile.querySelectorAll(".snapshot, .bookmark")) {
+    if (!button.busy) button.disabled = stream.state !== "live";
+  }
   if (stream.state === "live" && !tile.live) startLive(tile);
   if (stream.desired_state !== "running" && tile.live) stopLive(tile, "stopped");
 }
@@ -319,6 +493,23 @@ document.getElementById("add-camera-form").addEventListener("submit", async (ev)
 
 let hls = null;
 
+// Wall-clock time of the player's position: hls.js knows it from the playlist's
+// EXT-X-PROGRAM-DATE-TIME (the playing fragment's date plus the offset into it); Safari's
+// native HLS from getStartDate(). Null before anything plays.
+function playheadDate() {
+  const video = document.getElementById("playback");
+  if (hls) return hls.playingDate || null;
+  if (video.src && typeof video.getStartDate === "function") {
+    const start = video.getStartDate().getTime();
+    if (Number.isFinite(start)) return new Date(start + video.currentTime * 1000);
+  }
+  return null;
+}
+
+function setPlayheadActions(enabled) {
+  for (const id of ["snapshot-here", "bookmark-here"]) document.getElementById(id).disabled = !enabled;
+}
+
 function play(source) {
   const video = document.getElementById("playback");
   const status = document.getElementById("playback-status");
@@ -341,10 +532,24 @@ function play(source) {
     video.src = source; // native HLS (Safari)
   }
   status.textContent = `Playing ${source}`;
+  setPlayheadActions(true);
   video.play().catch(() => {});
 }
 
 async function showRecordings(streamId) {
+  setPlayheadActions(false);
+  const out = document.getElementById("playhead-status");
+  out.replaceChildren();
+  for (const [id, save] of [["snapshot-here", saveSnapshot], ["bookmark-here", saveBookmark]]) {
+    document.getElementById(id).onclick = async () => {
+      const at = playheadDate();
+      if (!at) {
+        setStatus(out, "error", "The player has no position yet: wait for the picture, then try again.");
+        return;
+      }
+      await save(streamId, at, out);
+    };
+  }
   const to = new Date();
   const from = new Date(to.getTime() - 24 * 3600 * 1000);
   const title = document.getElementById("recordings-title");
@@ -390,19 +595,184 @@ async function showRecordings(streamId) {
   };
 }
 
+// ---------------------------------------------------------------- snapshots view
+
+function snapshotCard(s, names) {
+  const name = streamName(names, s.stream_id);
+  const when = fmtTime(s.taken_at);
+  const img = el("img", { loading: "lazy", alt: `Snapshot of ${name} at ${when}`, width: s.width, height: s.height });
+  const thumb = el("a", { class: "thumb", target: "_blank", rel: "noopener", tabindex: "-1" }, img);
+  const open = el("a", { class: "button secondary open", target: "_blank", rel: "noopener" }, "Open full size");
+  const download = el("a", { class: "button secondary download",
+    download: `${fileSafe(name)}_${fileSafe(s.taken_at)}.jpg` }, "Download");
+  setMedia(img, "src", s.image_url);
+  for (const a of [thumb, open, download]) setMedia(a, "href", s.image_url);
+  const card = el("li", { class: "card snapshot", "data-snapshot-id": s.id },
+    thumb,
+    el("div", { class: "card-meta" },
+      el("time", { datetime: s.taken_at }, when),
+      el("span", { class: "name" }, name),
+      el("span", { class: "label" }, s.label || ""),
+      el("span", { class: "hint" }, `${s.width}×${s.height} · ${Math.ceil(s.bytes / 1024)} KiB`)),
+    el("div", { class: "actions" }, open, download));
+  card.querySelector(".actions").append(el("button", {
+    class: "danger delete",
+    "aria-label": `Delete the snapshot of ${name} at ${when}`,
+    onclick: () => deleteCard(card, "snapshot", `/api/v1/snapshots/${s.id}`, "snapshots"),
+  }, "Delete"));
+  return card;
+}
+
+async function showSnapshots() {
+  const out = document.getElementById("snapshots-status");
+  setStatus(out, "pending", "Loading snapshots…");
+  let snaps, names;
+  try {
+    [snaps, names] = await Promise.all([listNewest("/api/v1/snapshots", "taken_at"), streamNames()]);
+  } catch (e) {
+    setStatus(out, "error", `Could not load the snapshots: ${e.message}`);
+    return;
+  }
+  forgetMedia();
+  document.getElementById("snapshots-list").replaceChildren(...snaps.map((s) => snapshotCard(s, names)));
+  document.getElementById("snapshots-empty").hidden = snaps.length > 0;
+  setStatus(out, "ok", `${snaps.length} snapshot(s), newest first.`);
+}
+
+// Deletes what a card in the `view` ("snapshots" or "bookmarks") list shows, after asking.
+async function deleteCard(card, what, path, view) {
+  if (!confirm(`Delete this ${what}?`)) return;
+  const out = document.getElementById(`${view}-status`);
+  try {
+    await api("DELETE", path);
+  } catch (e) {
+    setStatus(out, "error", `Could not delete the ${what}: ${e.message}`);
+    return;
+  }
+  const next = card.nextElementSibling || card.previousElementSibling;
+  for (const v of card.querySelectorAll("video")) v.pause();
+  card.remove();
+  const list = document.getElementById(`${view}-list`);
+  document.getElementById(`${view}-empty`).hidden = list.children.length > 0;
+  setStatus(out, "ok", `Deleted the ${what}.`);
+  // Keep the keyboard where it was: on the neighbour's Delete, else on Reload.
+  (next ? next.querySelector(".delete") : document.getElementById(`${view}-reload`)).focus();
+}
+
+document.getElementById("snapshots-reload").addEventListener("click", showSnapshots);
+
+// ---------------------------------------------------------------- bookmarks view
+
+const BOOKMARK_BADGE = { ready: "ok", pending: "connecting", failed: "failed" };
+const bookmarkCards = new Map(); // bookmark id -> {state, card}: a playing clip is never redrawn
+let bookmarksTimer = null;
+let bookmarksPollUntil = 0;
+
+function bookmarkCard(b, names) {
+  const name = streamName(names, b.stream_id);
+  const when = fmtTime(b.at);
+  const body = [];
+  if (b.state === "ready" && b.clip_url) {
+    const video = el("video", { controls: "", preload: "metadata", playsinline: "",
+      "aria-label": `Clip of ${name} at ${when}` });
+    const download = el("a", { class: "button secondary download",
+      download: `${fileSafe(name)}_${fileSafe(b.at)}.mp4` }, "Download");
+    setMedia(video, "src", b.clip_url);
+    setMedia(download, "href", b.clip_url);
+    body.push(video, el("div", { class: "actions" }, download));
+  } else if (b.state === "failed") {
+    body.push(el("p", { class: "error" }, `Failed: ${b.error || "no reason given"}`), el("div", { class: "actions" }));
+  } else {
+    body.push(el("p", { class: "hint" }, "The clip is being cut…"), el("div", { class: "actions" }));
+  }
+  const card = el("li", { class: "card bookmark", "data-bookmark-id": b.id, "data-state": b.state },
+    el("div", { class: "card-meta" },
+      el("span", { class: `badge ${BOOKMARK_BADGE[b.state] || ""}` }, b.state),
+      el("time", { datetime: b.at }, when),
+      el("span", { class: "hint" }, `−${b.before_s} s … +${b.after_s} s`),
+      el("span", { class: "name" }, name),
+      el("span", { class: "label" }, b.label || "")),
+    ...body);
+  card.querySelector(".actions").append(el("button", {
+    class: "danger delete",
+    "aria-label": `Delete the bookmark of ${name} at ${when}`,
+    onclick: () => deleteCard(card, "bookmark", `/api/v1/bookmarks/${b.id}`, "bookmarks"),
+  }, "Delete"));
+  return card;
+}
+
+// Draws the bookmarks; while some are pending (within their poll budget) and the view is
+// shown, draws them again every BOOKMARK_POLL_MS. Cards whose state did not change are kept.
+async function showBookmarks(fresh = true) {
+  clearTimeout(bookmarksTimer);
+  const out = document.getElementById("bookmarks-status");
+  if (fresh) setStatus(out, "pending", "Loading bookmarks…");
+  let marks, names;
+  try {
+    [marks, names] = await Promise.all([listNewest("/api/v1/bookmarks", "at"), streamNames()]);
+  } catch (e) {
+    setStatus(out, "error", `Could not load the bookmarks: ${e.message}`);
+    return;
+  }
+  if (document.getElementById("bookmarks-view").hidden) return;
+  const pending = marks.filter((b) => b.state === "pending");
+  if (fresh) {
+    forgetMedia();
+    bookmarkCards.clear();
+    bookmarksPollUntil = Date.now() + Math.max(0, ...pending.map(bookmarkPollBudgetMs));
+  }
+  const list = document.getElementById("bookmarks-list");
+  const cards = marks.map((b) => {
+    const known = bookmarkCards.get(b.id);
+    if (known && known.state === b.state) return known.card;
+    const card = bookmarkCard(b, names);
+    bookmarkCards.set(b.id, { state: b.state, card });
+    return card;
+  });
+  const same = cards.length === list.children.length && cards.every((c, i) => list.children[i] === c);
+  if (!same) list.replaceChildren(...cards);
+  for (const id of bookmarkCards.keys()) {
+    if (!marks.some((b) => b.id === id)) bookmarkCards.delete(id);
+  }
+  document.getElementById("bookmarks-empty").hidden = marks.length > 0;
+  const counts = pending.length ? `, ${pending.length} pending` : "";
+  setStatus(out, "ok", `${marks.length} bookmark(s)${counts}, newest first.`);
+  if (pending.length && Date.now() < bookmarksPollUntil) {
+    bookmarksTimer = setTimeout(() => showBookmarks(false), BOOKMARK_POLL_MS);
+  }
+}
+
+document.getElementById("bookmarks-reload").addEventListener("click", () => showBookmarks());
+
 // ---------------------------------------------------------------- routing
 
+const VIEWS = ["live-view", "recordings-view", "snapshots-view", "bookmarks-view"];
+
 function route() {
-  const m = location.hash.match(/^#\/recordings\/([0-9a-f-]{36})$/);
-  document.getElementById("live-view").hidden = !!m;
-  document.getElementById("recordings-view").hidden = !m;
-  if (m) {
+  const rec = location.hash.match(/^#\/recordings\/([0-9a-f-]{36})$/);
+  const view = rec ? "recordings-view"
+    : location.hash === "#/snapshots" ? "snapshots-view"
+      : location.hash === "#/bookmarks" ? "bookmarks-view"
+        : "live-view";
+  for (const v of VIEWS) document.getElementById(v).hidden = v !== view;
+  for (const a of document.querySelectorAll("header nav a")) {
+    if (a.dataset.view === view) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  if (view !== "live-view") {
     for (const tile of tiles.values()) stopLive(tile, "");
-    showRecordings(m[1]);
-  } else if (hls) {
+  }
+  if (view !== "recordings-view" && hls) {
     hls.destroy();
     hls = null;
   }
+  if (view !== "bookmarks-view") {
+    clearTimeout(bookmarksTimer);
+    for (const v of document.querySelectorAll("#bookmarks-list video")) v.pause();
+  }
+  if (rec) showRecordings(rec[1]);
+  else if (view === "snapshots-view") showSnapshots();
+  else if (view === "bookmarks-view") showBookmarks();
 }
 
 window.addEventListener("hashchange", route);
