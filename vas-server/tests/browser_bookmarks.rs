@@ -9,10 +9,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::server::{Server, curl};
-use vas_server::demo::DEMO_CAMERA_NAME;
+use common::server::{Server, curl, wait_demo_live};
 
 /// The demo camera's main stream's picture width.
 const DEMO_WIDTH: u64 = 1280;
@@ -21,34 +20,12 @@ const LIVE_LIMIT: Duration = Duration::from_secs(20);
 /// Media seconds the clip must play in the page (bookmarks.mjs checks the same).
 const PLAYED_S: f64 = 1.5;
 
-/// The demo camera's main stream, once it is live.
-fn wait_live_main(server: &Server) -> String {
-    let t = Instant::now();
-    loop {
-        let devices = server.get_json("/api/v1/devices");
-        let demo = devices
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|d| d["name"] == DEMO_CAMERA_NAME)
-            .map(|d| d["id"].clone());
-        let streams = server.get_json("/api/v1/streams");
-        if let Some(s) = streams.as_array().unwrap().iter().find(|s| {
-            demo.as_ref() == Some(&s["device_id"]) && s["profile"] == "main" && s["state"] == "live"
-        }) {
-            return s["id"].as_str().unwrap().to_owned();
-        }
-        assert!(t.elapsed() < LIVE_LIMIT, "demo not live: {streams}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn tile_bookmark_becomes_ready_and_its_clip_plays_in_the_bookmarks_view() {
     let _rt = vas::testutil::realtime_lock();
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let sid = wait_live_main(&server);
+    let sid = wait_demo_live(&server, LIVE_LIMIT);
 
     let (ok, r, raw) = common::browser::run("bookmarks.mjs", &[&server.url(""), &sid]);
     eprintln!(

@@ -9,12 +9,11 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use common::server::Server;
+use common::server::{Server, wait_demo_live};
 use serde_json::Value;
-use vas_server::demo::DEMO_CAMERA_NAME;
 
 /// The demo camera's main stream's picture width.
 const DEMO_WIDTH: u64 = 1280;
@@ -37,24 +36,7 @@ fn snapshot_here_saves_the_picture_at_the_players_position() {
     let _rt = vas::testutil::realtime_lock();
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let t = Instant::now();
-    let sid = loop {
-        let devices = server.get_json("/api/v1/devices");
-        let demo = devices
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|d| d["name"] == DEMO_CAMERA_NAME)
-            .map(|d| d["id"].clone());
-        let streams = server.get_json("/api/v1/streams");
-        if let Some(s) = streams.as_array().unwrap().iter().find(|s| {
-            demo.as_ref() == Some(&s["device_id"]) && s["profile"] == "main" && s["state"] == "live"
-        }) {
-            break s["id"].as_str().unwrap().to_owned();
-        }
-        assert!(t.elapsed() < LIVE_LIMIT, "demo not live: {streams}");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let sid = wait_demo_live(&server, LIVE_LIMIT);
     let (code, body) = server.send_json(
         "PATCH",
         &format!("/api/v1/streams/{sid}"),

@@ -2,8 +2,8 @@
 //! newest frame (checked against ffmpeg's decode of the very frame it names), sizes and the
 //! keyframe source, streams that are not live or have no picture (errors, never a hang, or
 //! the last good picture when asked), saved snapshots (file, row, image, delete), concurrent
-//! requests sharing work, and 100 requests at once not stalling a live consumer (measured
-//! against what the camera sent).
+//! requests sharing work, and 100 snapshot and bookmark requests at once not stalling a live
+//! consumer (measured against what the camera sent).
 //!
 //! The cameras replay a pre-encoded loop (cheap); the tests hold the real-time lock.
 #![cfg(feature = "synthetic-camera")]
@@ -306,7 +306,7 @@ async fn saved_snapshots_have_a_file_and_a_row_until_deleted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hundred_snapshots_at_once_share_work_and_do_not_stall_a_live_consumer() {
+async fn a_hundred_snapshots_and_bookmarks_at_once_do_not_stall_a_live_consumer() {
     let _serial = vas::testutil::realtime_lock();
     let cam = std::sync::Arc::new(camera(1280, 720, 30, 30).await);
     let dir = tempfile::tempdir().unwrap();
@@ -319,7 +319,7 @@ async fn a_hundred_snapshots_at_once_share_work_and_do_not_stall_a_live_consumer
     vas.snapshot(id, SnapshotOptions::new()).await.unwrap();
     while let Ok(Some(_)) = live.try_recv() {}
 
-    // The live consumer counts video frames while 100 snapshots run at once.
+    // The live consumer counts video frames while 50 snapshots and 50 bookmarks are asked for at once.
     let encodes_before = vas.snapshot_encodes();
     let counted = cam.clone();
     let consumer = tokio::spawn(async move {
@@ -334,15 +334,26 @@ async fn a_hundred_snapshots_at_once_share_work_and_do_not_stall_a_live_consumer
         (got, counted.frames_sent() - sent_before)
     });
     let t = Instant::now();
+    // Half snapshots (two sizes), half bookmarks (each copies the pre-roll and follows the
+    // live frames until its clip is cut).
     let requests = (0..100).map(|i| {
         let vas = vas.clone();
         async move {
-            let options = if i % 2 == 0 {
-                SnapshotOptions::new()
-            } else {
-                SnapshotOptions::new().width(640)
-            };
-            vas.snapshot(id, options).await
+            match i % 4 {
+                0 => vas.snapshot(id, SnapshotOptions::new()).await.map(|_| ()),
+                1 => vas
+                    .snapshot(id, SnapshotOptions::new().width(640))
+                    .await
+                    .map(|_| ()),
+                _ => vas
+                    .add_bookmark(
+                        vas::bookmark::NewBookmark::new(id)
+                            .before(Duration::from_secs(1))
+                            .after(Duration::from_secs(1)),
+                    )
+                    .await
+                    .map(|_| ()),
+            }
         }
     });
     let results = futures::future::join_all(requests).await;
@@ -351,15 +362,32 @@ async fn a_hundred_snapshots_at_once_share_work_and_do_not_stall_a_live_consumer
     let encodes = vas.snapshot_encodes() - encodes_before;
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     eprintln!(
-        "100 snapshots in {took:?} with {encodes} encodings; live consumer got {got} frames of {sent} sent"
+        "50 snapshots and 50 bookmarks in {took:?} with {encodes} encodings; live consumer got {got} frames of {sent} sent"
     );
     // Single-flight: far fewer encodings than requests (two sizes were asked for).
-    assert!(encodes <= 20, "{encodes} encodings for 100 requests");
+    assert!(
+        encodes <= 20,
+        "{encodes} encodings for 50 snapshot requests"
+    );
     // The live path kept up with what the camera sent (the window edges cost a frame or two).
     assert!(
         got as f64 >= sent as f64 * 0.9 - 3.0,
         "live consumer got {got} of {sent} frames"
     );
+    // The 50 clips are made, all of them.
+    let t = Instant::now();
+    loop {
+        let all = vas.bookmarks(Range::stream(id)).await.unwrap();
+        assert_eq!(all.len(), 50);
+        if all.iter().all(|b| b.state == vas::BookmarkState::Ready) {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "clips not made: {all:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     vas.close().await;
 }
 

@@ -190,3 +190,25 @@ pub fn curl(args: &[&str]) -> Output {
         .output()
         .expect("run curl (make test installs it)")
 }
+
+/// The demo camera's main stream id, once it is live (panics after `limit`).
+pub fn wait_demo_live(server: &Server, limit: Duration) -> String {
+    let t = Instant::now();
+    loop {
+        let devices = server.get_json("/api/v1/devices");
+        let demo = devices
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == vas_server::demo::DEMO_CAMERA_NAME)
+            .map(|d| d["id"].clone());
+        let streams = server.get_json("/api/v1/streams");
+        if let Some(s) = streams.as_array().unwrap().iter().find(|s| {
+            demo.as_ref() == Some(&s["device_id"]) && s["profile"] == "main" && s["state"] == "live"
+        }) {
+            return s["id"].as_str().unwrap().to_owned();
+        }
+        assert!(t.elapsed() < limit, "demo not live: {streams}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

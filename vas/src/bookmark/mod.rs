@@ -217,6 +217,12 @@ impl PreRoll {
         Some(st.frames.iter().skip(start).cloned().collect())
     }
 
+    /// Everything held (from its first keyframe), if anything.
+    pub(crate) fn all(&self) -> Option<Vec<Frame>> {
+        let st = self.lock();
+        (!st.frames.is_empty()).then(|| st.frames.iter().cloned().collect())
+    }
+
     /// Frames and bytes held.
     #[cfg(test)]
     pub(crate) fn len(&self) -> (usize, usize) {

@@ -94,7 +94,7 @@ impl Vas {
                     MAX_FUTURE_SKEW.as_secs()
                 )));
             }
-            v.inner.store.get_stream(new.stream).await?;
+            let stream = v.inner.store.get_stream(new.stream).await?;
             let bookmark = Bookmark {
                 id: BookmarkId::new(),
                 stream_id: new.stream,
@@ -117,7 +117,25 @@ impl Vas {
             let room = v.room(new.stream);
             let live = room.hub.subscribe();
             let from = at - chrono::TimeDelta::from_std(new.before).unwrap_or_default();
-            let held = room.preroll.since(from);
+            let held = match room.preroll.since(from) {
+                Some(frames) => Some((frames, None)),
+                // The stream has run for less than `before` (its pre-roll starts after
+                // `from`): without recordings to reach further back, the clip holds what
+                // there is, and says so.
+                None if !stream.record => room.preroll.all().filter(|f| f[0].wallclock > from).map(
+                    |frames| {
+                        let late = (frames[0].wallclock - from).num_milliseconds() as f64 / 1000.0;
+                        let note = format!(
+                            "the stream had been live only since {}: the clip starts {late:.1} s late",
+                            frames[0]
+                                .wallclock
+                                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                        );
+                        (frames, Some(note))
+                    },
+                ),
+                None => None,
+            };
             let task = v.clone();
             let b = bookmark.clone();
             v.inner.bookmarks.spawn(async move {
@@ -212,11 +230,7 @@ impl Vas {
 
     /// Makes a bookmark's clip and records the outcome. `live` holds the pre-roll (if it
     /// reached back far enough) and a live subscription taken when the bookmark was made.
-    async fn make_clip(
-        &self,
-        b: Bookmark,
-        live: Option<(Option<Vec<Frame>>, crate::hub::Subscription)>,
-    ) {
+    async fn make_clip(&self, b: Bookmark, live: Option<(HeldFrames, crate::hub::Subscription)>) {
         let outcome = self.clip_frames(&b, live).await;
         let result = match outcome {
             Ok((frames, short)) => self.write_clip(&b, frames, short).await,
@@ -254,12 +268,12 @@ impl Vas {
     async fn clip_frames(
         &self,
         b: &Bookmark,
-        live: Option<(Option<Vec<Frame>>, crate::hub::Subscription)>,
+        live: Option<(HeldFrames, crate::hub::Subscription)>,
     ) -> Result<(Vec<Frame>, Option<String>)> {
         let before = chrono::TimeDelta::from_std(b.before).unwrap_or_default();
         let after = chrono::TimeDelta::from_std(b.after).unwrap_or_default();
         let (from, until) = (b.at - before, b.at + after);
-        if let Some((Some(held), mut sub)) = live {
+        if let Some((Some((held, late)), mut sub)) = live {
             let (frames, complete) = bookmark::collect_live(
                 held,
                 &mut sub,
@@ -283,7 +297,8 @@ impl Vas {
                     None => "the camera sent nothing".to_owned(),
                 }
             });
-            return Ok((frames, short));
+            let notes: Vec<String> = late.into_iter().chain(short).collect();
+            return Ok((frames, (!notes.is_empty()).then(|| notes.join("; "))));
         }
         // From the recordings, once what the clip needs has been written.
         let wait = (until - self.inner.clock.now_utc())
@@ -366,6 +381,10 @@ impl Vas {
         }
     }
 }
+
+/// The pre-roll's frames a bookmark starts from, and what they lack at the start, if
+/// anything (`None`: the pre-roll cannot serve it).
+type HeldFrames = Option<(Vec<Frame>, Option<String>)>;
 
 /// Where a bookmark's clip goes, relative to the media folder.
 fn clip_location(stream: StreamId, id: BookmarkId) -> String {

@@ -56,7 +56,7 @@ impl Vas {
                     })
                     .await
             }
-            Source::Keyframe => snapshots.keyframe(&room.hub, live, options).await,
+            Source::Keyframe => snapshots.keyframe(id, &room.hub, live, options).await,
             Source::At(at) => self.recorded_picture(id, at, options).await,
         }
     }

@@ -266,6 +266,16 @@ pub(crate) struct Snapshots {
     warm: Arc<Mutex<HashMap<StreamId, Arc<Warm>>>>,
     /// JPEG encodings made (single-flight shares them; for tests and metrics).
     encodes: AtomicU64,
+    /// Per stream: a decoder kept for keyframe snapshots (starting one costs as much as the
+    /// decode) and the last keyframe's encodings.
+    keyframes: Mutex<HashMap<StreamId, Arc<Mutex<KeyframeState>>>>,
+}
+
+/// What keyframe snapshots of one stream keep between requests.
+#[derive(Debug, Default)]
+struct KeyframeState {
+    decoder: Option<H264Decoder>,
+    jpegs: std::collections::VecDeque<(JpegKey, Jpeg)>,
 }
 
 impl Snapshots {
@@ -275,6 +285,7 @@ impl Snapshots {
             work: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
             warm: Arc::default(),
             encodes: AtomicU64::new(0),
+            keyframes: Mutex::default(),
         }
     }
 
@@ -286,11 +297,16 @@ impl Snapshots {
     /// Lets every warm stream go (the engine closes, or a stream is removed).
     pub(crate) fn forget(&self, stream: Option<StreamId>) {
         let mut warm = lock(&self.warm);
+        let mut keyframes = lock(&self.keyframes);
         match stream {
             Some(id) => {
                 warm.remove(&id);
+                keyframes.remove(&id);
             }
-            None => warm.clear(),
+            None => {
+                warm.clear();
+                keyframes.clear();
+            }
         }
     }
 
@@ -376,6 +392,7 @@ impl Snapshots {
     /// The newest keyframe, decoded on its own.
     pub(crate) async fn keyframe(
         &self,
+        stream: StreamId,
         hub: &Hub,
         live: bool,
         options: SnapshotOptions,
@@ -387,9 +404,41 @@ impl Snapshots {
                 "no keyframe of the stream is cached yet; try again in a moment",
             ));
         };
+        let state = {
+            let mut all = lock(&self.keyframes);
+            if !all.contains_key(&stream) && all.len() >= self.config.max_warm {
+                // Let some other stream's decoder go (bounded like the warm decoders).
+                if let Some(other) = all.keys().next().copied() {
+                    all.remove(&other);
+                }
+            }
+            all.entry(stream).or_default().clone()
+        };
+        let (epoch, pts, quality) = (key.epoch, key.pts, options.quality);
+        let want = move |size: (u32, u32)| -> JpegKey { (epoch, pts, size, quality) };
+        if let Some(params) = key.video_params() {
+            let size = options.output_size(params.width, params.height);
+            if let Some((_, jpeg)) = lock(&state).jpegs.iter().find(|(k, _)| *k == want(size)) {
+                let mut jpeg = jpeg.clone();
+                jpeg.offline = !live;
+                return Ok(jpeg);
+            }
+        }
         self.encodes.fetch_add(1, Ordering::Relaxed);
         let mut jpeg = self
-            .blocking(move || decode_and_encode(&[key], None, options))
+            .blocking(move || {
+                let mut st = lock(&state);
+                let mut decoder = st.decoder.take().unwrap_or_else(H264Decoder::new);
+                let jpeg = decode_with(&mut decoder, std::slice::from_ref(&key), None, options);
+                st.decoder = Some(decoder);
+                let jpeg = jpeg?;
+                if st.jpegs.len() >= KEPT_ENCODINGS {
+                    st.jpegs.pop_front();
+                }
+                st.jpegs
+                    .push_back((want((jpeg.width, jpeg.height)), jpeg.clone()));
+                Ok(jpeg)
+            })
             .await?;
         jpeg.offline = !live;
         Ok(jpeg)
@@ -526,7 +575,16 @@ pub(crate) fn decode_and_encode(
     until: Option<DateTime<Utc>>,
     options: SnapshotOptions,
 ) -> Result<Jpeg> {
-    let mut decoder = H264Decoder::new();
+    decode_with(&mut H264Decoder::new(), frames, until, options)
+}
+
+/// [`decode_and_encode`] with a decoder the caller keeps (a keyframe resets its state).
+fn decode_with(
+    decoder: &mut H264Decoder,
+    frames: &[Frame],
+    until: Option<DateTime<Utc>>,
+    options: SnapshotOptions,
+) -> Result<Jpeg> {
     let mut scaler = Scaler::new();
     let mut last: Option<(Bytes, u32, u32, DateTime<Utc>)> = None;
     let mut error: Option<Error> = None;
