@@ -354,3 +354,39 @@ async fn a_bookmark_left_pending_by_a_stop_is_finished_by_the_next_start() {
     // the after-part.
     assert!((2.0..=5.0 + ONE_FRAME).contains(&duration), "{duration}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_that_drops_while_a_bookmark_is_pending_gives_what_exists_and_says_so() {
+    let _serial = vas::testutil::realtime_lock();
+    let cam = camera().await;
+    let dir = tempfile::tempdir().unwrap();
+    let vas = engine(
+        dir.path(),
+        BookmarkConfig {
+            grace: Duration::from_secs(1),
+            ..BookmarkConfig::default()
+        },
+    )
+    .await;
+    let id = live_stream(&vas, &cam.url(), false).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let b = vas
+        .add_bookmark(
+            NewBookmark::new(id)
+                .before(Duration::from_secs(2))
+                .after(Duration::from_secs(4)),
+        )
+        .await
+        .unwrap();
+    // The camera goes away a second later and stays away.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    cam.stop().await;
+    let (done, _) = finished(&vas, b.id, Duration::from_secs(20)).await;
+    assert_eq!(done.state, BookmarkState::Ready, "{:?}", done.detail);
+    let detail = done.detail.clone().unwrap_or_default();
+    assert!(detail.contains("the camera stopped sending"), "{detail}");
+    let duration = check_clip(&vas.bookmark_clip(b.id).await.unwrap());
+    eprintln!("clip of a camera that dropped: {duration} s; {detail}");
+    assert!((2.0..5.0).contains(&duration), "{duration}");
+    vas.close().await;
+}

@@ -668,4 +668,36 @@ mod tests {
         };
         assert!(c.validate().is_err());
     }
+
+    #[cfg(all(feature = "synthetic-camera", feature = "test-util"))]
+    #[test]
+    fn a_corrupt_frame_in_the_gop_gives_the_last_good_picture() {
+        let start = Utc::now();
+        let mut frames: Vec<Frame> = crate::mp4::fixture::h264_frames(10, 30, 30, (64, 48), 0, 0)
+            .unwrap()
+            .into_iter()
+            .enumerate()
+            .map(|(n, f)| Frame {
+                wallclock: start + chrono::TimeDelta::milliseconds(n as i64 * 33),
+                ..f
+            })
+            .collect();
+        let good = decode_and_encode(&frames, None, SnapshotOptions::new()).unwrap();
+        assert_eq!(good.time, frames[9].wallclock);
+        // Frame 5 is garbage: the picture is frame 4's (the decoder waits for a keyframe).
+        frames[5].data = Bytes::from_static(&[0, 0, 0, 6, 0x41, 0xFF, 0x00, 0x13, 0x99, 0xAB]);
+        let best = decode_and_encode(&frames, None, SnapshotOptions::new()).unwrap();
+        assert!(
+            best.time < frames[5].wallclock,
+            "{} is after the corrupt frame",
+            best.time
+        );
+        assert_eq!((best.width, best.height), (64, 48));
+        // Nothing decodable at all: a clear error, not a panic.
+        let e = decode_and_encode(&frames[5..6], None, SnapshotOptions::new()).unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::Corrupt | ErrorKind::Unavailable),
+            "{e}"
+        );
+    }
 }
