@@ -24,6 +24,19 @@ fn threads(prefix: &str) -> Vec<String> {
     names
 }
 
+/// Threads named `prefix…`, once at least one is (a new thread names itself as it starts, so
+/// it may show its parent's name for a moment); waits up to 5 s.
+fn appeared(prefix: &str) -> Vec<String> {
+    let t = Instant::now();
+    loop {
+        let found = threads(prefix);
+        if !found.is_empty() || t.elapsed() > Duration::from_secs(5) {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Waits up to 5 s for no thread named `prefix…` to be left.
 fn gone(prefix: &str) -> Vec<String> {
     let t = Instant::now();
@@ -57,9 +70,9 @@ fn a_plain_thread_runs_the_whole_engine_and_close_stops_its_threads() {
         .data_dir(dir.path())
         .build_blocking()
         .unwrap();
-    assert!(!threads("vas-rt").is_empty(), "the engine owns a runtime");
+    assert!(!appeared("vas-rt").is_empty(), "the engine owns a runtime");
     assert_eq!(
-        threads("vas-segment").len(),
+        appeared("vas-segment").len(),
         1,
         "the engine owns one writer"
     );
@@ -80,7 +93,7 @@ fn a_plain_thread_runs_the_whole_engine_and_close_stops_its_threads() {
         EncodedDelivery::Frame(f) => assert!(f.keyframe, "the first delivery is a keyframe"),
         other => panic!("{other:?}"),
     }
-    assert!(!threads("vas-dec-").is_empty(), "a decoder runs");
+    assert!(!appeared("vas-dec-").is_empty(), "a decoder runs");
 
     // Events, with a timeout, on this thread.
     let t = Instant::now();
@@ -93,6 +106,49 @@ fn a_plain_thread_runs_the_whole_engine_and_close_stops_its_threads() {
             _ => assert!(t.elapsed() < Duration::from_secs(10), "never live"),
         }
     }
+
+    // Snapshots and bookmarks, from this thread.
+    let jpeg = engine
+        .snapshot(stream, vas::snapshot::SnapshotOptions::new())
+        .unwrap();
+    assert!(jpeg.bytes.starts_with(&[0xFF, 0xD8]));
+    let saved = engine
+        .save_snapshot(stream, vas::snapshot::SnapshotOptions::new(), None)
+        .unwrap();
+    assert_eq!(
+        engine.stored_snapshot_image(saved.id).unwrap().len() as u64,
+        saved.bytes
+    );
+    let mark = engine
+        .add_bookmark(
+            vas::bookmark::NewBookmark::new(stream)
+                .before(Duration::from_millis(200))
+                .after(Duration::from_millis(200)),
+        )
+        .unwrap();
+    let t = Instant::now();
+    while engine.bookmark(mark.id).unwrap().state == vas::BookmarkState::Pending {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "bookmark still pending"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(engine.bookmark_clip(mark.id).unwrap().exists());
+    engine.delete_bookmark(mark.id).unwrap();
+    engine.delete_snapshot(saved.id).unwrap();
+    assert!(
+        engine
+            .bookmarks(vas::Range::stream(stream))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        engine
+            .stored_snapshots(vas::Range::stream(stream))
+            .unwrap()
+            .is_empty()
+    );
 
     // The async calls work from an executor that is not tokio.
     let infos = futures::executor::block_on(vas.streams()).unwrap();

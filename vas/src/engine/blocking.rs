@@ -8,8 +8,10 @@
 use std::future::Future;
 
 use super::{Vas, closed};
+use crate::bookmark::NewBookmark;
 use crate::events::EventSubscription;
 use crate::frames::{EncodedSubscription, FrameOptions, FrameSubscription};
+use crate::model::{Bookmark, BookmarkId};
 use crate::model::{
     Camera, DeviceId, DevicePatch, NewDevice, Recording, RecordingId, Snapshot, SnapshotId,
     StreamId,
@@ -204,6 +206,31 @@ impl BlockingVas {
     /// See [`Vas::delete_snapshot`].
     pub fn delete_snapshot(&self, id: SnapshotId) -> Result<()> {
         self.call(move |v| async move { v.delete_snapshot(id).await })
+    }
+
+    /// See [`Vas::add_bookmark`].
+    pub fn add_bookmark(&self, new: NewBookmark) -> Result<Bookmark> {
+        self.call(move |v| async move { v.add_bookmark(new).await })
+    }
+
+    /// See [`Vas::bookmarks`].
+    pub fn bookmarks(&self, query: Range) -> Result<Vec<Bookmark>> {
+        self.call(move |v| async move { v.bookmarks(query).await })
+    }
+
+    /// See [`Vas::bookmark`].
+    pub fn bookmark(&self, id: BookmarkId) -> Result<Bookmark> {
+        self.call(move |v| async move { v.bookmark(id).await })
+    }
+
+    /// See [`Vas::bookmark_clip`].
+    pub fn bookmark_clip(&self, id: BookmarkId) -> Result<std::path::PathBuf> {
+        self.call(move |v| async move { v.bookmark_clip(id).await })
+    }
+
+    /// See [`Vas::delete_bookmark`].
+    pub fn delete_bookmark(&self, id: BookmarkId) -> Result<()> {
+        self.call(move |v| async move { v.delete_bookmark(id).await })
     }
 
     /// See [`Vas::recordings`].
