@@ -198,7 +198,7 @@ pub(super) async fn clip(
     }
     h.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=86400, immutable"),
+        HeaderValue::from_static(super::recordings::SEGMENT_CACHE),
     );
     h.insert(
         header::CONTENT_DISPOSITION,

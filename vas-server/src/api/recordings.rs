@@ -26,8 +26,9 @@ pub const MEDIA_PREFIX: &str = "/media/";
 pub const MAX_PLAYBACK_RANGE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Range a playback playlist covers when the request gives none: the last hour.
 pub const DEFAULT_PLAYBACK_RANGE: Duration = Duration::from_secs(3600);
-/// How long clients may cache a finished segment.
-const SEGMENT_CACHE: &str = "public, max-age=86400, immutable";
+/// How long clients may cache media that never changes once written (a finished segment,
+/// a saved snapshot, a ready clip).
+pub(crate) const SEGMENT_CACHE: &str = "public, max-age=86400, immutable";
 
 /// `PATCH /api/v1/streams/{id}` body.
 #[derive(Debug, Deserialize)]

@@ -243,7 +243,7 @@ pub(super) async fn image(
     // A saved snapshot never changes.
     headers.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=86400, immutable"),
+        HeaderValue::from_static(super::recordings::SEGMENT_CACHE),
     );
     if let Ok(t) = HeaderValue::from_str(&s.taken_at.to_rfc3339_opts(SecondsFormat::Millis, true)) {
         headers.insert(FRAME_TIME_HEADER, t);

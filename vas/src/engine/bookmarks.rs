@@ -32,6 +32,10 @@ pub const CLIP_DIR_NAME: &str = "clips";
 /// Buffer between the MP4 writer and the clip file (a frame or two per write).
 const CLIP_WRITE_BUFFER: usize = 256 * 1024;
 
+/// Extra wait, past one segment, before a clip is read from the recordings: time for the
+/// segment holding `at + after` to be closed and listed in its playlist.
+const RECORDING_SETTLE: Duration = Duration::from_secs(1);
+
 /// Most bytes of frames one clip may hold (90 s of a 16 Mbit/s camera fit).
 pub const MAX_CLIP_BYTES: usize = 192 * 1024 * 1024;
 
@@ -305,8 +309,7 @@ impl Vas {
             .to_std()
             .unwrap_or_default();
         if !wait.is_zero() {
-            tokio::time::sleep(wait + self.inner.recorder.target_duration + Duration::from_secs(1))
-                .await;
+            tokio::time::sleep(wait + self.inner.recorder.target_duration + RECORDING_SETTLE).await;
         }
         let recorded = self.recorded_frames(b.stream_id, from, until).await.map_err(|e| {
             if e.kind() == ErrorKind::NotFound {
@@ -369,16 +372,7 @@ impl Vas {
     }
 
     async fn remove_clip(&self, stream: StreamId, id: BookmarkId) {
-        let Ok(path) = self.inner.layout.resolve(&clip_location(stream, id)) else {
-            return;
-        };
-        let fs = self.inner.fs.clone();
-        let removed = tokio::task::spawn_blocking(move || fs.remove_file(&path)).await;
-        if let Ok(Err(e)) = removed
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            warn!(bookmark = %id, error = %e, "a clip file could not be removed");
-        }
+        self.remove_media_file(&clip_location(stream, id)).await;
     }
 }
 

@@ -102,7 +102,7 @@ impl Vas {
                 .await?;
             // The file exists; now the row (and without a row, no file is left behind).
             if let Err(e) = v.inner.store.insert_snapshot(&snapshot).await {
-                v.remove_snapshot_file(&snapshot.location).await;
+                v.remove_media_file(&snapshot.location).await;
                 return Err(e);
             }
             info!(stream = %id, snapshot = %snapshot.id, "snapshot saved");
@@ -169,7 +169,7 @@ impl Vas {
         self.run(move |v| async move {
             let s = v.inner.store.get_snapshot(id).await?;
             v.inner.store.delete_snapshot(id).await?;
-            v.remove_snapshot_file(&s.location).await;
+            v.remove_media_file(&s.location).await;
             info!(snapshot = %id, "snapshot deleted");
             Ok(())
         })
@@ -217,7 +217,9 @@ impl Vas {
         .map_err(|e| Error::internal(format!("writing a snapshot failed: {e}")))?
     }
 
-    async fn remove_snapshot_file(&self, location: &str) {
+    /// Removes a file under the media folder (a saved snapshot, a clip); a file already gone
+    /// is fine, any other failure is logged (the row is gone either way).
+    pub(super) async fn remove_media_file(&self, location: &str) {
         let Ok(path) = self.inner.layout.resolve(location) else {
             return;
         };
@@ -226,7 +228,7 @@ impl Vas {
         if let Ok(Err(e)) = removed
             && e.kind() != std::io::ErrorKind::NotFound
         {
-            warn!(location, error = %e, "a snapshot file could not be removed");
+            warn!(location, error = %e, "a media file could not be removed");
         }
     }
 
