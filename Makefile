@@ -16,3 +16,27 @@ fuzz:
 # while the file and the crate disagree).
 public-api:
 	bash scripts/public-api.sh --update
+
+# Regenerates the C ABI's generated files, include/vas.h (cbindgen) and
+# vas-ffi/src/result.rs (the result codes, from ErrorKind's table); make test fails while the
+# committed copies are stale.
+.PHONY: header vas.pc install
+header:
+	VAS_UPDATE_GENERATED=1 cargo test --locked -p vas-ffi --test generated
+
+# pkg-config for the C ABI in the build tree: target/pkgconfig/vas.pc (include/ and
+# target/$(PROFILE)/), so `PKG_CONFIG_PATH=target/pkgconfig cc $(pkg-config --cflags --libs vas)`
+# works without installing. Build the library first: cargo build --release -p vas-ffi.
+PROFILE ?= release
+vas.pc:
+	bash scripts/vas-pc.sh target/pkgconfig/vas.pc "$(CURDIR)" "$(CURDIR)/include" "$(CURDIR)/target/$(PROFILE)" rpath
+
+# Installs the C ABI under $(PREFIX): include/vas.h, lib/libvas_ffi.{a,so} and
+# lib/pkgconfig/vas.pc (the default PREFIX, /usr/local, is on pkg-config's default path).
+PREFIX ?= /usr/local
+install:
+	install -d "$(PREFIX)/include" "$(PREFIX)/lib/pkgconfig"
+	install -m 0644 include/vas.h "$(PREFIX)/include/vas.h"
+	install -m 0644 target/$(PROFILE)/libvas_ffi.a "$(PREFIX)/lib/libvas_ffi.a"
+	install -m 0755 target/$(PROFILE)/libvas_ffi.so "$(PREFIX)/lib/libvas_ffi.so"
+	bash scripts/vas-pc.sh "$(PREFIX)/lib/pkgconfig/vas.pc" "$(PREFIX)" "$(PREFIX)/include" "$(PREFIX)/lib"

@@ -17,6 +17,9 @@ cd "$(dirname "$0")/.."
 # from npm).
 PACKAGES=(
   nasm
+  gcc
+  g++
+  pkgconf
   postgresql
   curl
   jq
@@ -60,6 +63,9 @@ BINARIES=(
   "node|nodejs (Node.js 20)"
   "npm|npm (Node.js 20)"
   "taskset|util-linux"
+  "cc|gcc (the C ABI's programs)"
+  "c++|g++ (the C ABI's C++ check)"
+  "pkg-config|pkgconf"
 )
 FFMPEG_ENCODERS=(
   "libx264|ffmpeg (built with libx264)"
@@ -137,6 +143,17 @@ if command -v ffmpeg >/dev/null 2>&1; then
     enc=${entry%%|*}
     grep -qw -- "$enc" <<<"$encoders" || problems+=("ffmpeg encoder '$enc' not found (package: ${entry#*|})")
   done
+fi
+# The C ABI's programs run under AddressSanitizer + UndefinedBehaviorSanitizer (their runtimes,
+# libasan and libubsan, come with gcc).
+if command -v cc >/dev/null 2>&1; then
+  san_dir=$(mktemp -d)
+  if ! printf 'int main(void){return 0;}\n' >"$san_dir/t.c" \
+      || ! cc -fsanitize=address,undefined "$san_dir/t.c" -o "$san_dir/t" >/dev/null 2>&1 \
+      || ! "$san_dir/t"; then
+    problems+=("cc cannot build and run -fsanitize=address,undefined programs (packages: libasan8, libubsan1)")
+  fi
+  rm -rf "$san_dir"
 fi
 if [ ${#problems[@]} -gt 0 ]; then
   for p in "${problems[@]}"; do echo "install-deps: missing: $p" >&2; done

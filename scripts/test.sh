@@ -30,6 +30,8 @@ echo "test: cargo test"
 cargo test --workspace --all-features --locked
 echo "test: examples"
 bash scripts/examples.sh
+echo "test: the C ABI from C, under sanitizers"
+bash scripts/c-abi.sh
 echo "test: fuzz targets, ${FUZZ_SMOKE_SECONDS:-6} s each"
 bash scripts/fuzz.sh smoke "${FUZZ_SMOKE_SECONDS:-6}"
 echo "test: the public API of vas is the committed one"

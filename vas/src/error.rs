@@ -67,7 +67,7 @@ macro_rules! error_kinds {
                 }
             }
 
-            /// One line saying what the kind means (the first line of its documentation).
+            /// What the kind means, in a sentence (its documentation, on one line).
             pub const fn description(self) -> &'static str {
                 match self {
                     $( ErrorKind::$variant => error_kinds!(@first $($doc)*), )+
@@ -75,7 +75,7 @@ macro_rules! error_kinds {
             }
         }
     };
-    (@first $first:literal $($rest:literal)*) => { $first.trim_ascii() };
+    (@first $($doc:literal)*) => { concat!($($doc),*).trim_ascii() };
 }
 
 error_kinds! {
