@@ -13,8 +13,8 @@ use vas::{Event, EventSubscription};
 
 use crate::engine::{engine_of, vas_engine};
 use crate::error::{
-    DEAD_TAG, Fail, Tagged, arg_out, free_handle, guard, guard_value, handle, keep, kept_ptr,
-    micros, peek, vas_id, write_out,
+    DEAD_TAG, Fail, Kill, Tagged, arg_out, free_handle, guard, guard_value, handle, item_free,
+    keep, kept_ptr, micros, peek, vas_id, write_out,
 };
 use crate::listener::{Source, User, spawn, vas_listener};
 use crate::result::vas_result;
@@ -54,6 +54,12 @@ pub struct vas_event {
     message: Option<CString>,
     time_us: i64,
     missed: u64,
+}
+
+impl Kill for vas_event {
+    fn kill(&mut self) {
+        self.tag = DEAD_TAG;
+    }
 }
 
 impl Tagged for vas_event {
@@ -264,12 +270,8 @@ pub unsafe extern "C" fn vas_events_listen(
 /// Frees a pulled event (NULL and lent events are ignored).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_event_free(event: *mut vas_event) {
-    guard_value((), || {
-        // SAFETY: per the header's conventions; lent events are skipped.
-        if unsafe { peek(event.cast_const()) }.is_some_and(|e| e.owned) {
-            unsafe { free_handle(event, |e| e.tag = DEAD_TAG) }
-        }
-    })
+    // SAFETY: per the header's conventions; lent events are skipped.
+    unsafe { item_free(event, |x| x.owned) }
 }
 
 /// The event's kind (`VAS_EVENT_OTHER` for NULL).

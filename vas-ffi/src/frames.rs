@@ -16,8 +16,8 @@ use vas::frames::{
 
 use crate::engine::{engine_of, vas_engine};
 use crate::error::{
-    DEAD_TAG, Fail, FfiResult, Tagged, arg_out, free_handle, guard, guard_value, handle, micros,
-    options, peek, vas_id, write_out,
+    DEAD_TAG, Fail, FfiResult, Kill, Tagged, arg_out, free_handle, guard, guard_value, handle,
+    item_free, micros, options, peek, vas_id, write_out,
 };
 use crate::listener::{Source, User, spawn, vas_listener};
 use crate::result::vas_result;
@@ -136,6 +136,12 @@ pub struct vas_frame {
     owned: bool,
     frame: VideoFrame,
     planes: Vec<Plane>,
+}
+
+impl Kill for vas_frame {
+    fn kill(&mut self) {
+        self.tag = DEAD_TAG;
+    }
 }
 
 impl Tagged for vas_frame {
@@ -321,12 +327,8 @@ pub unsafe extern "C" fn vas_frame_retain(frame: *const vas_frame) -> *mut vas_f
 /// are ignored).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_frame_release(frame: *mut vas_frame) {
-    guard_value((), || {
-        // SAFETY: per the header's conventions; lent frames are not boxes and are skipped.
-        if unsafe { peek(frame.cast_const()) }.is_some_and(|f| f.owned) {
-            unsafe { free_handle(frame, |f| f.tag = DEAD_TAG) }
-        }
-    })
+    // SAFETY: per the header's conventions; lent frames are skipped.
+    unsafe { item_free(frame, |x| x.owned) }
 }
 
 /// The pixels, laid out as the planes say; `*len` (may be NULL) receives their size in
@@ -450,6 +452,12 @@ pub struct vas_packet {
     tag: u64,
     owned: bool,
     frame: EncodedFrame,
+}
+
+impl Kill for vas_packet {
+    fn kill(&mut self) {
+        self.tag = DEAD_TAG;
+    }
 }
 
 impl Tagged for vas_packet {
@@ -640,12 +648,8 @@ pub unsafe extern "C" fn vas_packet_retain(packet: *const vas_packet) -> *mut va
 /// packets are ignored).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_packet_release(packet: *mut vas_packet) {
-    guard_value((), || {
-        // SAFETY: per the header's conventions; lent packets are skipped.
-        if unsafe { peek(packet.cast_const()) }.is_some_and(|p| p.owned) {
-            unsafe { free_handle(packet, |p| p.tag = DEAD_TAG) }
-        }
-    })
+    // SAFETY: per the header's conventions; lent packets are skipped.
+    unsafe { item_free(packet, |x| x.owned) }
 }
 
 /// The payload; `*len` (may be NULL) receives its size.

@@ -13,6 +13,9 @@ use crate::error::{
 };
 use crate::result::vas_result;
 
+/// How long freeing a camera waits for its runtime's threads to finish.
+const SHUTDOWN_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A synthetic camera to start. Initialise with [`vas_synthetic_camera_options_init`]
 /// (640×360 at 30 fps, a pre-encoded 2-second loop, on a free loopback port).
 #[repr(C)]
@@ -190,7 +193,7 @@ pub unsafe extern "C" fn vas_synthetic_camera_free(camera: *mut vas_synthetic_ca
                 c.tag = DEAD_TAG;
                 if let Some(rt) = c.runtime.take() {
                     rt.block_on(c.camera.stop());
-                    rt.shutdown_timeout(std::time::Duration::from_secs(2));
+                    rt.shutdown_timeout(SHUTDOWN_LIMIT);
                 }
             })
         }
