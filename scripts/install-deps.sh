@@ -144,6 +144,10 @@ if command -v ffmpeg >/dev/null 2>&1; then
     grep -qw -- "$enc" <<<"$encoders" || problems+=("ffmpeg encoder '$enc' not found (package: ${entry#*|})")
   done
 fi
+# The Python package is built and tested in a fresh virtualenv (scripts/python.sh).
+if ! python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 9))' >/dev/null 2>&1; then
+  problems+=("python3 (3.9 or newer) with the venv and ensurepip modules (Debian: python3-venv)")
+fi
 # The C ABI's programs run under AddressSanitizer + UndefinedBehaviorSanitizer (their runtimes,
 # libasan and libubsan, come with gcc).
 if command -v cc >/dev/null 2>&1; then

@@ -32,6 +32,8 @@ echo "test: examples"
 bash scripts/examples.sh
 echo "test: the C ABI from C, under sanitizers"
 bash scripts/c-abi.sh
+echo "test: the Python package, pip-installed into a fresh virtualenv"
+bash scripts/python.sh
 echo "test: fuzz targets, ${FUZZ_SMOKE_SECONDS:-6} s each"
 bash scripts/fuzz.sh smoke "${FUZZ_SMOKE_SECONDS:-6}"
 echo "test: the public API of vas is the committed one"
