@@ -40,3 +40,9 @@ install:
 	install -m 0644 target/$(PROFILE)/libvas_ffi.a "$(PREFIX)/lib/libvas_ffi.a"
 	install -m 0755 target/$(PROFILE)/libvas_ffi.so "$(PREFIX)/lib/libvas_ffi.so"
 	bash scripts/vas-pc.sh "$(PREFIX)/lib/pkgconfig/vas.pc" "$(PREFIX)" "$(PREFIX)/include" "$(PREFIX)/lib"
+
+# Regenerates the uniffi bindings (Kotlin, Swift, Python) under vas-ffi/bindings/ with the
+# crate's own uniffi-bindgen; make test fails while the committed copies are stale.
+.PHONY: bindings
+bindings:
+	VAS_UPDATE_BINDINGS=1 bash scripts/uniffi.sh

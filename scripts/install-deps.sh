@@ -34,6 +34,8 @@ PACKAGES=(
   gstreamer1.0-libav
   gstreamer1.0-x
   chromium
+  default-jre-headless
+  libjna-java
 )
 
 # Capabilities, each as "what|how to check|package that provides it". The GStreamer elements
@@ -66,6 +68,7 @@ BINARIES=(
   "cc|gcc (the C ABI's programs)"
   "c++|g++ (the C ABI's C++ check)"
   "pkg-config|pkgconf"
+  "java|default-jre-headless (the Kotlin compiler and the JVM check of the uniffi bindings)"
 )
 FFMPEG_ENCODERS=(
   "libx264|ffmpeg (built with libx264)"
@@ -148,6 +151,8 @@ fi
 if ! python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 9))' >/dev/null 2>&1; then
   problems+=("python3 (3.9 or newer) with the venv and ensurepip modules (Debian: python3-venv)")
 fi
+# The uniffi bindings' Kotlin check loads the library through JNA.
+[ -f /usr/share/java/jna.jar ] || problems+=("/usr/share/java/jna.jar not found (package: libjna-java)")
 # The C ABI's programs run under AddressSanitizer + UndefinedBehaviorSanitizer (their runtimes,
 # libasan and libubsan, come with gcc).
 if command -v cc >/dev/null 2>&1; then
@@ -166,4 +171,6 @@ fi
 
 # The browser tests' driver (exact versions from package-lock.json).
 npm ci --prefix vas-server/tests/browser --no-audit --no-fund --loglevel=error
+# The Kotlin compiler for the uniffi bindings' JVM check (JetBrains' distribution on npm).
+npm ci --prefix vas-ffi/uniffi/tests/kotlin --no-audit --no-fund --loglevel=error
 echo "install-deps: every package and capability the suites use is present"

@@ -34,6 +34,8 @@ echo "test: the C ABI from C, under sanitizers"
 bash scripts/c-abi.sh
 echo "test: the Python package, pip-installed into a fresh virtualenv"
 bash scripts/python.sh
+echo "test: the uniffi bindings: generated, current, and run from Kotlin (JVM) and Python"
+bash scripts/uniffi.sh
 echo "test: fuzz targets, ${FUZZ_SMOKE_SECONDS:-6} s each"
 bash scripts/fuzz.sh smoke "${FUZZ_SMOKE_SECONDS:-6}"
 echo "test: the public API of vas is the committed one"
