@@ -320,7 +320,7 @@ impl Vas {
         });
         o.validate().py()?;
         if let Some(t) = timeout {
-            seconds(t, "timeout", std::time::Duration::from_secs(1_000_000_000))?;
+            seconds(t, "timeout", crate::stream::MAX_WAIT)?;
         }
         let sub = self.call(py, |v| v.frames(sid, o))?;
         Ok(Frames::new(sub, stream_id.to_owned(), timeout))
@@ -331,7 +331,7 @@ impl Vas {
     #[pyo3(signature = (timeout=None))]
     fn events(&self, timeout: Option<f64>) -> PyResult<Events> {
         if let Some(t) = timeout {
-            seconds(t, "timeout", std::time::Duration::from_secs(1_000_000_000))?;
+            seconds(t, "timeout", crate::stream::MAX_WAIT)?;
         }
         Ok(Events::new(self.engine()?.events(), timeout))
     }

@@ -24,6 +24,9 @@ use crate::error::{closed, timeout, to_py};
 /// How long one wait lasts before the caller checks for Ctrl-C (and a deadline).
 const POLL: Duration = Duration::from_millis(100);
 
+/// The longest wait a `timeout` argument may ask for (about 31 years: "for ever" is None).
+pub(crate) const MAX_WAIT: Duration = Duration::from_secs(1_000_000_000);
+
 /// Adds the classes to the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Frame>()?;
@@ -36,7 +39,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 fn deadline(timeout: Option<f64>) -> PyResult<Option<Instant>> {
     match timeout {
         None => Ok(None),
-        Some(t) if (0.0..=1e9).contains(&t) => {
+        Some(t) if (0.0..=MAX_WAIT.as_secs_f64()).contains(&t) => {
             Ok(Some(Instant::now() + Duration::from_secs_f64(t)))
         }
         Some(t) => Err(crate::error::invalid(format!(
