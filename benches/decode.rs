@@ -280,7 +280,7 @@ fn run_vas(url: &str, mode: &str) {
         })
         .await
         .expect("stdin reader");
-        vas.shutdown().await;
+        vas.close().await;
         drop(vas);
         let _ = consumer.join();
     });

@@ -24,7 +24,7 @@ fn main() {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let vas = vas::Vas::builder()
             .data_dir(dir.path())
-            .webrtc(vas::sfu::SfuConfig {
+            .webrtc(vas::config::WebRtcConfig {
                 bind: "127.0.0.1:0".parse().expect("an address"),
                 ..Default::default()
             })
@@ -41,9 +41,7 @@ fn main() {
         let app = vas_server::app(vas_server::AppState::new(vas.clone()));
         tokio::spawn(async move { axum::serve(listener, app).await });
         let t = std::time::Instant::now();
-        while vas.streams().await.expect("streams")[0].status.state
-            != vas::status::StreamState::Live
-        {
+        while vas.streams().await.expect("streams")[0].status.state != vas::StreamState::Live {
             assert!(t.elapsed().as_secs() < 20, "demo camera not live");
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }

@@ -175,7 +175,7 @@ fn run_ingest(urls: &[String]) {
             let counter = frames.clone();
             tokio::spawn(async move {
                 while let Ok(d) = sub.recv().await {
-                    if let vas::hub::Delivery::Frame(f) = d
+                    if let vas::frames::EncodedDelivery::Frame(f) = d
                         && f.is_video()
                     {
                         counter.fetch_add(1, Ordering::Relaxed);
@@ -196,6 +196,6 @@ fn run_ingest(urls: &[String]) {
             }
         })
         .await;
-        vas.shutdown().await;
+        vas.close().await;
     });
 }

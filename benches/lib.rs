@@ -153,13 +153,13 @@ pub fn run_cameras_gop(n: usize, width: u32, height: u32, bitrate: u32, gop: u32
         let mut cams = Vec::new();
         for _ in 0..n {
             cams.push(
-                vas::synth::SyntheticCamera::start(vas::synth::CameraConfig {
+                vas_synth::SyntheticCamera::start(vas_synth::CameraConfig {
                     width,
                     height,
                     fps: FPS,
                     bitrate_bps: bitrate,
                     gop,
-                    mode: vas::synth::CameraMode::PreEncodedLoop {
+                    mode: vas_synth::CameraMode::PreEncodedLoop {
                         seconds: LOOP_SECONDS,
                     },
                     bind: "127.0.0.1:0".parse().expect("a socket address"),

@@ -141,6 +141,6 @@ fn run_recorder(args: &[String]) {
         println!("READY");
         let _ = std::io::stdout().flush();
         wait_for_stdin_close().await;
-        vas.shutdown().await;
+        vas.close().await;
     });
 }

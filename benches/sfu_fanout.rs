@@ -36,9 +36,11 @@ use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, RtcConfig};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, Interest};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use vas::hub::{Hub, HubConfig};
-use vas::media::{Frame, Track, VideoCodec, VideoParams, push_length_prefixed};
-use vas::sfu::{CoreConfig, Sfu, SfuConfig};
+use vas::_internal_test_exports::hub::{Hub, HubConfig};
+use vas::_internal_test_exports::media::{
+    Frame, Track, VideoCodec, VideoParams, push_length_prefixed,
+};
+use vas::_internal_test_exports::sfu::{CoreConfig, Sfu, SfuConfig};
 
 /// Default ladder of viewer counts.
 const DEFAULT_LADDER: &str = "50,100,200,300,400";
@@ -258,7 +260,7 @@ fn server_main() {
                 nack_cache_packets: std::env::var("VAS_FANOUT_NACK_PACKETS")
                     .ok()
                     .and_then(|v| v.parse().ok())
-                    .unwrap_or(vas::sfu::DEFAULT_NACK_CACHE_PACKETS),
+                    .unwrap_or(vas::_internal_test_exports::sfu::DEFAULT_NACK_CACHE_PACKETS),
                 ..CoreConfig::default()
             },
             ..SfuConfig::default()

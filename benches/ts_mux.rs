@@ -9,8 +9,10 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use criterion::{Criterion, Throughput, criterion_main};
-use vas::media::{AudioCodec, AudioParams, Frame, Track, VideoCodec, VideoParams};
-use vas::record::{Segmenter, SegmenterConfig, TsMuxer};
+use vas::_internal_test_exports::media::{
+    AudioCodec, AudioParams, Frame, Track, VideoCodec, VideoParams,
+};
+use vas::_internal_test_exports::record::{Segmenter, SegmenterConfig, TsMuxer};
 
 /// Seconds of media per iteration.
 const SECONDS: usize = 10;
@@ -54,7 +56,7 @@ fn frames() -> Vec<Frame> {
         let mut unit = vec![0x5A; len];
         unit[0] = if keyframe { 0x65 } else { 0x41 };
         let mut data = Vec::with_capacity(len + 4);
-        vas::media::push_length_prefixed(&mut data, &unit);
+        vas::_internal_test_exports::media::push_length_prefixed(&mut data, &unit);
         let pts = (i * 3600) as i64;
         out.push(Frame {
             track: Track::Video(video.clone()),

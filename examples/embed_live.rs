@@ -148,6 +148,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     axum::serve(listener, router)
         .with_graceful_shutdown(stop)
         .await?;
-    vas.shutdown().await;
+    vas.close().await;
     Ok(())
 }

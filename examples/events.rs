@@ -86,7 +86,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     vas.stop_stream(stream).await?;
-    vas.shutdown().await;
+    vas.close().await;
     // What is left, up to `Closed`.
     while let Ok(event) = events.try_recv() {
         let Some(event) = event else { break };

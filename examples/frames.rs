@@ -69,7 +69,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         quiet
     })
     .await?;
-    vas.shutdown().await;
+    vas.close().await;
     if quiet_seconds > 0 {
         return Err(format!("{quiet_seconds} second(s) without a frame").into());
     }

@@ -2,7 +2,7 @@
 //! camera to watch (the URL given, or VAS's synthetic camera started on a free port).
 //! Run the examples with `cargo run --release --example NAME`.
 
-use vas::synth::{CameraConfig, CameraMode, SyntheticCamera};
+use vas_synth::{CameraConfig, CameraMode, SyntheticCamera};
 
 /// The camera an example watches.
 #[derive(Debug)]

@@ -220,9 +220,6 @@ typedef struct vas_stream vas_stream;
 // Streams, from [`vas_streams_list`]; free with [`vas_stream_list_free`].
 typedef struct vas_stream_list vas_stream_list;
 
-// A running synthetic camera, from [`vas_synthetic_camera_new`].
-typedef struct vas_synthetic_camera vas_synthetic_camera;
-
 // A camera to add. Initialise with [`vas_new_device_init`], then set at least `name` and
 // `rtsp_url`.
 typedef struct {
@@ -392,26 +389,6 @@ typedef struct {
   // A label, or NULL.
   const char *label;
 } vas_new_bookmark;
-
-// A synthetic camera to start. Initialise with [`vas_synthetic_camera_options_init`]
-// (640×360 at 30 fps, a pre-encoded 2-second loop, on a free loopback port).
-typedef struct {
-  // `sizeof(vas_synthetic_camera_options)`, set by the init function.
-  uint32_t struct_size;
-  // Picture width (even, 16..=3840).
-  uint32_t width;
-  // Picture height (even, 16..=2160).
-  uint32_t height;
-  // Frames per second (1..=120).
-  uint32_t fps;
-  // Seconds of video encoded once and replayed (0: render and encode every frame live,
-  // which costs a core at 1080p).
-  uint32_t loop_seconds;
-  // Whether to offer a G.711 audio track.
-  bool audio;
-  // Listen address (NULL: `127.0.0.1:0`, a free port).
-  const char *bind;
-} vas_synthetic_camera_options;
 
 #ifdef __cplusplus
 extern "C" {
@@ -981,27 +958,6 @@ vas_result vas_webrtc_answer(const vas_engine *engine,
 // Ends a WebRTC viewer (e.g. on a WHEP DELETE). `VAS_NOT_FOUND` when it is unknown or
 // already gone.
 vas_result vas_webrtc_close(const vas_engine *engine, uint64_t viewer);
-
-// Sets `*options` to the defaults (and its `struct_size`).
-vas_result vas_synthetic_camera_options_init(vas_synthetic_camera_options *options);
-
-// Starts a synthetic RTSP camera (`options` may be NULL: the defaults). Its URL is
-// [`vas_synthetic_camera_url`]. Free it with [`vas_synthetic_camera_free`].
-vas_result vas_synthetic_camera_new(const vas_synthetic_camera_options *options_,
-                                    vas_synthetic_camera **out);
-
-// The camera's `rtsp://` URL (owned by the handle).
-const char *vas_synthetic_camera_url(const vas_synthetic_camera *camera);
-
-// Frames the camera has sent (to all its sessions).
-uint64_t vas_synthetic_camera_frames_sent(const vas_synthetic_camera *camera);
-
-// A fault for tests: `down` true drops every session and stops listening, as if the camera
-// lost power; false listens again on the same address.
-vas_result vas_synthetic_camera_set_down(const vas_synthetic_camera *camera, bool down);
-
-// Stops the camera and frees the handle (NULL is ignored).
-void vas_synthetic_camera_free(vas_synthetic_camera *camera);
 
 #ifdef __cplusplus
 }  // extern "C"

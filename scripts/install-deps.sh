@@ -106,6 +106,14 @@ if command -v rustup >/dev/null 2>&1; then
   done
 fi
 command -v cargo >/dev/null 2>&1 || { echo "install-deps: cargo is not installed" >&2; exit 1; }
+# cargo-nextest runs the Rust suites, each test in a process of its own (a test that counts
+# threads, descriptors or memory sees only its own). Machines of this kind come with it; the
+# pinned version is built only where it is missing.
+CARGO_NEXTEST_VERSION=0.9.143
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "install-deps: installing cargo-nextest $CARGO_NEXTEST_VERSION"
+  cargo install cargo-nextest --version "$CARGO_NEXTEST_VERSION" --locked --quiet
+fi
 # cargo-fuzz, for `make fuzz` only (`make test`'s smoke run needs no more than cargo); pinned
 # so every machine fuzzes the same way.
 CARGO_FUZZ_VERSION=0.13.2

@@ -1,9 +1,36 @@
 #!/usr/bin/env bash
 # `make test`: installs what is missing, starts a throwaway PostgreSQL, runs every check and
-# test suite, and removes the cluster on exit (also on failure or Ctrl-C).
+# test suite, and removes the cluster on exit (also on failure or Ctrl-C). Prints how long
+# each step took at the end.
+#
+# One compilation serves clippy and the tests: clippy's driver wraps rustc for the workspace's
+# own crates (RUSTC_WORKSPACE_WRAPPER, as `cargo clippy` does it) while `cargo build` compiles
+# every target once, so the lints run during the build that the suites then use. Every later
+# cargo command (nextest, doc tests, the shells' scripts, maturin) runs with the same
+# environment and finds those artifacts fresh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+started=$(date +%s)
+step_started=$started
+step_name=""
+timings=()
+step() {
+  local now
+  now=$(date +%s)
+  [ -n "$step_name" ] && timings+=("$(printf '%5d s  %s' $((now - step_started)) "$step_name")")
+  step_name=$1
+  step_started=$now
+  echo "test: $1"
+}
+report() {
+  step ""
+  echo "test: time per step"
+  printf '  %s\n' "${timings[@]}"
+  echo "  $(( $(date +%s) - started )) s in all"
+}
+
+step "install what is missing"
 bash scripts/install-deps.sh
 
 work=$(mktemp -d -t vas-test-XXXXXX)
@@ -22,22 +49,34 @@ VAS_TEST_POSTGRES_URL=$(bash scripts/pg.sh url "$work/pg" "$port")
 unset VAS_SKIP_POSTGRES
 echo "test: PostgreSQL for the suites at $VAS_TEST_POSTGRES_URL"
 
-echo "test: cargo fmt --check"
+clippy_driver=$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver || true)
+[ -x "$clippy_driver" ] || { echo "test: clippy-driver is missing (rustup component add clippy)" >&2; exit 1; }
+export RUSTC_WORKSPACE_WRAPPER=$clippy_driver
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+
+step "cargo fmt --check"
 cargo fmt --all -- --check
-echo "test: cargo clippy"
-cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
-echo "test: cargo test"
-cargo test --workspace --all-features --locked
-echo "test: examples"
+step "the import graph has no cycles"
+python3 scripts/import-graph.py
+step "build every target, with clippy's lints (-D warnings)"
+cargo build --workspace --all-targets --all-features --locked
+step "vas without features: no warning (dead code shows here)"
+cargo build -p vas --lib --locked
+step "Rust suites (cargo nextest, a process per test)"
+cargo nextest run --workspace --all-features --locked --no-fail-fast
+step "doc tests"
+cargo test --workspace --all-features --locked --doc
+step "examples"
 bash scripts/examples.sh
-echo "test: the C ABI from C, under sanitizers"
+step "the C ABI from C, under sanitizers"
 bash scripts/c-abi.sh
-echo "test: the Python package, pip-installed into a fresh virtualenv"
+step "the Python package, pip-installed into a fresh virtualenv"
 bash scripts/python.sh
-echo "test: the uniffi bindings: generated, current, and run from Kotlin (JVM) and Python"
+step "the uniffi bindings: generated, run from Kotlin (JVM) and Python"
 bash scripts/uniffi.sh
-echo "test: fuzz targets, ${FUZZ_SMOKE_SECONDS:-6} s each"
+step "fuzz targets, ${FUZZ_SMOKE_SECONDS:-6} s each"
 bash scripts/fuzz.sh smoke "${FUZZ_SMOKE_SECONDS:-6}"
-echo "test: the public API of vas is the committed one"
+step "the public API of vas is the committed one"
 bash scripts/public-api.sh
+report
 echo "test: all suites passed"

@@ -2,7 +2,7 @@
 //! shows a secret it carries (password, bare token, secret query values) when displayed, and
 //! parses again to the very same URL.
 
-use vas::camera_url::{CameraUrl, is_secret_query_key};
+use vas::_internal_test_exports::camera_url::{CameraUrl, is_secret_query_key};
 
 /// Checks the invariants above for one input; panics when one fails.
 pub fn check(data: &[u8]) {

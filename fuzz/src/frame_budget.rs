@@ -2,7 +2,9 @@
 //! its limits by more than one packet, the rest of an overflowing frame is dropped, and every
 //! overflow is counted.
 
-use vas::ingest::guard::{FrameBudget, TrackCodec, Verdict, count_nals, rtp_payload};
+use vas::_internal_test_exports::guard::{
+    FrameBudget, TrackCodec, Verdict, count_nals, rtp_payload,
+};
 
 const MAX_BYTES: usize = 4_000;
 const MAX_NALS: usize = 16;

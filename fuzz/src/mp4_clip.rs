@@ -5,8 +5,10 @@
 
 use std::sync::Arc;
 
-use vas::media::{AudioCodec, AudioParams, Frame, Track, VideoCodec, VideoParams};
-use vas::mp4::{ClipInput, ClipWriter};
+use vas::_internal_test_exports::media::{
+    AudioCodec, AudioParams, Frame, Track, VideoCodec, VideoParams,
+};
+use vas::_internal_test_exports::mp4::{ClipInput, ClipWriter};
 
 /// Bytes of input per sample.
 const SAMPLE_BYTES: usize = 6;

@@ -1,8 +1,10 @@
 //! NAL unit handling: length-prefixed iteration never reads past the data, yields no empty
 //! unit, and round-trips through Annex B framing and back.
 
-use vas::ingest::guard::{TrackCodec, count_nals};
-use vas::media::{append_annex_b, h264_nal_type, h265_nal_type, nal_units, push_length_prefixed};
+use vas::_internal_test_exports::guard::{TrackCodec, count_nals};
+use vas::_internal_test_exports::media::{
+    append_annex_b, h264_nal_type, h265_nal_type, nal_units, push_length_prefixed,
+};
 
 /// Checks the invariants above for one input; panics when one fails.
 pub fn check(data: &[u8]) {

@@ -1,7 +1,7 @@
 //! The HLS playlist parser (recovery and playback read playlists from disk): whatever text
 //! it accepts renders to a playlist that parses back to the same thing.
 
-use vas::record::playlist::MediaPlaylist;
+use vas::MediaPlaylist;
 
 /// Checks the invariants above for one input; panics when one fails.
 pub fn check(data: &[u8]) {

@@ -3,7 +3,7 @@
 //! however the bytes are split, stays failed after a violation, and every message it yields
 //! parses back to itself once re-encoded.
 
-use vas::ingest::guard::{Limits, Unit, UnitReader};
+use vas::_internal_test_exports::guard::{Limits, Unit, UnitReader};
 
 const LIMITS: Limits = Limits {
     line_bytes: 256,

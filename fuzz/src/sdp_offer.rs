@@ -3,7 +3,7 @@
 //! client's own text may be quoted back), and third-party messages lose anything that looks
 //! like an address.
 
-use vas::sfu::negotiate::{describe_unparsable, public_text, scan_offer};
+use vas::_internal_test_exports::sfu::{describe_unparsable, public_text, scan_offer};
 
 /// Checks the invariants above for one input; panics when one fails.
 pub fn check(data: &[u8]) {
@@ -11,7 +11,7 @@ pub fn check(data: &[u8]) {
         return;
     };
     if let Ok(summary) = scan_offer(text) {
-        assert!(summary.sections.len() <= vas::sfu::negotiate::MAX_MEDIA_SECTIONS);
+        assert!(summary.sections.len() <= vas::_internal_test_exports::sfu::MAX_MEDIA_SECTIONS);
     }
     let parsed = std::panic::catch_unwind(|| str0m::change::SdpOffer::from_sdp_string(text));
     if !matches!(parsed, Ok(Ok(_))) {

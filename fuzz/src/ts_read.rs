@@ -3,9 +3,11 @@
 //! are whole length-prefixed NAL units without delimiters, no frame past the size bound), and
 //! a byte bound below the input's length is never read past.
 
+use vas::_internal_test_exports::media::{
+    Track, VideoCodec, h264_nal_type, h265_nal_type, nal_units,
+};
+use vas::_internal_test_exports::record::{ReadOptions, read_segment_bytes};
 use vas::ErrorKind;
-use vas::media::{Track, VideoCodec, h264_nal_type, h265_nal_type, nal_units};
-use vas::record::ts_read::{ReadOptions, read_segment_bytes};
 
 const PACKET: u64 = 188;
 

@@ -2,7 +2,7 @@
 //! usable prefix is within what was scanned, ends on a packet boundary, and scanning that
 //! prefix again finds the same frames (but for the last one, see below).
 
-use vas::record::ts_scan::scan_segment;
+use vas::_internal_test_exports::record::scan_segment;
 
 const PACKET: u64 = 188;
 

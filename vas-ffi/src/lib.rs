@@ -29,6 +29,5 @@ pub mod frames;
 pub mod listener;
 pub mod media;
 pub mod result;
-pub mod synth;
 
 pub use result::vas_result;

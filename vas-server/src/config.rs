@@ -55,7 +55,7 @@ pub struct Cli {
     /// Make the demo camera replay SECONDS of video encoded once at start instead of encoding
     /// every frame live (almost no CPU; the on-screen clock repeats with the loop). For load
     /// and browser tests on small machines (with --demo).
-    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=i64::from(vas::synth::config::MAX_LOOP_SECONDS)))]
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=i64::from(vas_synth::config::MAX_LOOP_SECONDS)))]
     pub demo_camera_loop: Option<u32>,
     /// UDP (and ICE-TCP) port for all WebRTC media, on the --listen address
     /// [env: VAS_WEBRTC_PORT] [default: 8189].
@@ -172,7 +172,7 @@ impl std::fmt::Debug for Settings {
                 &self
                     .database_url
                     .as_deref()
-                    .map(vas::store::mask_database_url),
+                    .map(vas::config::mask_database_url),
             )
             .field("media_dir", &self.media_dir)
             .field("api_token", &self.api_token.as_ref().map(|_| "***"))

@@ -7,8 +7,8 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
 use vas::Vas;
-use vas::model::{DevicePatch, NewDevice, StreamProfile};
-use vas::synth::{CameraConfig, CameraMode, SyntheticCamera};
+use vas::{DevicePatch, NewDevice, StreamProfile};
+use vas_synth::{CameraConfig, CameraMode, SyntheticCamera};
 
 /// The demo camera's device name (how a restart finds it again).
 pub const DEMO_CAMERA_NAME: &str = "Synthetic camera";

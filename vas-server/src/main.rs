@@ -69,18 +69,18 @@ async fn run(settings: Settings) -> Result<(), String> {
         builder = builder.media_dir(dir);
     }
     if let Some(path) = &settings.secret_key_file {
-        let key = vas::secrets::SecretKey::load_or_create(path).map_err(|e| e.to_string())?;
+        let key = vas::config::SecretKey::load_or_create(path).map_err(|e| e.to_string())?;
         builder = builder.secret_key(key);
     }
     let webrtc_bind = std::net::SocketAddr::new(settings.listen.ip(), settings.webrtc_port);
-    builder = builder.webrtc(vas::sfu::SfuConfig {
+    builder = builder.webrtc(vas::config::WebRtcConfig {
         bind: webrtc_bind,
         public_ips: settings.public_ips.clone(),
         ..Default::default()
     });
     let vas = builder.build().await.map_err(|e| e.to_string())?;
-    if let Some(sfu) = vas.sfu() {
-        info!(addr = %sfu.local_addr(), candidates = ?sfu.candidates(), "WebRTC media port ready");
+    if let Some(webrtc) = vas.webrtc_addresses() {
+        info!(addr = %webrtc.local, candidates = ?webrtc.candidates, "WebRTC media port ready");
     }
     if let Some(camera) = &camera {
         vas_server::demo::register(&vas, camera)
@@ -116,7 +116,7 @@ async fn run(settings: Settings) -> Result<(), String> {
         .await
         .map_err(|e| format!("server failed: {e}"))?;
     signaling_task.abort();
-    vas.shutdown().await;
+    vas.close().await;
     if let Some(camera) = camera {
         camera.stop().await;
     }

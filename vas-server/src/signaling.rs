@@ -24,7 +24,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use vas::sfu::ViewerId;
+use vas::ViewerId;
 use vas::{Error, ErrorKind, StreamId};
 
 use crate::AppState;

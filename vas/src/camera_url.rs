@@ -48,22 +48,6 @@ pub fn is_secret_query_key(name: &str) -> bool {
 }
 
 /// A validated camera URL (`rtsp://` or `rtsps://`, with a host), with no credentials in it.
-///
-/// ```
-/// use vas::camera_url::CameraUrl;
-/// let (url, creds) = CameraUrl::parse("rtsp://admin:s3cret@10.0.0.7:554/stream1").unwrap();
-/// assert_eq!(url.as_str(), "rtsp://10.0.0.7:554/stream1");
-/// let creds = creds.unwrap();
-/// assert_eq!(creds.username, "admin");
-/// assert_eq!(url.masked(Some(&creds)), "rtsp://admin:***@10.0.0.7:554/stream1");
-/// assert!(!format!("{creds:?}").contains("s3cret"));
-/// assert!(CameraUrl::parse("http://10.0.0.7/").is_err());
-///
-/// // Secrets in the query are kept for connecting but masked wherever the URL is shown.
-/// let (url, _) = CameraUrl::parse("rtsp://cam/live?user=admin&password=s3cret").unwrap();
-/// assert_eq!(url.to_string(), "rtsp://cam/live?user=admin&password=***");
-/// assert!(url.as_str().contains("s3cret"));
-/// ```
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct CameraUrl(String);
@@ -190,12 +174,6 @@ impl CameraUrl {
 
     /// The URL for display: the username shown, the password (or a bare userinfo token) and
     /// secret query values replaced by [`MASK`].
-    ///
-    /// ```
-    /// use vas::camera_url::{CameraUrl, Credentials};
-    /// let (url, creds) = CameraUrl::parse("rtsp://TOKEN123@cam/s?Token=abc&ch=1").unwrap();
-    /// assert_eq!(url.masked(creds.as_ref()), "rtsp://***@cam/s?Token=***&ch=1");
-    /// ```
     pub fn masked(&self, creds: Option<&Credentials>) -> String {
         self.render(creds, true)
     }
@@ -455,5 +433,40 @@ mod tests {
             let e = CameraUrl::parse(bad).unwrap_err();
             assert_eq!(e.kind(), crate::ErrorKind::InvalidInput, "{bad:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod doc_examples {
+    /// How `camera_url::CameraUrl` is used.
+    #[test]
+    fn camera_url_example() {
+        use crate::camera_url::CameraUrl;
+        let (url, creds) = CameraUrl::parse("rtsp://admin:s3cret@10.0.0.7:554/stream1").unwrap();
+        assert_eq!(url.as_str(), "rtsp://10.0.0.7:554/stream1");
+        let creds = creds.unwrap();
+        assert_eq!(creds.username, "admin");
+        assert_eq!(
+            url.masked(Some(&creds)),
+            "rtsp://admin:***@10.0.0.7:554/stream1"
+        );
+        assert!(!format!("{creds:?}").contains("s3cret"));
+        assert!(CameraUrl::parse("http://10.0.0.7/").is_err());
+
+        // Secrets in the query are kept for connecting but masked wherever the URL is shown.
+        let (url, _) = CameraUrl::parse("rtsp://cam/live?user=admin&password=s3cret").unwrap();
+        assert_eq!(url.to_string(), "rtsp://cam/live?user=admin&password=***");
+        assert!(url.as_str().contains("s3cret"));
+    }
+
+    /// How `camera_url::CameraUrl::masked` is used.
+    #[test]
+    fn masked_example() {
+        use crate::camera_url::CameraUrl;
+        let (url, creds) = CameraUrl::parse("rtsp://TOKEN123@cam/s?Token=abc&ch=1").unwrap();
+        assert_eq!(
+            url.masked(creds.as_ref()),
+            "rtsp://***@cam/s?Token=***&ch=1"
+        );
     }
 }

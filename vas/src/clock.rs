@@ -1,12 +1,16 @@
 //! Injected time.
 //!
 //! Owns the [`Clock`] trait and its two implementations: [`SystemClock`] for production and
-//! [`SimulatedClock`] for tests, which only moves when told to. Code that stamps rows or
+//! `SimulatedClock` for tests, which only moves when told to. Code that stamps rows or
 //! decides on timeouts takes a clock rather than reading the system time itself, so whole
 //! scenarios run faster than real time.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+#[cfg(test)]
+use std::sync::Mutex;
+#[cfg(test)]
+use std::time::Duration;
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
@@ -37,27 +41,21 @@ impl Clock for SystemClock {
 }
 
 /// A clock that stands still until [`SimulatedClock::advance`] moves it.
-///
-/// ```
-/// use std::time::Duration;
-/// use vas::clock::{Clock, SimulatedClock};
-/// let clock = SimulatedClock::new("2026-01-01T00:00:00Z".parse().unwrap());
-/// let t0 = clock.now();
-/// clock.advance(Duration::from_secs(2));
-/// assert_eq!(clock.now() - t0, Duration::from_secs(2));
-/// assert_eq!(clock.now_utc().to_rfc3339(), "2026-01-01T00:00:02+00:00");
-/// ```
+/// (Tests only.)
+#[cfg(test)]
 #[derive(Debug, Clone)]
 pub struct SimulatedClock {
     inner: Arc<Mutex<SimState>>,
 }
 
+#[cfg(test)]
 #[derive(Debug)]
 struct SimState {
     utc: DateTime<Utc>,
     mono: Instant,
 }
 
+#[cfg(test)]
 impl SimulatedClock {
     /// A simulated clock starting at `utc`.
     pub fn new(utc: DateTime<Utc>) -> Self {
@@ -82,11 +80,26 @@ impl SimulatedClock {
     }
 }
 
+#[cfg(test)]
 impl Clock for SimulatedClock {
     fn now_utc(&self) -> DateTime<Utc> {
         self.lock().utc
     }
     fn now(&self) -> Instant {
         self.lock().mono
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_simulated_clock_moves_only_when_told() {
+        let clock = SimulatedClock::new("2026-01-01T00:00:00Z".parse().unwrap());
+        let t0 = clock.now();
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(clock.now() - t0, Duration::from_secs(2));
+        assert_eq!(clock.now_utc().to_rfc3339(), "2026-01-01T00:00:02+00:00");
     }
 }

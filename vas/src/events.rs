@@ -19,7 +19,7 @@
 //! match events.recv().await? {
 //!     vas::Event::StreamState { stream: s, state, .. } => {
 //!         assert_eq!(s, stream);
-//!         assert_eq!(state, vas::status::StreamState::Connecting);
+//!         assert_eq!(state, vas::StreamState::Connecting);
 //!     }
 //!     other => panic!("{other:?}"),
 //! }
@@ -137,9 +137,8 @@ impl Event {
 
 /// The engine's bus; cheap to clone, all clones are one bus. (Reachable for tests of the
 /// ingest internals; embedders get events from `Vas::events`.)
-#[doc(hidden)]
 #[derive(Debug, Clone)]
-pub struct EventBus {
+pub(crate) struct EventBus {
     inner: Arc<Bus>,
 }
 

@@ -43,26 +43,6 @@ impl Default for HubConfig {
 }
 
 /// A stream's fan-out point. Cheap to clone; all clones are the same hub.
-///
-/// ```
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// use vas::hub::{Delivery, Hub};
-/// # use std::sync::Arc;
-/// # use vas::media::*;
-/// # let params = Arc::new(VideoParams { codec: VideoCodec::H264, width: 2, height: 2,
-/// #     vps: None, sps: bytes::Bytes::from_static(&[0x67, 66]), pps: bytes::Bytes::from_static(&[0x68]),
-/// #     rfc6381_codec: "avc1.42001E".into() });
-/// # let frame = |keyframe| Frame { track: Track::Video(params.clone()), pts: 0, keyframe,
-/// #     data: bytes::Bytes::from_static(&[0, 0, 0, 1, 0x65]), epoch: 0, wallclock: chrono::Utc::now() };
-/// let hub = Hub::new(Default::default());
-/// hub.publish(frame(true));
-/// let mut viewer = hub.subscribe(); // starts at the cached keyframe
-/// match viewer.recv().await {
-///     Some(Delivery::Frame(f)) => assert!(f.keyframe),
-///     other => panic!("{other:?}"),
-/// }
-/// # });
-/// ```
 #[derive(Debug, Clone)]
 pub struct Hub {
     inner: Arc<Inner>,
@@ -216,6 +196,7 @@ impl Hub {
     }
 
     /// Live subscriptions.
+    #[cfg(test)]
     pub fn subscriber_count(&self) -> usize {
         self.lock().tx.as_ref().map_or(0, |tx| tx.receiver_count())
     }
@@ -231,6 +212,7 @@ impl Hub {
     }
 
     /// Frames and payload bytes in the GOP cache.
+    #[cfg(test)]
     pub fn gop_cache_len(&self) -> (usize, usize) {
         let st = self.lock();
         (st.gop.len(), st.gop_bytes)
@@ -546,5 +528,42 @@ mod tests {
         let mut late = hub.subscribe();
         assert_eq!(late.recv().await, None);
         assert_eq!(late.try_recv().unwrap_err(), TryRecvError::Closed);
+    }
+}
+
+#[cfg(test)]
+mod doc_examples {
+    /// How `hub::Hub` is used.
+    #[test]
+    fn hub_example() {
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            use crate::hub::{Delivery, Hub};
+            use crate::media::*;
+            use std::sync::Arc;
+            let params = Arc::new(VideoParams {
+                codec: VideoCodec::H264,
+                width: 2,
+                height: 2,
+                vps: None,
+                sps: bytes::Bytes::from_static(&[0x67, 66]),
+                pps: bytes::Bytes::from_static(&[0x68]),
+                rfc6381_codec: "avc1.42001E".into(),
+            });
+            let frame = |keyframe| Frame {
+                track: Track::Video(params.clone()),
+                pts: 0,
+                keyframe,
+                data: bytes::Bytes::from_static(&[0, 0, 0, 1, 0x65]),
+                epoch: 0,
+                wallclock: chrono::Utc::now(),
+            };
+            let hub = Hub::new(Default::default());
+            hub.publish(frame(true));
+            let mut viewer = hub.subscribe(); // starts at the cached keyframe
+            match viewer.recv().await {
+                Some(Delivery::Frame(f)) => assert!(f.keyframe),
+                other => panic!("{other:?}"),
+            }
+        });
     }
 }

@@ -68,7 +68,7 @@
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! # use vas::synth::{CameraConfig, CameraMode, SyntheticCamera};
+//! # use vas_synth::{CameraConfig, CameraMode, SyntheticCamera};
 //! # let camera = SyntheticCamera::start(CameraConfig {
 //! #     mode: CameraMode::PreEncodedLoop { seconds: 2 },
 //! #     bind: "127.0.0.1:0".parse().unwrap(),
@@ -144,45 +144,29 @@
 //! Errors are one type, [`Error`], with an [`ErrorKind`] that each shell maps once; the kinds
 //! come from one table with stable names and numeric codes ([`ErrorKind::ALL`]).
 
-// The public face: the engine, its value types, events and frames. Everything else is
-// internal; the modules marked `doc(hidden)` stay reachable for the reference server, the
-// benchmarks and the tests (the way retina does it), and are not API: no stability promise.
+// The public face: the engine, its value types, events, frames, snapshots and bookmarks.
+// Everything else is internal to the crate; what the benchmarks and fuzz targets need is
+// re-exported by `_internal_test_exports` (feature of the same name, not API).
 pub mod bookmark;
-#[doc(hidden)]
-pub mod camera_url;
-#[doc(hidden)]
-pub mod clock;
+mod camera_url;
+mod clock;
 mod engine;
 mod error;
 pub mod events;
 pub mod frames;
-#[doc(hidden)]
-pub mod hub;
-#[doc(hidden)]
-pub mod ingest;
-#[doc(hidden)]
-pub mod media;
-#[doc(hidden)]
-pub mod model;
-#[doc(hidden)]
-pub mod mp4;
-#[doc(hidden)]
-pub mod record;
-#[doc(hidden)]
-pub mod secrets;
-#[doc(hidden)]
-pub mod sfu;
+mod hub;
+mod ingest;
+mod media;
+mod model;
+mod mp4;
+mod record;
+mod secrets;
+mod sfu;
 pub mod snapshot;
-#[doc(hidden)]
-pub mod status;
-#[doc(hidden)]
-pub mod store;
-#[cfg(feature = "synthetic-camera")]
-#[doc(hidden)]
-pub mod synth;
-#[cfg(feature = "test-util")]
-#[doc(hidden)]
-pub mod testutil;
+mod status;
+mod store;
+#[cfg(test)]
+mod tests;
 
 /// What [`VasBuilder`] is configured with: ingest, hub, recording, retention, WebRTC,
 /// secrets and the clock. Every type has a sane [`Default`].
@@ -193,14 +177,15 @@ pub mod config {
     pub use crate::ingest::IngestConfig;
     pub use crate::ingest::backoff::BackoffPolicy;
     pub use crate::record::{FsyncPolicy, RecorderConfig, RetentionPolicy};
-    pub use crate::secrets::SecretKey;
+    pub use crate::secrets::{KEY_FILE_NAME, SecretKey};
     pub use crate::sfu::{CoreConfig as WebRtcLimits, SfuConfig as WebRtcConfig};
     pub use crate::snapshot::SnapshotConfig;
+    pub use crate::store::mask_database_url;
 }
 
 pub use engine::{
     BlockingVas, CLOSE_STEP_LIMIT, DEFAULT_DATA_DIR, MEDIA_DIR_NAME, OWNED_RUNTIME_WORKERS,
-    SQLITE_FILE_NAME, Vas, VasBuilder, WebRtcSession,
+    SQLITE_FILE_NAME, Vas, VasBuilder, WebRtcAddresses, WebRtcSession,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use events::{Event, EventSubscription};
@@ -209,6 +194,7 @@ pub use model::{
     Recording, RecordingId, RtpTransport, Snapshot, SnapshotId, Stream, StreamId, StreamProfile,
     SubStreamChange,
 };
+pub use record::playlist::{PlaylistSegment, PlaylistType};
 pub use record::{MediaPlaylist, RecorderState, RecorderStatus};
 pub use sfu::ViewerId;
 pub use status::{StreamInfo, StreamState, StreamStatus};
@@ -218,3 +204,50 @@ pub use store::{Backend, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, Range};
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+
+/// Internals re-exported for the benchmarks and fuzz targets (feature
+/// `_internal_test_exports`, as str0m does it). Not API: no stability promise, and nothing
+/// here is reachable without the feature.
+#[cfg(feature = "_internal_test_exports")]
+#[doc(hidden)]
+pub mod _internal_test_exports {
+    /// Frames as ingest makes them, and the NAL unit helpers.
+    pub mod media {
+        pub use crate::media::{
+            AudioCodec, AudioParams, CLOCK_RATE, Frame, Track, VideoCodec, VideoParams,
+            append_annex_b, h264_nal_type, h265_nal_type, nal_units, push_length_prefixed,
+        };
+    }
+    /// The bounds every byte from a camera passes.
+    pub mod guard {
+        pub use crate::ingest::guard::{
+            FrameBudget, Limits, TrackCodec, Unit, UnitReader, Verdict, count_nals, rtp_payload,
+        };
+    }
+    /// Camera URLs and the secrets in them.
+    pub mod camera_url {
+        pub use crate::camera_url::{CameraUrl, is_secret_query_key};
+    }
+    /// A stream's hub (the fan-out every consumer hangs on).
+    pub mod hub {
+        pub use crate::hub::{Delivery, Hub, HubConfig};
+    }
+    /// The WebRTC service and its SDP checks.
+    pub mod sfu {
+        pub use crate::sfu::negotiate::{
+            MAX_MEDIA_SECTIONS, describe_unparsable, public_text, scan_offer,
+        };
+        pub use crate::sfu::{CoreConfig, DEFAULT_NACK_CACHE_PACKETS, Sfu, SfuConfig};
+    }
+    /// The HLS recorder's pure parts and the segment readers.
+    pub mod record {
+        pub use crate::record::playlist::MediaPlaylist;
+        pub use crate::record::ts_read::{ReadOptions, read_segment_bytes};
+        pub use crate::record::ts_scan::scan_segment;
+        pub use crate::record::{Segmenter, SegmenterConfig, TsMuxer};
+    }
+    /// The MP4 clip writer.
+    pub mod mp4 {
+        pub use crate::mp4::{ClipInput, ClipWriter};
+    }
+}

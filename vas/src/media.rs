@@ -145,12 +145,6 @@ impl Frame {
 }
 
 /// Iterates the NAL units of 4-byte-length-prefixed data. Stops at the first truncated unit.
-///
-/// ```
-/// let data = [0, 0, 0, 2, 0x65, 0xAA, 0, 0, 0, 1, 0x06];
-/// let units: Vec<&[u8]> = vas::media::nal_units(&data).collect();
-/// assert_eq!(units, vec![&[0x65, 0xAA][..], &[0x06][..]]);
-/// ```
 pub fn nal_units(data: &[u8]) -> NalUnits<'_> {
     NalUnits { rest: data }
 }
@@ -191,6 +185,7 @@ pub fn push_length_prefixed(out: &mut Vec<u8>, unit: &[u8]) {
 /// vas::media::append_annex_b(&mut out, &[0, 0, 0, 1, 0x09]);
 /// assert_eq!(out, [0, 0, 0, 1, 0x09]);
 /// ```
+#[cfg(feature = "_internal_test_exports")]
 pub fn append_annex_b(out: &mut Vec<u8>, length_prefixed: &[u8]) {
     for unit in nal_units(length_prefixed) {
         out.extend_from_slice(&[0, 0, 0, 1]);
@@ -223,5 +218,16 @@ mod tests {
         assert_eq!(nal_units(&buf).count(), 2);
         assert_eq!(h264_nal_type(&[0x67]), Some(7));
         assert_eq!(h265_nal_type(&[0x40, 0x01]), Some(32));
+    }
+}
+
+#[cfg(test)]
+mod doc_examples {
+    /// How `media::nal_units` is used.
+    #[test]
+    fn nal_units_example() {
+        let data = [0, 0, 0, 2, 0x65, 0xAA, 0, 0, 0, 1, 0x06];
+        let units: Vec<&[u8]> = crate::media::nal_units(&data).collect();
+        assert_eq!(units, vec![&[0x65, 0xAA][..], &[0x06][..]]);
     }
 }

@@ -21,8 +21,6 @@ use crate::{Error, Result};
 pub const MAX_NAME_CHARS: usize = 128;
 /// Longest accepted bookmark label, in characters.
 pub const MAX_LABEL_CHARS: usize = 256;
-/// Default seconds of video kept before and after a bookmarked moment.
-pub const DEFAULT_BOOKMARK_MARGIN: Duration = Duration::from_secs(5);
 /// Longest margin a bookmark may ask for on either side.
 pub const MAX_BOOKMARK_MARGIN: Duration = Duration::from_secs(300);
 
@@ -182,8 +180,9 @@ pub struct Camera {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<&Device> for Camera {
-    fn from(d: &Device) -> Self {
+impl Camera {
+    /// The outside view of a stored camera.
+    pub(crate) fn of(d: &Device) -> Self {
         Camera {
             id: d.id,
             name: d.name.clone(),

@@ -48,9 +48,9 @@ impl SecretKey {
     /// Parses 64 hexadecimal digits (surrounding whitespace ignored).
     ///
     /// ```
-    /// let k = vas::secrets::SecretKey::parse(&"ab".repeat(32)).unwrap();
+    /// let k = vas::config::SecretKey::parse(&"ab".repeat(32)).unwrap();
     /// assert_eq!(format!("{k:?}"), "SecretKey(***)");
-    /// assert!(vas::secrets::SecretKey::parse("abc").is_err());
+    /// assert!(vas::config::SecretKey::parse("abc").is_err());
     /// ```
     pub fn parse(text: &str) -> Result<SecretKey> {
         let text = text.trim();

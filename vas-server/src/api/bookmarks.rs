@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tower::ServiceExt;
 use vas::bookmark::{DEFAULT_MARGIN, NewBookmark};
-use vas::store::{DEFAULT_LIST_LIMIT, Range};
 use vas::{Bookmark, BookmarkId, Error, StreamId};
+use vas::{DEFAULT_LIST_LIMIT, Range};
 
 use super::ApiResult;
 use super::error::ApiError;

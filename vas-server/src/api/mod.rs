@@ -19,7 +19,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use vas::status::StreamInfo;
+use vas::StreamInfo;
 use vas::{Camera, DevicePatch, NewDevice, RtpTransport, SubStreamChange};
 use vas::{DeviceId, ErrorKind, StreamId};
 
@@ -42,7 +42,7 @@ pub struct DeviceBody {
     /// Sub URL, password masked.
     pub sub_rtsp_url: Option<String>,
     /// `tcp` or `udp`.
-    pub rtsp_transport: vas::model::RtpTransport,
+    pub rtsp_transport: vas::RtpTransport,
     /// Whether VAS may connect to it.
     pub enabled: bool,
     /// Whether credentials are stored for it.
@@ -173,11 +173,11 @@ pub struct StreamBody {
     /// The camera it belongs to.
     pub device_id: DeviceId,
     /// `main` or `sub`.
-    pub profile: vas::model::StreamProfile,
+    pub profile: vas::StreamProfile,
     /// What ingest is doing now: `stopped`, `connecting`, `live`, `reconnecting`, `failed`.
-    pub state: vas::status::StreamState,
+    pub state: vas::StreamState,
     /// What the user asked for: `running` or `stopped` (stored; survives restarts).
-    pub desired_state: vas::model::DesiredState,
+    pub desired_state: vas::DesiredState,
     /// Whether it records while running.
     pub record: bool,
     /// Frames per second, recent.
@@ -206,7 +206,7 @@ pub struct RecordingStatusBody {
     /// `recording`, `error` or `stopped`.
     pub state: &'static str,
     /// The recording being written.
-    pub recording_id: Option<vas::model::RecordingId>,
+    pub recording_id: Option<vas::RecordingId>,
     /// The last write or database error, if any.
     pub last_error: Option<String>,
     /// Segments written since recording started.
@@ -233,8 +233,8 @@ impl From<StreamInfo> for StreamBody {
             viewers: i.viewers,
             recording: i.recording.map(|r| RecordingStatusBody {
                 state: match r.state {
-                    vas::record::RecorderState::Recording => "recording",
-                    vas::record::RecorderState::Error => "error",
+                    vas::RecorderState::Recording => "recording",
+                    vas::RecorderState::Error => "error",
                     _ => "stopped",
                 },
                 recording_id: r.recording,

@@ -11,9 +11,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tower::ServiceExt;
-use vas::model::{Recording, RecordingId};
-use vas::store::{DEFAULT_LIST_LIMIT, Range};
+use vas::{DEFAULT_LIST_LIMIT, Range};
 use vas::{Error, StreamId};
+use vas::{Recording, RecordingId};
 
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery, IdPath};

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use vas::snapshot::{Jpeg, SnapshotOptions, Source};
-use vas::store::{DEFAULT_LIST_LIMIT, Range};
+use vas::{DEFAULT_LIST_LIMIT, Range};
 use vas::{Error, ErrorKind, Snapshot, SnapshotId, StreamId};
 
 use super::ApiResult;

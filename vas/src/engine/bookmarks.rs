@@ -69,13 +69,6 @@ impl BookmarkTasks {
             .unwrap_or_else(|p| p.into_inner())
             .abort_all();
     }
-
-    /// Bookmarks being made right now.
-    pub(super) fn running(&self) -> usize {
-        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
-        while tasks.try_join_next().is_some() {}
-        tasks.len()
-    }
 }
 
 impl Vas {
@@ -195,12 +188,6 @@ impl Vas {
             Ok(())
         })
         .await
-    }
-
-    /// Bookmarks whose clip is being made (for tests).
-    #[doc(hidden)]
-    pub fn bookmarks_in_progress(&self) -> usize {
-        self.inner.bookmarks.running()
     }
 
     /// Finishes, from the recordings, the bookmarks a stop left pending.

@@ -120,13 +120,6 @@ impl VasBuilder {
         self
     }
 
-    /// How cameras are reached (default: RTSP through retina). Tests inject their own.
-    #[doc(hidden)]
-    pub fn camera_source(mut self, source: Arc<dyn CameraSource>) -> Self {
-        self.source = Some(source);
-        self
-    }
-
     /// Ingest policy: timeouts, backoff, RTP transport.
     pub fn ingest_config(mut self, config: IngestConfig) -> Self {
         self.ingest = config;
@@ -183,8 +176,8 @@ impl VasBuilder {
     }
 
     /// The filesystem media goes through (default: the real one). Tests inject faults here.
-    #[doc(hidden)]
-    pub fn media_fs(mut self, fs: Arc<dyn MediaFs>) -> Self {
+    #[cfg(test)]
+    pub(crate) fn media_fs(mut self, fs: Arc<dyn MediaFs>) -> Self {
         self.media_fs = Some(fs);
         self
     }

@@ -23,7 +23,7 @@ impl Vas {
     /// Errors: `InvalidInput` for a bad name or URL, `AlreadyExists` for a duplicate name or
     /// URL, `Unavailable` when the database is down.
     pub async fn add_device(&self, new: NewDevice) -> Result<Camera> {
-        self.run(|v| async move { v.add_device_now(new).await.map(|d| Camera::from(&d)) })
+        self.run(|v| async move { v.add_device_now(new).await.map(|d| Camera::of(&d)) })
             .await
     }
 
@@ -84,7 +84,7 @@ impl Vas {
             let devices = v.inner.store.list_devices().await?;
             devices
                 .into_iter()
-                .map(|d| secrets::open_device(&v.inner.secrets, d).map(|d| Camera::from(&d)))
+                .map(|d| secrets::open_device(&v.inner.secrets, d).map(|d| Camera::of(&d)))
                 .collect()
         })
         .await
@@ -92,7 +92,7 @@ impl Vas {
 
     /// One camera (`NotFound` if unknown).
     pub async fn device(&self, id: DeviceId) -> Result<Camera> {
-        self.run(move |v| async move { v.device_with_secrets(id).await.map(|d| Camera::from(&d)) })
+        self.run(move |v| async move { v.device_with_secrets(id).await.map(|d| Camera::of(&d)) })
             .await
     }
 
@@ -109,11 +109,9 @@ impl Vas {
     ///
     /// Errors: `NotFound`, `InvalidInput` (bad name, URL or credentials), `AlreadyExists`.
     pub async fn update_device(&self, id: DeviceId, patch: DevicePatch) -> Result<Camera> {
-        self.run(move |v| async move {
-            v.update_device_now(id, patch)
-                .await
-                .map(|d| Camera::from(&d))
-        })
+        self.run(
+            move |v| async move { v.update_device_now(id, patch).await.map(|d| Camera::of(&d)) },
+        )
         .await
     }
 

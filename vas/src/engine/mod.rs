@@ -36,7 +36,7 @@ pub use blocking::BlockingVas;
 pub use builder::{
     DEFAULT_DATA_DIR, MEDIA_DIR_NAME, OWNED_RUNTIME_WORKERS, SQLITE_FILE_NAME, VasBuilder,
 };
-pub use viewers::WebRtcSession;
+pub use viewers::{WebRtcAddresses, WebRtcSession};
 
 use crate::clock::SharedClock;
 use crate::events::{EventBus, EventSubscription};
@@ -269,12 +269,6 @@ impl Vas {
         }
     }
 
-    /// The previous name of [`close`](Self::close).
-    #[doc(hidden)]
-    pub async fn shutdown(&self) {
-        self.close().await;
-    }
-
     async fn close_once(&self) {
         let retention = self
             .inner
@@ -349,8 +343,7 @@ impl Vas {
     /// epoch), within the default [`RangeLimits`](crate::record::range::RangeLimits); see
     /// [`crate::record::range`]. `NotFound` when nothing is recorded at `from`. The files
     /// are read on tokio's blocking pool.
-    #[doc(hidden)]
-    pub async fn recorded_frames(
+    pub(crate) async fn recorded_frames(
         &self,
         stream: StreamId,
         from: chrono::DateTime<chrono::Utc>,

@@ -177,14 +177,14 @@ impl Vas {
     }
 
     /// JPEG encodings the snapshot service has made (for tests of single-flight).
-    #[doc(hidden)]
-    pub fn snapshot_encodes(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn snapshot_encodes(&self) -> u64 {
         self.inner.snapshots.encodes()
     }
 
     /// Streams whose decoder is kept warm for snapshots (for tests).
-    #[doc(hidden)]
-    pub fn warm_snapshot_streams(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn warm_snapshot_streams(&self) -> usize {
         self.inner.snapshots.warm_count()
     }
 

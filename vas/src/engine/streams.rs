@@ -271,22 +271,12 @@ impl Vas {
 
     /// Whether a stream is being decoded right now (someone holds a decoded-frame
     /// subscription).
-    #[doc(hidden)]
-    pub fn is_decoding(&self, id: StreamId) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_decoding(&self, id: StreamId) -> bool {
         self.inner
             .streams
             .get(id)
             .is_some_and(|room| room.frames.is_decoding())
-    }
-
-    /// The stream's hub, for the server's live paths and the benchmarks; not API.
-    #[doc(hidden)]
-    pub async fn hub(&self, id: StreamId) -> Result<Hub> {
-        self.run(move |v| async move {
-            v.inner.store.get_stream(id).await?;
-            Ok(v.room(id).hub.clone())
-        })
-        .await
     }
 
     /// Asks for a stream to run; stored, so it runs again after a restart.

@@ -216,10 +216,27 @@ impl Vas {
         self.inner.viewers.count(id)
     }
 
-    /// The WebRTC service, when enabled (its address, candidates, counters), for the server's
-    /// metrics; not API.
-    #[doc(hidden)]
-    pub fn sfu(&self) -> Option<&Sfu> {
-        self.inner.viewers.sfu.as_deref()
+    /// Where the WebRTC service listens: its UDP (and ICE-TCP) address and the candidates
+    /// every answer carries; `None` when the engine was built without
+    /// [`webrtc`](crate::VasBuilder::webrtc).
+    pub fn webrtc_addresses(&self) -> Option<WebRtcAddresses> {
+        self.inner
+            .viewers
+            .sfu
+            .as_deref()
+            .map(|sfu| WebRtcAddresses {
+                local: sfu.local_addr(),
+                candidates: sfu.candidates(),
+            })
     }
+}
+
+/// Where the WebRTC service listens, from [`Vas::webrtc_addresses`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WebRtcAddresses {
+    /// The one UDP port (and ICE-TCP on the same port) all viewers share.
+    pub local: std::net::SocketAddr,
+    /// The ICE host candidates put in every answer (public IPs first, when configured).
+    pub candidates: Vec<std::net::SocketAddr>,
 }

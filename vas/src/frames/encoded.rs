@@ -17,7 +17,7 @@ use crate::{Error, ErrorKind, Result};
 
 pub use crate::hub::Delivery as EncodedDelivery;
 pub use crate::media::{
-    AudioCodec, AudioParams, Frame as EncodedFrame, Track, VideoCodec, VideoParams,
+    AudioCodec, AudioParams, Frame as EncodedFrame, NalUnits, Track, VideoCodec, VideoParams,
 };
 
 /// A subscription to a stream's encoded frames, from [`crate::Vas::subscribe`]. It starts

@@ -52,8 +52,8 @@ use crate::{Error, ErrorKind, Result};
 pub(crate) use convert::{Scaler, convert};
 pub(crate) use decoder::{H264Decoder, YuvView};
 pub use encoded::{
-    AudioCodec, AudioParams, EncodedDelivery, EncodedFrame, EncodedSubscription, Track, VideoCodec,
-    VideoParams,
+    AudioCodec, AudioParams, EncodedDelivery, EncodedFrame, EncodedSubscription, NalUnits, Track,
+    VideoCodec, VideoParams,
 };
 pub(crate) use tap::FrameTap;
 

@@ -192,6 +192,7 @@ impl FrameTap {
 
     /// Whether a decoder thread is running for the stream (for tests of "nothing decodes for
     /// nobody").
+    #[cfg(test)]
     pub(crate) fn is_decoding(&self) -> bool {
         self.current
             .lock()
@@ -329,7 +330,7 @@ fn deliver(
     }
 }
 
-#[cfg(all(test, feature = "synthetic-camera", feature = "test-util"))]
+#[cfg(test)]
 mod tests {
     use std::time::Duration;
 

@@ -50,16 +50,6 @@ impl Default for BackoffPolicy {
 }
 
 /// Tracks consecutive failures and computes the next delay.
-///
-/// ```
-/// use std::time::Duration;
-/// use vas::ingest::backoff::{Backoff, BackoffPolicy};
-/// let mut b = Backoff::new(BackoffPolicy { jitter: 0.0, ..Default::default() });
-/// assert_eq!(b.next_delay(false, 0.5), Duration::from_millis(500));
-/// assert_eq!(b.next_delay(false, 0.5), Duration::from_secs(1));
-/// b.connection_lasted(Duration::from_secs(60)); // stable: start over
-/// assert_eq!(b.next_delay(false, 0.5), Duration::from_millis(500));
-/// ```
 #[derive(Debug, Clone)]
 pub struct Backoff {
     policy: BackoffPolicy,
@@ -84,6 +74,7 @@ impl Backoff {
     }
 
     /// Consecutive failures so far.
+    #[cfg(test)]
     pub fn failures(&self) -> u32 {
         self.failures
     }
@@ -144,5 +135,23 @@ mod tests {
         b.connection_lasted(Duration::from_secs(2));
         assert_eq!(b.failures(), 1);
         assert!(b.next_delay(false, 0.5) > DEFAULT_INITIAL_DELAY);
+    }
+}
+
+#[cfg(test)]
+mod doc_examples {
+    /// How `ingest::backoff::Backoff` is used.
+    #[test]
+    fn backoff_example() {
+        use crate::ingest::backoff::{Backoff, BackoffPolicy};
+        use std::time::Duration;
+        let mut b = Backoff::new(BackoffPolicy {
+            jitter: 0.0,
+            ..Default::default()
+        });
+        assert_eq!(b.next_delay(false, 0.5), Duration::from_millis(500));
+        assert_eq!(b.next_delay(false, 0.5), Duration::from_secs(1));
+        b.connection_lasted(Duration::from_secs(60)); // stable: start over
+        assert_eq!(b.next_delay(false, 0.5), Duration::from_millis(500));
     }
 }

@@ -40,6 +40,7 @@ pub const MAX_FRAME_NALS: usize = 4096;
 /// Largest parameter set (SPS, PPS, VPS) accepted from a camera, in bytes.
 pub const MAX_PARAMETER_SET_BYTES: usize = 4096;
 /// Largest interleaved frame: the RTSP framing's 16-bit length plus its 4-byte header.
+#[cfg(any(test, feature = "_internal_test_exports"))]
 pub const MAX_INTERLEAVED_BYTES: usize = 4 + u16::MAX as usize;
 
 /// The bounds a [`UnitReader`] enforces (the constants above by default; tests shrink them).
@@ -71,6 +72,7 @@ impl Default for Limits {
 
 impl Limits {
     /// The most bytes a [`UnitReader`] ever holds before it has a complete unit or refuses.
+    #[cfg(any(test, feature = "_internal_test_exports"))]
     pub fn max_buffered(&self) -> usize {
         (self.head_bytes + self.body_bytes).max(MAX_INTERLEAVED_BYTES)
     }
@@ -198,20 +200,6 @@ enum Scan {
 
 /// Splits an RTSP byte stream into [`Unit`]s, refusing anything past its [`Limits`]. It holds
 /// at most [`Limits::max_buffered`] bytes plus the last chunk pushed.
-///
-/// ```
-/// use vas::ingest::guard::{Limits, Unit, UnitReader};
-/// let mut r = UnitReader::new(Limits::default());
-/// r.push(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nContent-Length: 3\r\n\r\nv=0$\x00\x00\x02hi");
-/// let Some(Unit::Message(m)) = r.next_unit().unwrap() else { panic!() };
-/// assert_eq!((m.status(), m.cseq(), &m.body[..]), (Some(200), Some(1), &b"v=0"[..]));
-/// assert!(matches!(r.next_unit().unwrap(), Some(Unit::Data { channel: 0, .. })));
-/// assert_eq!(r.next_unit().unwrap(), None);
-///
-/// let mut r = UnitReader::new(Limits::default());
-/// r.push(b"RTSP/1.0 200 OK\r\nContent-Length: 4000000000\r\n\r\n");
-/// assert!(r.next_unit().unwrap_err().0.contains("Content-Length"));
-/// ```
 #[derive(Debug)]
 pub struct UnitReader {
     limits: Limits,
@@ -240,6 +228,7 @@ impl UnitReader {
     }
 
     /// Bytes held and not yet returned as a unit.
+    #[cfg(any(test, feature = "_internal_test_exports"))]
     pub fn buffered(&self) -> usize {
         self.buf.len()
     }
@@ -478,22 +467,6 @@ pub enum Verdict {
 /// completed on this track) resets the count, so what it holds for an unfinished frame is
 /// never more than [`MAX_FRAME_BYTES`] (plus what is in flight in socket buffers) and
 /// [`MAX_FRAME_NALS`] NAL units.
-///
-/// ```
-/// use vas::ingest::guard::{FrameBudget, TrackCodec, Verdict};
-/// let mut b = FrameBudget::new(TrackCodec::H264, 2_000, 100);
-/// // An FU-A that never ends: 1,000 bytes per packet, same timestamp, no frame completed.
-/// let fu = |start: bool| {
-///     let mut p = vec![0x80, 96, 0, 1, 0, 0, 0, 7, 0, 0, 0, 1, 0x7c, if start { 0x85 } else { 0x05 }];
-///     p.resize(12 + 1_000, 0);
-///     p
-/// };
-/// assert_eq!(b.admit(&fu(true), 0), Verdict::Forward);
-/// assert_eq!(b.admit(&fu(false), 0), Verdict::Forward);
-/// assert!(matches!(b.admit(&fu(false), 0), Verdict::Overflow(_)));
-/// assert_eq!(b.admit(&fu(false), 0), Verdict::Drop);
-/// assert_eq!(b.overflows(), 1);
-/// ```
 #[derive(Debug, Clone)]
 pub struct FrameBudget {
     codec: TrackCodec,
@@ -522,6 +495,7 @@ impl FrameBudget {
     }
 
     /// Frames found oversized so far.
+    #[cfg(any(test, feature = "_internal_test_exports"))]
     pub fn overflows(&self) -> u64 {
         self.overflows
     }
@@ -1025,5 +999,65 @@ mod tests {
             rewrite_uri("rtsp://127.0.0.1:99/a", "rtsp://127.0.0.1:9", "x"),
             None
         );
+    }
+}
+
+#[cfg(test)]
+mod doc_examples {
+    /// How `ingest::guard::UnitReader` is used.
+    #[test]
+    fn unit_reader_example() {
+        use crate::ingest::guard::{Limits, Unit, UnitReader};
+        let mut r = UnitReader::new(Limits::default());
+        r.push(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nContent-Length: 3\r\n\r\nv=0$\x00\x00\x02hi");
+        let Some(Unit::Message(m)) = r.next_unit().unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (m.status(), m.cseq(), &m.body[..]),
+            (Some(200), Some(1), &b"v=0"[..])
+        );
+        assert!(matches!(
+            r.next_unit().unwrap(),
+            Some(Unit::Data { channel: 0, .. })
+        ));
+        assert_eq!(r.next_unit().unwrap(), None);
+
+        let mut r = UnitReader::new(Limits::default());
+        r.push(b"RTSP/1.0 200 OK\r\nContent-Length: 4000000000\r\n\r\n");
+        assert!(r.next_unit().unwrap_err().0.contains("Content-Length"));
+    }
+
+    /// How `ingest::guard::FrameBudget` is used.
+    #[test]
+    fn frame_budget_example() {
+        use crate::ingest::guard::{FrameBudget, TrackCodec, Verdict};
+        let mut b = FrameBudget::new(TrackCodec::H264, 2_000, 100);
+        // An FU-A that never ends: 1,000 bytes per packet, same timestamp, no frame completed.
+        let fu = |start: bool| {
+            let mut p = vec![
+                0x80,
+                96,
+                0,
+                1,
+                0,
+                0,
+                0,
+                7,
+                0,
+                0,
+                0,
+                1,
+                0x7c,
+                if start { 0x85 } else { 0x05 },
+            ];
+            p.resize(12 + 1_000, 0);
+            p
+        };
+        assert_eq!(b.admit(&fu(true), 0), Verdict::Forward);
+        assert_eq!(b.admit(&fu(false), 0), Verdict::Forward);
+        assert!(matches!(b.admit(&fu(false), 0), Verdict::Overflow(_)));
+        assert_eq!(b.admit(&fu(false), 0), Verdict::Drop);
+        assert_eq!(b.overflows(), 1);
     }
 }

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 pub use backoff::BackoffPolicy;
 pub use rtsp::RtspSource;
-pub use source::{CameraConnection, CameraSource, CameraTarget, RawFrame, RtpTransport};
+pub use source::{CameraSource, CameraTarget, RtpTransport};
 
 /// How long a connection attempt (DESCRIBE, SETUP, PLAY) may take.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -40,45 +40,10 @@
 //!   continuous and playable, and the window is read on that continued timeline.
 //!
 //! # Example
-//!
-//! ```
-//! use std::sync::Arc;
-//! use vas::media::{Frame, Track, VideoCodec, VideoParams};
-//! use vas::mp4::{ClipInput, ClipWriter};
-//!
-//! let params = Arc::new(VideoParams {
-//!     codec: VideoCodec::H264, width: 640, height: 360, vps: None,
-//!     sps: bytes::Bytes::from_static(&[0x67, 0x42, 0xC0, 0x1E]),
-//!     pps: bytes::Bytes::from_static(&[0x68, 0xCE, 0x3C, 0x80]),
-//!     rfc6381_codec: "avc1.42C01E".into(),
-//! });
-//! let frames: Vec<Frame> = (0..60)
-//!     .map(|n| Frame {
-//!         track: Track::Video(params.clone()),
-//!         pts: n * 3_000, // 30 fps
-//!         keyframe: n % 30 == 0,
-//!         data: bytes::Bytes::from_static(&[0, 0, 0, 2, 0x65, 0x88]),
-//!         epoch: 0,
-//!         wallclock: chrono::Utc::now(),
-//!     })
-//!     .collect();
-//! // Pass one: the sample tables and the whole header, before any media is written.
-//! let clip = ClipWriter::new(&ClipInput::new(&frames, 45_000..135_000))?;
-//! assert_eq!(clip.info().duration_ticks, 90_000); // one second, from 0.5 s to 1.5 s
-//! let length = clip.len(); // e.g. for Content-Length
-//! // Pass two: header, then each frame's payload as it is.
-//! let mut out = Vec::new();
-//! let info = clip.write_to(&mut out)?;
-//! assert_eq!(out.len() as u64, length);
-//! assert_eq!(info.video_samples, 45); // from the keyframe at 0 s to the frame at 1.467 s
-//! assert_eq!(info.lead_in_ticks, 45_000); // decoded but hidden by the edit list
-//! assert_eq!(&out[4..8], b"ftyp");
-//! # Ok::<(), vas::Error>(())
-//! ```
 
 mod boxes;
 mod codec;
-#[cfg(all(feature = "synthetic-camera", feature = "test-util"))]
+#[cfg(test)]
 pub mod fixture;
 #[cfg(test)]
 mod tests;
@@ -250,7 +215,8 @@ pub struct ClipWriter<'a> {
 }
 
 /// Writes the clip `input` describes to `out`: [`ClipWriter::new`] then
-/// [`ClipWriter::write_to`].
+/// [`ClipWriter::write_to`]. (Tests only; the engine streams clips with [`ClipWriter`].)
+#[cfg(test)]
 pub fn write_clip(input: &ClipInput<'_>, out: &mut impl Write) -> Result<ClipInfo> {
     ClipWriter::new(input)?.write_to(out)
 }
@@ -912,17 +878,20 @@ impl<'a> ClipWriter<'a> {
     }
 
     /// What the clip holds (known before writing).
+    #[cfg(any(test, feature = "_internal_test_exports"))]
     pub fn info(&self) -> &ClipInfo {
         &self.info
     }
 
     /// The file's length in bytes (known before writing).
     #[allow(clippy::len_without_is_empty)] // a clip is never empty
+    #[cfg(any(test, feature = "_internal_test_exports"))]
     pub fn len(&self) -> u64 {
         self.info.bytes
     }
 
     /// Everything before the media data: `ftyp`, `moov` and the `mdat` header.
+    #[cfg(any(test, feature = "_internal_test_exports"))]
     pub fn header(&self) -> &[u8] {
         &self.header
     }
@@ -947,5 +916,48 @@ impl<'a> ClipWriter<'a> {
         }
         out.flush()?;
         Ok(self.info.clone())
+    }
+}
+
+#[cfg(test)]
+mod doc_examples {
+    /// How `mp4` is used.
+    #[test]
+    fn mp4_example() -> Result<(), Box<dyn std::error::Error>> {
+        use crate::media::{Frame, Track, VideoCodec, VideoParams};
+        use crate::mp4::{ClipInput, ClipWriter};
+        use std::sync::Arc;
+
+        let params = Arc::new(VideoParams {
+            codec: VideoCodec::H264,
+            width: 640,
+            height: 360,
+            vps: None,
+            sps: bytes::Bytes::from_static(&[0x67, 0x42, 0xC0, 0x1E]),
+            pps: bytes::Bytes::from_static(&[0x68, 0xCE, 0x3C, 0x80]),
+            rfc6381_codec: "avc1.42C01E".into(),
+        });
+        let frames: Vec<Frame> = (0..60)
+            .map(|n| Frame {
+                track: Track::Video(params.clone()),
+                pts: n * 3_000, // 30 fps
+                keyframe: n % 30 == 0,
+                data: bytes::Bytes::from_static(&[0, 0, 0, 2, 0x65, 0x88]),
+                epoch: 0,
+                wallclock: chrono::Utc::now(),
+            })
+            .collect();
+        // Pass one: the sample tables and the whole header, before any media is written.
+        let clip = ClipWriter::new(&ClipInput::new(&frames, 45_000..135_000))?;
+        assert_eq!(clip.info().duration_ticks, 90_000); // one second, from 0.5 s to 1.5 s
+        let length = clip.len(); // e.g. for Content-Length
+        // Pass two: header, then each frame's payload as it is.
+        let mut out = Vec::new();
+        let info = clip.write_to(&mut out)?;
+        assert_eq!(out.len() as u64, length);
+        assert_eq!(info.video_samples, 45); // from the keyframe at 0 s to the frame at 1.467 s
+        assert_eq!(info.lead_in_ticks, 45_000); // decoded but hidden by the edit list
+        assert_eq!(&out[4..8], b"ftyp");
+        Ok(())
     }
 }

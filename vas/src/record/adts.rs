@@ -63,14 +63,6 @@ impl AdtsConfig {
     /// (the decoder finds SBR implicitly). Fails with `Unsupported` for object types ADTS cannot
     /// carry, channel configuration 0 (a program config element) and sampling rates outside the
     /// standard table; with `Corrupt` if the config (from the camera) is truncated.
-    ///
-    /// ```
-    /// use vas::record::adts::AdtsConfig;
-    /// // AAC-LC, 48 kHz, stereo.
-    /// let c = AdtsConfig::from_audio_specific_config(&[0x11, 0x90]).unwrap();
-    /// assert_eq!(c.sample_rate(), 48_000);
-    /// assert_eq!(c.channel_config(), 2);
-    /// ```
     pub fn from_audio_specific_config(asc: &[u8]) -> Result<Self> {
         let truncated = || Error::new(ErrorKind::Corrupt, "AudioSpecificConfig is truncated");
         let mut bits = BitReader::new(asc);
@@ -150,11 +142,13 @@ impl AdtsConfig {
     }
 
     /// The MPEG-4 channel configuration (1..=7).
+    #[cfg(test)]
     pub fn channel_config(&self) -> u8 {
         self.channel_config
     }
 
     /// The MPEG-4 audio object type (2 for AAC-LC).
+    #[cfg(test)]
     pub fn object_type(&self) -> u8 {
         self.object_type
     }
@@ -162,13 +156,6 @@ impl AdtsConfig {
     /// The ADTS header for an access unit of `payload_len` bytes.
     ///
     /// Fails with `TooLarge` above [`MAX_ADTS_PAYLOAD_LEN`].
-    ///
-    /// ```
-    /// use vas::record::adts::AdtsConfig;
-    /// let c = AdtsConfig::from_audio_specific_config(&[0x11, 0x90]).unwrap();
-    /// let h = c.header(100).unwrap();
-    /// assert_eq!(&h[..2], &[0xFF, 0xF1]); // syncword, MPEG-4, no CRC
-    /// ```
     pub fn header(&self, payload_len: usize) -> Result<[u8; ADTS_HEADER_LEN]> {
         if payload_len > MAX_ADTS_PAYLOAD_LEN {
             return Err(Error::new(
@@ -215,16 +202,6 @@ impl AdtsConfig {
     /// runs past `data`, the frame is shorter than its header, a field holds a value we never
     /// write (reserved sampling index, channel configuration 0) or the frame holds more than
     /// one raw data block.
-    ///
-    /// ```
-    /// use vas::record::adts::AdtsConfig;
-    /// let c = AdtsConfig::from_audio_specific_config(&[0x11, 0x90]).unwrap();
-    /// let mut frame = c.header(3).unwrap().to_vec();
-    /// frame.extend_from_slice(&[1, 2, 3]);
-    /// let f = AdtsConfig::parse_header(&frame).unwrap();
-    /// assert_eq!((f.config, f.header_len, f.frame_len), (c, 7, 10));
-    /// assert_eq!(f.config.audio_specific_config(), [0x11, 0x90]);
-    /// ```
     pub fn parse_header(data: &[u8]) -> Result<AdtsFrame> {
         let bad = |what: &str| Error::new(ErrorKind::Corrupt, format!("ADTS frame: {what}"));
         let Some(h) = data.first_chunk::<ADTS_HEADER_LEN>() else {
@@ -418,5 +395,39 @@ mod tests {
             AdtsConfig::from_params(&opus).unwrap_err().kind(),
             ErrorKind::Unsupported
         );
+    }
+}
+
+#[cfg(test)]
+mod doc_examples {
+    /// How `record::adts::AdtsConfig::from_audio_specific_config` is used.
+    #[test]
+    fn from_audio_specific_config_example() {
+        use crate::record::adts::AdtsConfig;
+        // AAC-LC, 48 kHz, stereo.
+        let c = AdtsConfig::from_audio_specific_config(&[0x11, 0x90]).unwrap();
+        assert_eq!(c.sample_rate(), 48_000);
+        assert_eq!(c.channel_config(), 2);
+    }
+
+    /// How `record::adts::AdtsConfig::header` is used.
+    #[test]
+    fn header_example() {
+        use crate::record::adts::AdtsConfig;
+        let c = AdtsConfig::from_audio_specific_config(&[0x11, 0x90]).unwrap();
+        let h = c.header(100).unwrap();
+        assert_eq!(&h[..2], &[0xFF, 0xF1]); // syncword, MPEG-4, no CRC
+    }
+
+    /// How `record::adts::AdtsConfig::parse_header` is used.
+    #[test]
+    fn parse_header_example() {
+        use crate::record::adts::AdtsConfig;
+        let c = AdtsConfig::from_audio_specific_config(&[0x11, 0x90]).unwrap();
+        let mut frame = c.header(3).unwrap().to_vec();
+        frame.extend_from_slice(&[1, 2, 3]);
+        let f = AdtsConfig::parse_header(&frame).unwrap();
+        assert_eq!((f.config, f.header_len, f.frame_len), (c, 7, 10));
+        assert_eq!(f.config.audio_specific_config(), [0x11, 0x90]);
     }
 }

@@ -250,10 +250,10 @@ impl MediaFs for OsFs {
     }
 }
 
-#[cfg(any(test, feature = "test-util"))]
+#[cfg(test)]
 pub use fault::FaultFs;
 
-#[cfg(any(test, feature = "test-util"))]
+#[cfg(test)]
 mod fault {
     use std::collections::HashMap;
     use std::path::PathBuf;
@@ -336,11 +336,6 @@ mod fault {
         /// Appends so far, per file path (as created).
         pub fn appends_per_file(&self) -> HashMap<PathBuf, u64> {
             self.lock().appends_per_file.clone()
-        }
-
-        /// Bytes appended so far.
-        pub fn appended_bytes(&self) -> u64 {
-            self.lock().appended_bytes
         }
 
         /// Appends that failed with a simulated full disk.

@@ -32,16 +32,6 @@ pub const MAX_LOCATION_LEN: usize = 1024;
 pub const MAX_NAME_BYTES: usize = 255;
 
 /// The layout of recordings under one media folder.
-///
-/// ```
-/// use vas::model::{RecordingId, StreamId};
-/// use vas::record::layout::MediaLayout;
-/// let layout = MediaLayout::new("/srv/media");
-/// let (s, r) = (StreamId::new(), RecordingId::new());
-/// assert_eq!(layout.recording_location(s, r), format!("{s}/{r}/index.m3u8"));
-/// assert_eq!(layout.recording_dir(s, r), std::path::Path::new(&format!("/srv/media/{s}/{r}")));
-/// assert_eq!(MediaLayout::parse_segment_name("segment-00000042.ts"), Some(42));
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaLayout {
     root: PathBuf,
@@ -66,12 +56,6 @@ impl MediaLayout {
     /// The folder of one recording.
     pub fn recording_dir(&self, stream: StreamId, recording: RecordingId) -> PathBuf {
         self.stream_dir(stream).join(recording.to_string())
-    }
-
-    /// The playlist of one recording.
-    pub fn playlist_path(&self, stream: StreamId, recording: RecordingId) -> PathBuf {
-        self.recording_dir(stream, recording)
-            .join(PLAYLIST_FILE_NAME)
     }
 
     /// The playlist's location as stored in the recording's row (relative to the media
@@ -127,16 +111,6 @@ impl MediaLayout {
 ///
 /// A symbolic link created after this check can still redirect a later open (a race this
 /// cannot close); the media folder must not be writable by untrusted users.
-///
-/// ```
-/// use vas::record::layout::resolve_media_path;
-/// let media = tempfile::tempdir().unwrap();
-/// let p = resolve_media_path(media.path(), "cam/rec/index.m3u8").unwrap();
-/// assert!(p.ends_with("cam/rec/index.m3u8"));
-/// for bad in ["../etc/passwd", "/etc/passwd", "a/../../b", "a//b", "a\\b", ""] {
-///     assert!(resolve_media_path(media.path(), bad).is_err(), "{bad}");
-/// }
-/// ```
 pub fn resolve_media_path(media_dir: &Path, location: &str) -> Result<PathBuf> {
     check_location_syntax(location)?;
     // A component no filesystem can hold names nothing (not a server error).
@@ -322,5 +296,48 @@ mod tests {
         assert!(MediaLayout::is_recording_file_name("index.m3u8.tmp"));
         assert!(!MediaLayout::is_recording_file_name("clip.mp4"));
         assert_eq!(layout.root(), Path::new("/m"));
+    }
+}
+
+#[cfg(test)]
+mod doc_examples {
+    /// How `record::layout::MediaLayout` is used.
+    #[test]
+    fn media_layout_example() {
+        use crate::model::{RecordingId, StreamId};
+        use crate::record::layout::MediaLayout;
+        let layout = MediaLayout::new("/srv/media");
+        let (s, r) = (StreamId::new(), RecordingId::new());
+        assert_eq!(
+            layout.recording_location(s, r),
+            format!("{s}/{r}/index.m3u8")
+        );
+        assert_eq!(
+            layout.recording_dir(s, r),
+            std::path::Path::new(&format!("/srv/media/{s}/{r}"))
+        );
+        assert_eq!(
+            MediaLayout::parse_segment_name("segment-00000042.ts"),
+            Some(42)
+        );
+    }
+
+    /// How `record::layout::resolve_media_path` is used.
+    #[test]
+    fn resolve_media_path_example() {
+        use crate::record::layout::resolve_media_path;
+        let media = tempfile::tempdir().unwrap();
+        let p = resolve_media_path(media.path(), "cam/rec/index.m3u8").unwrap();
+        assert!(p.ends_with("cam/rec/index.m3u8"));
+        for bad in [
+            "../etc/passwd",
+            "/etc/passwd",
+            "a/../../b",
+            "a//b",
+            "a\\b",
+            "",
+        ] {
+            assert!(resolve_media_path(media.path(), bad).is_err(), "{bad}");
+        }
     }
 }

@@ -55,24 +55,22 @@ pub mod recorder;
 pub mod recovery;
 pub mod retention;
 pub mod segmenter;
-mod timeline;
+pub mod timeline;
 pub mod ts;
 mod ts_packet;
 pub mod ts_read;
 pub mod ts_scan;
 pub mod writer;
 
-pub use layout::{MediaLayout, resolve_media_path};
-pub use playlist::{MediaPlaylist, PlaylistSegment, PlaylistType};
+pub use layout::MediaLayout;
+pub use playlist::MediaPlaylist;
 pub use recorder::{
     FsyncPolicy, Recorder, RecorderConfig, RecorderState, RecorderStatus, RecorderTask,
 };
-pub use recovery::{RecoveryReport, recover};
-pub use retention::{Retention, RetentionPolicy, RetentionReport, RetentionTask, enforce};
-pub use segmenter::{SegmentEvent, Segmenter, SegmenterConfig, SegmenterStats};
-pub use timeline::{
-    DEFAULT_FRAME_DURATION_TICKS, DiscontinuityReason, MAX_AUDIO_LAG_TICKS, MAX_AUDIO_LEAD_TICKS,
-    OUTPUT_START_PTS, RTP_TIMESTAMP_MODULUS,
-};
+pub use recovery::recover;
+pub use retention::{Retention, RetentionPolicy, RetentionTask};
+#[cfg(any(test, feature = "_internal_test_exports"))]
+pub use segmenter::{Segmenter, SegmenterConfig};
+#[cfg(feature = "_internal_test_exports")]
 pub use ts::TsMuxer;
 pub use writer::SegmentWriter;

@@ -69,7 +69,7 @@ pub struct PlaylistSegment {
 /// An HLS media playlist.
 ///
 /// ```
-/// use vas::record::playlist::{MediaPlaylist, PlaylistSegment};
+/// use vas::{MediaPlaylist, PlaylistSegment};
 /// let mut p = MediaPlaylist::event(2);
 /// p.segments.push(PlaylistSegment {
 ///     uri: "segment-00000000.ts".into(),
@@ -129,7 +129,7 @@ impl MediaPlaylist {
     /// own timeline), and discontinuities inside a recording are kept.
     ///
     /// ```
-    /// use vas::record::playlist::{MediaPlaylist, PlaylistSegment};
+    /// use vas::{MediaPlaylist, PlaylistSegment};
     /// let seg = |uri: &str| PlaylistSegment {
     ///     uri: uri.into(), duration_secs: 2.0, program_date_time: None, discontinuity: false,
     /// };

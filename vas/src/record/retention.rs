@@ -28,9 +28,6 @@ use crate::model::{Bookmark, BookmarkState, Recording, RecordingId, StreamId};
 use crate::store::{MAX_LIST_LIMIT, Store, StreamUsage};
 use crate::{Error, Result};
 
-/// Default time between two retention passes of a [`RetentionTask`].
-pub const DEFAULT_RETENTION_INTERVAL: Duration = Duration::from_secs(60);
-
 /// Oldest recordings the driver considers per query (and per stream over its quota) in one
 /// round.
 pub const RETENTION_BATCH: u32 = 256;
@@ -120,31 +117,6 @@ pub fn bookmark_needs(b: &Bookmark, r: &Recording) -> bool {
 }
 
 /// Picks the recordings to delete; see the module docs. Pure: same input, same plan.
-///
-/// ```
-/// use vas::model::{Recording, RecordingId, StreamId};
-/// use vas::record::retention::{DeletionReason, RetentionInput, RetentionPolicy, plan};
-/// use vas::store::StreamUsage;
-/// let now: chrono::DateTime<chrono::Utc> = "2026-05-01T00:00:00Z".parse().unwrap();
-/// let stream = StreamId::new();
-/// let rec = |hours_ago: i64, bytes| Recording {
-///     id: RecordingId::new(), stream_id: stream, bytes,
-///     start: now - chrono::Duration::hours(hours_ago),
-///     end: Some(now - chrono::Duration::hours(hours_ago - 1)),
-///     location: String::new(),
-/// };
-/// let input = RetentionInput {
-///     now,
-///     usage: vec![StreamUsage { stream, recordings: 3, bytes: 300 }],
-///     candidates: vec![rec(30, 100), rec(20, 100), rec(10, 100)],
-///     ..Default::default()
-/// };
-/// let policy = RetentionPolicy { max_bytes_per_stream: Some(150), ..Default::default() };
-/// let p = plan(&policy, &input);
-/// assert_eq!(p.deletions.len(), 2);
-/// assert!(p.deletions.iter().all(|d| d.reason == DeletionReason::StreamBytes));
-/// assert!(p.satisfied);
-/// ```
 pub fn plan(policy: &RetentionPolicy, input: &RetentionInput) -> RetentionPlan {
     let mut per_stream: BTreeMap<StreamId, u64> =
         input.usage.iter().map(|u| (u.stream, u.bytes)).collect();
@@ -427,17 +399,14 @@ impl Retention {
 #[derive(Debug)]
 pub struct RetentionTask {
     stop: watch::Sender<bool>,
+    #[cfg_attr(not(test), allow(dead_code))] // read by tests, through `watch_reports`
     report: watch::Receiver<Option<RetentionReport>>,
     handle: JoinHandle<()>,
 }
 
 impl RetentionTask {
-    /// The report of the latest completed pass.
-    pub fn last_report(&self) -> Option<RetentionReport> {
-        self.report.borrow().clone()
-    }
-
     /// A receiver that sees every pass's report.
+    #[cfg(test)]
     pub fn watch_reports(&self) -> watch::Receiver<Option<RetentionReport>> {
         self.report.clone()
     }
@@ -678,5 +647,48 @@ mod tests {
         let mut other = i.pending_bookmarks[0].clone();
         other.stream_id = StreamId::new();
         assert!(!bookmark_needs(&other, &a.recordings[1]));
+    }
+}
+
+#[cfg(test)]
+mod doc_examples {
+    /// How `record::retention::plan` is used.
+    #[test]
+    fn plan_example() {
+        use crate::model::{Recording, RecordingId, StreamId};
+        use crate::record::retention::{DeletionReason, RetentionInput, RetentionPolicy, plan};
+        use crate::store::StreamUsage;
+        let now: chrono::DateTime<chrono::Utc> = "2026-05-01T00:00:00Z".parse().unwrap();
+        let stream = StreamId::new();
+        let rec = |hours_ago: i64, bytes| Recording {
+            id: RecordingId::new(),
+            stream_id: stream,
+            bytes,
+            start: now - chrono::Duration::hours(hours_ago),
+            end: Some(now - chrono::Duration::hours(hours_ago - 1)),
+            location: String::new(),
+        };
+        let input = RetentionInput {
+            now,
+            usage: vec![StreamUsage {
+                stream,
+                recordings: 3,
+                bytes: 300,
+            }],
+            candidates: vec![rec(30, 100), rec(20, 100), rec(10, 100)],
+            ..Default::default()
+        };
+        let policy = RetentionPolicy {
+            max_bytes_per_stream: Some(150),
+            ..Default::default()
+        };
+        let p = plan(&policy, &input);
+        assert_eq!(p.deletions.len(), 2);
+        assert!(
+            p.deletions
+                .iter()
+                .all(|d| d.reason == DeletionReason::StreamBytes)
+        );
+        assert!(p.satisfied);
     }
 }

@@ -205,45 +205,6 @@ enum State {
 ///
 /// Push frames with [`Segmenter::push`], then drain [`Segmenter::poll`] until it returns
 /// `None`; call [`Segmenter::finish`] (and drain again) at the end of the recording.
-///
-/// ```
-/// use std::sync::Arc;
-/// use bytes::Bytes;
-/// use vas::media::{Frame, Track, VideoCodec, VideoParams};
-/// use vas::record::{SegmentEvent, Segmenter, SegmenterConfig};
-///
-/// let params = Arc::new(VideoParams {
-///     codec: VideoCodec::H264, width: 640, height: 360, vps: None,
-///     sps: Bytes::from_static(&[0x67, 0x42, 0, 0x1e]), pps: Bytes::from_static(&[0x68, 0xce]),
-///     rfc6381_codec: "avc1.42001E".into(),
-/// });
-/// let mut segmenter = Segmenter::new(SegmenterConfig::default())?;
-/// let mut segments = Vec::new();
-/// for i in 0..100 {
-///     // 25 fps, a keyframe every second.
-///     segmenter.push(&Frame {
-///         track: Track::Video(params.clone()),
-///         pts: i * 3600,
-///         keyframe: i % 25 == 0,
-///         data: Bytes::from_static(&[0, 0, 0, 2, 0x65, 0x88]),
-///         epoch: 0,
-///         wallclock: chrono::Utc::now(),
-///     });
-///     while let Some(event) = segmenter.poll() {
-///         match event {
-///             SegmentEvent::SegmentStarted { uri, .. } => segments.push((uri, Vec::new())),
-///             SegmentEvent::Bytes(b) => segments.last_mut().unwrap().1.extend_from_slice(&b),
-///             SegmentEvent::SegmentClosed { .. } | SegmentEvent::PlaylistChanged => {}
-///         }
-///     }
-/// }
-/// segmenter.finish();
-/// while segmenter.poll().is_some() {}
-/// assert_eq!(segments.len(), 2);
-/// assert_eq!(segmenter.playlist().segments[1].duration_secs, 2.0);
-/// assert!(segmenter.playlist().render().ends_with("#EXT-X-ENDLIST\n"));
-/// # Ok::<(), vas::Error>(())
-/// ```
 #[derive(Debug)]
 pub struct Segmenter {
     config: SegmenterConfig,
@@ -346,16 +307,13 @@ impl Segmenter {
     }
 
     /// What happened to the frames so far.
+    #[cfg(any(test, feature = "_internal_test_exports"))]
     pub fn stats(&self) -> &SegmenterStats {
         &self.stats
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &SegmenterConfig {
-        &self.config
-    }
-
     /// Whether [`Segmenter::finish`] was called.
+    #[cfg(any(test, feature = "_internal_test_exports"))]
     pub fn is_finished(&self) -> bool {
         self.finished
     }
@@ -510,4 +468,53 @@ impl Segmenter {
 /// A duration in 90 kHz ticks (configs are bounded, so this cannot overflow).
 fn duration_ticks(d: Duration) -> i64 {
     (d.as_micros() * u128::from(CLOCK_RATE) / 1_000_000) as i64
+}
+
+#[cfg(test)]
+mod doc_examples {
+    /// How `record::segmenter::Segmenter` is used.
+    #[test]
+    fn segmenter_example() -> Result<(), Box<dyn std::error::Error>> {
+        use crate::media::{Frame, Track, VideoCodec, VideoParams};
+        use crate::record::segmenter::SegmentEvent;
+        use crate::record::{Segmenter, SegmenterConfig};
+        use bytes::Bytes;
+        use std::sync::Arc;
+
+        let params = Arc::new(VideoParams {
+            codec: VideoCodec::H264,
+            width: 640,
+            height: 360,
+            vps: None,
+            sps: Bytes::from_static(&[0x67, 0x42, 0, 0x1e]),
+            pps: Bytes::from_static(&[0x68, 0xce]),
+            rfc6381_codec: "avc1.42001E".into(),
+        });
+        let mut segmenter = Segmenter::new(SegmenterConfig::default())?;
+        let mut segments = Vec::new();
+        for i in 0..100 {
+            // 25 fps, a keyframe every second.
+            segmenter.push(&Frame {
+                track: Track::Video(params.clone()),
+                pts: i * 3600,
+                keyframe: i % 25 == 0,
+                data: Bytes::from_static(&[0, 0, 0, 2, 0x65, 0x88]),
+                epoch: 0,
+                wallclock: chrono::Utc::now(),
+            });
+            while let Some(event) = segmenter.poll() {
+                match event {
+                    SegmentEvent::SegmentStarted { uri, .. } => segments.push((uri, Vec::new())),
+                    SegmentEvent::Bytes(b) => segments.last_mut().unwrap().1.extend_from_slice(&b),
+                    SegmentEvent::SegmentClosed { .. } | SegmentEvent::PlaylistChanged => {}
+                }
+            }
+        }
+        segmenter.finish();
+        while segmenter.poll().is_some() {}
+        assert_eq!(segments.len(), 2);
+        assert_eq!(segmenter.playlist().segments[1].duration_secs, 2.0);
+        assert!(segmenter.playlist().render().ends_with("#EXT-X-ENDLIST\n"));
+        Ok(())
+    }
 }

@@ -124,29 +124,6 @@ struct AudioTrack {
 /// The program grows as tracks appear (or can be declared up front with
 /// [`TsMuxer::declare`]); each change bumps the PMT version. PAT and PMT are written before
 /// the first frame, before every video keyframe and after [`TsMuxer::start_segment`].
-///
-/// ```
-/// use std::sync::Arc;
-/// use bytes::{Bytes, BytesMut};
-/// use vas::media::{Frame, Track, VideoCodec, VideoParams};
-/// use vas::record::ts::{TsMuxer, TS_PACKET_LEN};
-///
-/// let params = Arc::new(VideoParams {
-///     codec: VideoCodec::H264, width: 640, height: 360, vps: None,
-///     sps: Bytes::from_static(&[0x67, 0x42, 0, 0x1e]), pps: Bytes::from_static(&[0x68, 0xce]),
-///     rfc6381_codec: "avc1.42001E".into(),
-/// });
-/// let frame = Frame {
-///     track: Track::Video(params), pts: 0, keyframe: true,
-///     data: Bytes::from_static(&[0, 0, 0, 3, 0x65, 0x88, 0x84]),
-///     epoch: 0, wallclock: chrono::Utc::now(),
-/// };
-/// let mut muxer = TsMuxer::new();
-/// let mut out = BytesMut::new();
-/// let written = muxer.write_frame(&frame, 126_000, &mut out)?;
-/// assert_eq!(written, 3 * TS_PACKET_LEN); // PAT, PMT, one video packet
-/// # Ok::<(), vas::Error>(())
-/// ```
 #[derive(Debug)]
 pub struct TsMuxer {
     video: Option<VideoCodec>,
@@ -770,5 +747,40 @@ mod tests {
         }
         assert_eq!(mux.reported, [AudioCodec::Pcmu]);
         assert!(out.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod doc_examples {
+    /// How `record::ts::TsMuxer` is used.
+    #[test]
+    fn ts_muxer_example() -> Result<(), Box<dyn std::error::Error>> {
+        use crate::media::{Frame, Track, VideoCodec, VideoParams};
+        use crate::record::ts::{TS_PACKET_LEN, TsMuxer};
+        use bytes::{Bytes, BytesMut};
+        use std::sync::Arc;
+
+        let params = Arc::new(VideoParams {
+            codec: VideoCodec::H264,
+            width: 640,
+            height: 360,
+            vps: None,
+            sps: Bytes::from_static(&[0x67, 0x42, 0, 0x1e]),
+            pps: Bytes::from_static(&[0x68, 0xce]),
+            rfc6381_codec: "avc1.42001E".into(),
+        });
+        let frame = Frame {
+            track: Track::Video(params),
+            pts: 0,
+            keyframe: true,
+            data: Bytes::from_static(&[0, 0, 0, 3, 0x65, 0x88, 0x84]),
+            epoch: 0,
+            wallclock: chrono::Utc::now(),
+        };
+        let mut muxer = TsMuxer::new();
+        let mut out = BytesMut::new();
+        let written = muxer.write_frame(&frame, 126_000, &mut out)?;
+        assert_eq!(written, 3 * TS_PACKET_LEN); // PAT, PMT, one video packet
+        Ok(())
     }
 }

@@ -254,6 +254,7 @@ pub fn read_segment(
 
 /// Reads a whole segment held in memory: every frame, on a new timeline of epoch 0 (the
 /// shape tests and the fuzz target use). See [`read_segment`].
+#[cfg(any(test, feature = "_internal_test_exports"))]
 pub fn read_segment_bytes(
     data: &[u8],
     start: DateTime<Utc>,
@@ -1068,7 +1069,7 @@ mod tests {
 }
 
 /// Round trips through the real muxer, with real H.264 from OpenH264, and damage.
-#[cfg(all(test, feature = "synthetic-camera", feature = "test-util"))]
+#[cfg(test)]
 mod round_trip {
     use bytes::BytesMut;
 

@@ -78,14 +78,6 @@ struct OpenPes {
 }
 
 /// Scans packets pushed one at a time; see the module docs.
-///
-/// ```
-/// use vas::record::ts_scan::TsScanner;
-/// let mut s = TsScanner::new();
-/// s.push_packet(&[0xFF; 188]); // not a transport stream packet
-/// let scan = s.finish();
-/// assert_eq!((scan.usable_len, scan.video_frames, scan.garbage_at), (0, 0, Some(0)));
-/// ```
 #[derive(Debug, Default)]
 pub struct TsScanner {
     offset: u64,
@@ -395,5 +387,21 @@ mod tests {
         // The byte bound is honoured.
         let s = scan_segment(&mut &bytes[..], 10 * TS_PACKET_LEN as u64).unwrap();
         assert_eq!(s.scanned_len, 10 * TS_PACKET_LEN as u64);
+    }
+}
+
+#[cfg(test)]
+mod doc_examples {
+    /// How `record::ts_scan::TsScanner` is used.
+    #[test]
+    fn ts_scanner_example() {
+        use crate::record::ts_scan::TsScanner;
+        let mut s = TsScanner::new();
+        s.push_packet(&[0xFF; 188]); // not a transport stream packet
+        let scan = s.finish();
+        assert_eq!(
+            (scan.usable_len, scan.video_frames, scan.garbage_at),
+            (0, 0, Some(0))
+        );
     }
 }

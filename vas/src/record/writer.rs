@@ -294,16 +294,6 @@ impl Drop for Handle {
 ///
 /// The thread stops on [`shutdown`](Self::shutdown), or when the last handle is dropped.
 ///
-/// ```
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// use vas::record::SegmentWriter;
-/// let writer = SegmentWriter::start();
-/// // … recorders get writer.clone() …
-/// assert!(writer.stop().await, "the thread wrote what was queued and exited");
-/// assert!(writer.stop().await, "stopping again is harmless");
-/// # });
-/// ```
-///
 /// [`Recorder`]: super::recorder::Recorder
 #[derive(Clone)]
 pub struct SegmentWriter {
@@ -572,5 +562,23 @@ mod tests {
             assert!(Instant::now() < deadline, "the writer thread did not exit");
             std::thread::sleep(Duration::from_millis(1));
         }
+    }
+}
+
+#[cfg(test)]
+mod doc_examples {
+    /// How `record::writer::SegmentWriter` is used.
+    #[test]
+    fn segment_writer_example() {
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            use crate::record::SegmentWriter;
+            let writer = SegmentWriter::start();
+            // … recorders get writer.clone() …
+            assert!(
+                writer.stop().await,
+                "the thread wrote what was queued and exited"
+            );
+            assert!(writer.stop().await, "stopping again is harmless");
+        });
     }
 }

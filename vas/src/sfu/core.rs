@@ -26,8 +26,10 @@ use crate::media::{AudioParams, Frame, VideoParams};
 use crate::{Error, ErrorKind, Result};
 
 use super::negotiate::{self, str0m_audio_codec};
-use super::room::{PacketizedFrame, Room, RoomStats};
-use super::viewer::{Drive, End, Phase, TxTrack, Viewer, ViewerStats};
+#[cfg(test)]
+use super::room::RoomStats;
+use super::room::{PacketizedFrame, Room};
+use super::viewer::{Drive, End, Phase, TxTrack, Viewer};
 use super::{CoreConfig, DisconnectReason, SfuEvent, ViewerId};
 
 /// Largest datagram looked at; anything longer is not WebRTC and is dropped.
@@ -112,32 +114,6 @@ struct RoomEntry {
 }
 
 /// The sans-IO SFU. See the module docs.
-///
-/// ```
-/// use std::time::Instant;
-/// use str0m::Candidate;
-/// use str0m::net::Protocol;
-/// use vas::sfu::{CoreConfig, SfuCore};
-///
-/// let media_addr = "192.0.2.10:5000".parse().unwrap();
-/// let mut sfu = SfuCore::new(CoreConfig::default(), vec![Candidate::host(media_addr, "udp").unwrap()]);
-/// let now = Instant::now();
-///
-/// // Offers come from signaling; a malformed one is an error, not a panic.
-/// let err = sfu.add_viewer(now, "cam-1", "not sdp", None, None).unwrap_err();
-/// assert_eq!(err.kind(), vas::ErrorKind::InvalidInput);
-///
-/// // Datagrams from the socket: garbage is counted and dropped.
-/// let from = "198.51.100.7:40000".parse().unwrap();
-/// assert!(!sfu.handle_receive(now, Protocol::Udp, from, media_addr, b"hello"));
-/// assert_eq!(sfu.stats().garbage_datagrams, 1);
-///
-/// // The driver loop: time in, datagrams and events out.
-/// sfu.handle_timeout(now);
-/// while let Some(_datagram) = sfu.poll_transmit() { /* send it */ }
-/// while let Some(_event) = sfu.poll_event() { /* tell the application */ }
-/// assert_eq!(sfu.poll_timeout(), None, "no viewers, nothing to wake up for");
-/// ```
 #[derive(Debug)]
 pub struct SfuCore {
     config: CoreConfig,
@@ -178,11 +154,6 @@ impl SfuCore {
             spare_ids: Vec::new(),
             last_now: None,
         }
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &CoreConfig {
-        &self.config
     }
 
     /// Admits a viewer of `stream_key` with the browser's SDP `offer`; returns its id and the
@@ -726,18 +697,15 @@ impl SfuCore {
     }
 
     /// Whether a viewer is connected and receiving.
+    #[cfg(test)]
     pub fn is_live(&self, id: ViewerId) -> bool {
         self.viewers
             .get(&id)
             .is_some_and(|v| v.phase == Phase::Live)
     }
 
-    /// A viewer's counters.
-    pub fn viewer_stats(&self, id: ViewerId) -> Option<ViewerStats> {
-        self.viewers.get(&id).map(|v| v.stats)
-    }
-
     /// A stream's counters.
+    #[cfg(test)]
     pub fn room_stats(&self, stream_key: &str) -> Option<RoomStats> {
         self.rooms.get(stream_key).map(|r| r.room.stats())
     }
@@ -748,6 +716,7 @@ impl SfuCore {
     }
 
     /// Entries in the demultiplexing tables (for bounds checks).
+    #[cfg(test)]
     pub fn demux_entries(&self) -> usize {
         self.by_addr.len() + self.by_ufrag.len()
     }
@@ -795,5 +764,45 @@ mod tests {
         assert_eq!(stun_local_ufrag(&m[..m.len() - 4]), None, "truncated");
         assert_eq!(stun_local_ufrag(&[0x80; 40]), None, "RTP");
         assert_eq!(stun_local_ufrag(&[]), None);
+    }
+}
+
+#[cfg(test)]
+mod doc_examples {
+    /// How `sfu::core::SfuCore` is used.
+    #[test]
+    fn sfu_core_example() {
+        use crate::sfu::{CoreConfig, SfuCore};
+        use std::time::Instant;
+        use str0m::Candidate;
+        use str0m::net::Protocol;
+
+        let media_addr = "192.0.2.10:5000".parse().unwrap();
+        let mut sfu = SfuCore::new(
+            CoreConfig::default(),
+            vec![Candidate::host(media_addr, "udp").unwrap()],
+        );
+        let now = Instant::now();
+
+        // Offers come from signaling; a malformed one is an error, not a panic.
+        let err = sfu
+            .add_viewer(now, "cam-1", "not sdp", None, None)
+            .unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
+
+        // Datagrams from the socket: garbage is counted and dropped.
+        let from = "198.51.100.7:40000".parse().unwrap();
+        assert!(!sfu.handle_receive(now, Protocol::Udp, from, media_addr, b"hello"));
+        assert_eq!(sfu.stats().garbage_datagrams, 1);
+
+        // The driver loop: time in, datagrams and events out.
+        sfu.handle_timeout(now);
+        while let Some(_datagram) = sfu.poll_transmit() { /* send it */ }
+        while let Some(_event) = sfu.poll_event() { /* tell the application */ }
+        assert_eq!(
+            sfu.poll_timeout(),
+            None,
+            "no viewers, nothing to wake up for"
+        );
     }
 }

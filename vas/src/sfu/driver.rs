@@ -92,6 +92,7 @@ impl Default for SfuConfig {
 
 /// Service counters (a snapshot).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[cfg(any(test, feature = "_internal_test_exports"))]
 pub struct SfuStats {
     /// Viewers over all streams.
     pub viewers: usize,
@@ -144,6 +145,7 @@ impl Shared {
         h[i] = h[i].saturating_add(1);
     }
 
+    #[cfg(any(test, feature = "_internal_test_exports"))]
     fn percentiles(&self) -> (Option<u64>, Option<u64>, u64) {
         let h = lock(&self.delay);
         let n: u64 = h.iter().map(|&c| u64::from(c)).sum();
@@ -187,18 +189,6 @@ enum Feed {
 }
 
 /// The running SFU service. Cheap to share behind an `Arc`; see the module docs.
-///
-/// ```no_run
-/// # async fn demo(hub: vas::hub::Hub, offer: String) -> vas::Result<()> {
-/// use vas::sfu::{Sfu, SfuConfig};
-/// let sfu = Sfu::start(SfuConfig::default()).await?;
-/// let (viewer, answer) = sfu.add_viewer("cam-1/main", &hub, &offer).await?;
-/// // send `answer` back to the browser; media flows once ICE and DTLS complete.
-/// assert_eq!(sfu.viewer_count("cam-1/main"), 1);
-/// sfu.remove_viewer(viewer).await;
-/// sfu.shutdown().await;
-/// # Ok(()) }
-/// ```
 #[derive(Debug)]
 pub struct Sfu {
     commands: mpsc::Sender<Command>,
@@ -413,6 +403,7 @@ impl Sfu {
     }
 
     /// A snapshot of the counters.
+    #[cfg(any(test, feature = "_internal_test_exports"))]
     pub fn stats(&self) -> SfuStats {
         let s = &self.shared;
         let (p50, p99, n) = s.percentiles();
@@ -431,6 +422,7 @@ impl Sfu {
     }
 
     /// Forgets the egress delay samples so far (to measure a window).
+    #[cfg(feature = "_internal_test_exports")]
     pub fn reset_egress_delay(&self) {
         lock(&self.shared.delay).iter_mut().for_each(|c| *c = 0);
     }

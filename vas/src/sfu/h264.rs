@@ -43,18 +43,6 @@ pub struct RtpPayload {
 /// On keyframes, SPS and PPS go first: the in-band ones if the frame carries them, else those
 /// of `params`. Access unit delimiters are dropped. `max_payload` must be at least 3 bytes
 /// larger than the FU-A overhead; smaller values are raised to that.
-///
-/// ```
-/// use vas::sfu::h264::{packetize, MAX_RTP_PAYLOAD};
-/// let mut au = Vec::new();
-/// vas::media::push_length_prefixed(&mut au, &[0x65; 3000]); // one IDR slice
-/// let mut out = Vec::new();
-/// packetize(&au, true, None, MAX_RTP_PAYLOAD, &mut out);
-/// // No parameter sets known: three FU-A fragments, the last one marked.
-/// assert_eq!(out.len(), 3);
-/// assert!(out.iter().all(|p| p.data[0] & 0x1f == 28 && p.data.len() <= MAX_RTP_PAYLOAD));
-/// assert!(out[2].marker);
-/// ```
 pub fn packetize(
     access_unit: &[u8],
     keyframe: bool,
@@ -289,5 +277,25 @@ mod tests {
         packetize(&au, true, Some(&p), MAX_RTP_PAYLOAD, &mut out);
         assert_eq!(out.len(), 3);
         assert_eq!(depacketize(&out)[0].len(), 800);
+    }
+}
+
+#[cfg(test)]
+mod doc_examples {
+    /// How `sfu::h264::packetize` is used.
+    #[test]
+    fn packetize_example() {
+        use crate::sfu::h264::{MAX_RTP_PAYLOAD, packetize};
+        let mut au = Vec::new();
+        crate::media::push_length_prefixed(&mut au, &[0x65; 3000]); // one IDR slice
+        let mut out = Vec::new();
+        packetize(&au, true, None, MAX_RTP_PAYLOAD, &mut out);
+        // No parameter sets known: three FU-A fragments, the last one marked.
+        assert_eq!(out.len(), 3);
+        assert!(
+            out.iter()
+                .all(|p| p.data[0] & 0x1f == 28 && p.data.len() <= MAX_RTP_PAYLOAD)
+        );
+        assert!(out[2].marker);
     }
 }

@@ -68,10 +68,9 @@ mod viewer;
 use std::fmt;
 use std::time::Duration;
 
-pub use self::core::{CoreStats, SfuCore};
-pub use self::driver::{Sfu, SfuConfig, SfuStats};
-pub use self::room::RoomStats;
-pub use self::viewer::ViewerStats;
+#[cfg(test)]
+pub use self::core::SfuCore;
+pub use self::driver::{Sfu, SfuConfig};
 
 /// Default per-stream viewer limit.
 pub const DEFAULT_MAX_VIEWERS_PER_STREAM: usize = 1_000;

@@ -54,12 +54,6 @@ const MAX_QUOTED_BYTES: usize = 40;
 
 /// Why an offer str0m could not parse is not SDP, in words a client can act on (str0m's own
 /// parser error names internal offsets and pointers, which must never reach a client).
-///
-/// ```
-/// use vas::sfu::negotiate::describe_unparsable;
-/// assert!(describe_unparsable("v=0\r\n").contains("no o= line"));
-/// assert!(describe_unparsable("hello").contains("line 1"));
-/// ```
 pub fn describe_unparsable(offer: &str) -> String {
     let quote = |line: &str| -> String {
         let mut q: String = line
@@ -111,13 +105,6 @@ pub fn describe_unparsable(offer: &str) -> String {
 
 /// A third-party message made safe to show a client: anything that looks like an address or
 /// an internal offset (`0x7f…`, `PointerOffset(…)`) is removed, and the length is bounded.
-///
-/// ```
-/// use vas::sfu::negotiate::public_text;
-/// assert_eq!(public_text("Parse error at PointerOffset(0x7f7aa403f9f5)"), "Parse error at …");
-/// // Long text is cut on a character boundary (found by the sdp_offer fuzz target).
-/// assert!(public_text(&"é".repeat(300)).ends_with('…'));
-/// ```
 pub fn public_text(message: &str) -> String {
     let mut out = String::with_capacity(message.len().min(200));
     let words = message.split(' ');
@@ -545,5 +532,28 @@ mod tests {
         let junk = "v=0\r\nm=video 9 X 1\r\na=rtpmap:999 H264/x\r\na=fmtp:abc x\r\na=rtpmap:96\r\n";
         let offer = scan_offer(junk).unwrap();
         assert!(offer.sections[0].codecs.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod doc_examples {
+    /// How `sfu::negotiate::describe_unparsable` is used.
+    #[test]
+    fn describe_unparsable_example() {
+        use crate::sfu::negotiate::describe_unparsable;
+        assert!(describe_unparsable("v=0\r\n").contains("no o= line"));
+        assert!(describe_unparsable("hello").contains("line 1"));
+    }
+
+    /// How `sfu::negotiate::public_text` is used.
+    #[test]
+    fn public_text_example() {
+        use crate::sfu::negotiate::public_text;
+        assert_eq!(
+            public_text("Parse error at PointerOffset(0x7f7aa403f9f5)"),
+            "Parse error at …"
+        );
+        // Long text is cut on a character boundary (found by the sdp_offer fuzz target).
+        assert!(public_text(&"é".repeat(300)).ends_with('…'));
     }
 }

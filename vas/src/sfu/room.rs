@@ -105,8 +105,6 @@ pub struct PacketizedFrame {
     pub keyframe: bool,
     /// The RTP payloads in order; the last has the marker bit (video).
     pub payloads: Vec<RtpPayload>,
-    /// The frame's wall-clock time (for delay measurements).
-    pub wallclock: chrono::DateTime<chrono::Utc>,
     /// Payload bytes (for the GOP cache bound).
     pub bytes: usize,
 }
@@ -191,7 +189,6 @@ impl Room {
                     rtp_time: rtp_time(ext, 90_000),
                     keyframe: frame.keyframe,
                     payloads: std::mem::take(&mut self.scratch),
-                    wallclock: frame.wallclock,
                     bytes: frame.data.len(),
                 }
             }
@@ -210,7 +207,6 @@ impl Room {
                         data: Arc::from(&frame.data[..]),
                         marker: false,
                     }],
-                    wallclock: frame.wallclock,
                     bytes: frame.data.len(),
                 }
             }
@@ -258,6 +254,7 @@ impl Room {
     }
 
     /// The counters.
+    #[cfg(test)]
     pub fn stats(&self) -> RoomStats {
         self.stats
     }

@@ -290,6 +290,7 @@ impl Snapshots {
     }
 
     /// JPEG encodings made so far.
+    #[cfg(test)]
     pub(crate) fn encodes(&self) -> u64 {
         self.encodes.load(Ordering::Relaxed)
     }
@@ -311,6 +312,7 @@ impl Snapshots {
     }
 
     /// Streams kept warm right now.
+    #[cfg(test)]
     pub(crate) fn warm_count(&self) -> usize {
         lock(&self.warm).len()
     }
@@ -669,7 +671,6 @@ mod tests {
         assert!(c.validate().is_err());
     }
 
-    #[cfg(all(feature = "synthetic-camera", feature = "test-util"))]
     #[test]
     fn a_corrupt_frame_in_the_gop_gives_the_last_good_picture() {
         let start = Utc::now();

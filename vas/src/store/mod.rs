@@ -185,6 +185,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// recordings are absent), by stream id.
     async fn recording_usage(&self) -> Result<Vec<StreamUsage>>;
     /// Bytes of all recordings (open ones included).
+    #[cfg(test)]
     async fn total_recording_bytes(&self) -> Result<u64>;
     /// The oldest closed recordings, of one stream or of all, oldest first, at most `limit`
     /// (1 to [`MAX_LIST_LIMIT`]).
@@ -243,19 +244,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 /// Errors: `InvalidInput` for a URL that is neither `sqlite:` nor `postgres(ql)://` or does
 /// not parse; `Unavailable` when the server cannot be reached within [`ACQUIRE_TIMEOUT`]-ish
 /// time. Messages never contain the URL's password.
-///
-/// ```
-/// # tokio_test_block(async {
-/// let dir = tempfile::tempdir().unwrap();
-/// let url = format!("sqlite://{}/vas.db", dir.path().display());
-/// let store = vas::store::open(&url).await.unwrap();
-/// assert_eq!(store.backend(), vas::store::Backend::Sqlite);
-/// assert!(store.list_devices().await.unwrap().is_empty());
-/// # });
-/// # fn tokio_test_block(f: impl std::future::Future<Output = ()>) {
-/// #     tokio::runtime::Runtime::new().unwrap().block_on(f)
-/// # }
-/// ```
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::open(url).await?))
@@ -273,7 +261,7 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
 ///
 /// ```
 /// assert_eq!(
-///     vas::store::mask_database_url("postgres://vas:hunter2@db:5432/vas"),
+///     vas::config::mask_database_url("postgres://vas:hunter2@db:5432/vas"),
 ///     "postgres://vas:***@db:5432/vas"
 /// );
 /// ```
@@ -437,5 +425,23 @@ mod tests {
         let now = Utc::now();
         let r = Range::default().between(now, now - chrono::Duration::seconds(1));
         assert!(r.checked_limit().is_err());
+    }
+}
+
+#[cfg(test)]
+mod doc_examples {
+    /// How `store::open` is used.
+    #[test]
+    fn open_example() {
+        tokio_test_block(async {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}/vas.db", dir.path().display());
+            let store = crate::store::open(&url).await.unwrap();
+            assert_eq!(store.backend(), crate::store::Backend::Sqlite);
+            assert!(store.list_devices().await.unwrap().is_empty());
+        });
+        fn tokio_test_block(f: impl std::future::Future<Output = ()>) {
+            tokio::runtime::Runtime::new().unwrap().block_on(f)
+        }
     }
 }

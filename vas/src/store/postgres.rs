@@ -63,6 +63,7 @@ impl PostgresStore {
     }
 
     /// The underlying pool (for tests and diagnostics).
+    #[cfg(test)]
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
@@ -476,6 +477,7 @@ impl Store for PostgresStore {
             .collect()
     }
 
+    #[cfg(test)]
     async fn total_recording_bytes(&self) -> Result<u64> {
         let total: i64 =
             sqlx::query_scalar("SELECT COALESCE(SUM(bytes), 0)::bigint FROM recordings")

@@ -71,6 +71,7 @@ impl SqliteStore {
     }
 
     /// The underlying pool (for tests and diagnostics).
+    #[cfg(test)]
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
@@ -499,6 +500,7 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    #[cfg(test)]
     async fn total_recording_bytes(&self) -> Result<u64> {
         let total: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(bytes), 0) FROM recordings")
             .fetch_one(&self.pool)

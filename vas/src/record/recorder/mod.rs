@@ -132,30 +132,6 @@ impl RecorderConfig {
 }
 
 /// One stream's recorder, ready to start: what it records, and where.
-///
-/// ```no_run
-/// # async fn demo(hub: vas::hub::Hub, store: std::sync::Arc<dyn vas::store::Store>,
-/// #     stream: vas::StreamId) -> vas::Result<()> {
-/// use std::sync::Arc;
-/// use vas::record::{SegmentWriter, fs::OsFs, layout::MediaLayout, recorder::Recorder};
-/// let writer = SegmentWriter::start();
-/// let task = Recorder {
-///     stream,
-///     hub,
-///     store,
-///     fs: Arc::new(OsFs),
-///     layout: MediaLayout::new("./vas-data/media"),
-///     clock: Arc::new(vas::clock::SystemClock),
-///     config: Default::default(),
-///     writer: writer.clone(),
-/// }
-/// .spawn()?;
-/// // … later:
-/// let status = task.stop().await;
-/// assert_eq!(status.state, vas::record::recorder::RecorderState::Stopped);
-/// writer.stop().await;
-/// # Ok(()) }
-/// ```
 #[derive(Debug, Clone)]
 pub struct Recorder {
     /// The stream recorded.
@@ -179,6 +155,7 @@ pub struct Recorder {
 impl Recorder {
     /// Subscribes to the hub at once (so no frame published after this call is missed) and
     /// starts the task. Fails only on an invalid config.
+    #[cfg(test)]
     pub fn spawn(self) -> Result<RecorderTask> {
         self.spawn_inner(None)
     }
@@ -227,6 +204,7 @@ pub struct RecorderTask {
 
 impl RecorderTask {
     /// The current status.
+    #[cfg(test)]
     pub fn status(&self) -> RecorderStatus {
         self.status.borrow().clone()
     }

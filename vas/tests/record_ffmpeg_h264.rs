@@ -1,9 +1,0 @@
-//! H.264 + AAC recorded through the segmenter and muxer, checked by real ffmpeg and ffprobe.
-//! Fails (never skips) if ffmpeg, ffprobe or libx264 are missing.
-
-mod record_support;
-
-#[test]
-fn h264_and_aac_segments_decode_cleanly_in_ffmpeg() {
-    record_support::check_with_real_tools(vas::media::VideoCodec::H264);
-}
