@@ -114,14 +114,7 @@ fn run_rust(url: &str) {
     let device = vas
         .add_device(vas::NewDevice::new("cam", url))
         .expect("add");
-    let stream = vas
-        .streams()
-        .expect("streams")
-        .into_iter()
-        .find(|s| s.stream.device_id == device.id)
-        .expect("its stream")
-        .stream
-        .id;
+    let stream = device.main_stream_id;
     vas.start_stream(stream).expect("start");
     let mut frames = vas
         .frames(stream, FrameOptions::new(PixelFormat::I420))
@@ -151,10 +144,9 @@ unsafe extern "C" fn on_frame(user: *mut c_void, frame: *const vas_ffi::frames::
 
 /// Child role: the C ABI's callback consumer, called as C calls it.
 fn run_c(url: &str) {
-    use vas_ffi::devices::*;
     use vas_ffi::engine::*;
-    use vas_ffi::error::vas_id;
     use vas_ffi::frames::*;
+    use vas_ffi::generated::*;
     use vas_ffi::listener::vas_listener_free;
 
     let dir = tempfile::tempdir().expect("a temporary folder");
@@ -169,21 +161,22 @@ fn run_c(url: &str) {
         let mut o = o.assume_init();
         o.data_dir = data_dir.as_ptr();
         let mut engine = std::ptr::null_mut();
-        assert_eq!(vas_engine_new(&o, &mut engine), vas_result::VAS_OK);
+        assert_eq!(vas_open(&o, &mut engine), vas_result::VAS_OK);
         let mut d = std::mem::MaybeUninit::<vas_new_device>::uninit();
         assert_eq!(vas_new_device_init(d.as_mut_ptr()), vas_result::VAS_OK);
         let mut d = d.assume_init();
         d.name = name.as_ptr();
         d.rtsp_url = url.as_ptr();
-        let mut stream = vas_id::default();
+        let mut device = std::ptr::null_mut();
+        assert_eq!(vas_add_device(engine, &d, &mut device), vas_result::VAS_OK);
+        let stream = vas_device_main_stream_id(device);
+        vas_device_free(device);
+        let mut started = std::ptr::null_mut();
         assert_eq!(
-            vas_device_add(engine, &d, std::ptr::null_mut(), &mut stream),
+            vas_start_stream(engine, stream, &mut started),
             vas_result::VAS_OK
         );
-        assert_eq!(
-            vas_stream_start(engine, stream, std::ptr::null_mut()),
-            vas_result::VAS_OK
-        );
+        vas_stream_free(started);
         let mut fo = std::mem::MaybeUninit::<vas_frame_options>::uninit();
         assert_eq!(vas_frame_options_init(fo.as_mut_ptr()), vas_result::VAS_OK);
         let fo = fo.assume_init(); // I420, newest only

@@ -41,7 +41,13 @@ fn main() {
         let app = vas_server::app(vas_server::AppState::new(vas.clone()));
         tokio::spawn(async move { axum::serve(listener, app).await });
         let t = std::time::Instant::now();
-        while vas.streams().await.expect("streams")[0].status.state != vas::StreamState::Live {
+        while vas
+            .streams(None, vas::Order::Oldest)
+            .await
+            .expect("streams")[0]
+            .state
+            != vas::StreamState::Live
+        {
             assert!(t.elapsed().as_secs() < 20, "demo camera not live");
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }

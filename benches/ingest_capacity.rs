@@ -171,7 +171,7 @@ fn run_ingest(urls: &[String]) {
         let frames = Arc::new(AtomicU64::new(0));
         for (i, url) in urls.iter().enumerate() {
             let stream = add_camera(&vas, i, url).await;
-            let mut sub = vas.subscribe(stream).await.unwrap();
+            let mut sub = vas.encoded_frames(stream).await.unwrap();
             let counter = frames.clone();
             tokio::spawn(async move {
                 while let Ok(d) = sub.recv().await {

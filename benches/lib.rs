@@ -108,13 +108,11 @@ pub async fn add_camera(vas: &vas::Vas, i: usize, url: &str) -> vas::StreamId {
         .add_device(vas::NewDevice::new(format!("cam-{i}"), url.to_owned()))
         .await
         .expect("add a camera");
-    vas.streams()
+    vas.streams(Some(d.id), vas::Order::Oldest)
         .await
         .expect("list streams")
-        .into_iter()
-        .find(|s| s.stream.device_id == d.id)
+        .first()
         .expect("its stream")
-        .stream
         .id
 }
 

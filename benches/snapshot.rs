@@ -22,7 +22,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use vas::snapshot::{SnapshotOptions, Source};
+use vas::SnapshotOptions;
 use vas_benches::{FPS, add_camera, finish, read_line, run_cameras_gop, spawn_pinned};
 
 /// Requests per measured kind (one every [`POLL`]).
@@ -115,7 +115,7 @@ async fn vas_latencies(url: &str, gop: u32) -> (f64, Vec<f64>, Vec<f64>) {
     // Wait for a picture, then until a full GOP has passed (the cache then holds a whole one).
     let t = Instant::now();
     while vas
-        .snapshot(stream, SnapshotOptions::new().from_source(Source::Keyframe))
+        .snapshot(stream, SnapshotOptions::new().keyframe())
         .await
         .is_err()
     {
@@ -129,23 +129,21 @@ async fn vas_latencies(url: &str, gop: u32) -> (f64, Vec<f64>, Vec<f64>) {
         f64::from(gop) / f64::from(FPS) * 0.9,
     ))
     .await;
-    let time = async |source: Source| {
+    let time = async |options: SnapshotOptions| {
         let t = Instant::now();
-        vas.snapshot(stream, SnapshotOptions::new().from_source(source))
-            .await
-            .expect("a snapshot");
+        vas.snapshot(stream, options).await.expect("a snapshot");
         t.elapsed().as_secs_f64() * 1e3
     };
-    let cold = time(Source::Newest).await;
+    let cold = time(SnapshotOptions::new()).await;
     let mut newest = Vec::new();
     for _ in 0..REQUESTS {
         tokio::time::sleep(POLL).await;
-        newest.push(time(Source::Newest).await);
+        newest.push(time(SnapshotOptions::new()).await);
     }
     let mut keyframe = Vec::new();
     for _ in 0..REQUESTS {
         tokio::time::sleep(POLL).await;
-        keyframe.push(time(Source::Keyframe).await);
+        keyframe.push(time(SnapshotOptions::new().keyframe()).await);
     }
     vas.close().await;
     (cold, newest, keyframe)

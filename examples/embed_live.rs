@@ -81,7 +81,7 @@ async fn whep_offer(State(app): State<Arc<App>>, headers: HeaderMap, offer: Byte
     let Ok(offer) = std::str::from_utf8(&offer) else {
         return (StatusCode::BAD_REQUEST, "the offer is not UTF-8\n").into_response();
     };
-    match app.vas.webrtc_offer(app.stream, offer).await {
+    match app.vas.webrtc_answer(app.stream, offer.to_owned()).await {
         Ok(session) => (
             StatusCode::CREATED,
             [
@@ -96,10 +96,10 @@ async fn whep_offer(State(app): State<Arc<App>>, headers: HeaderMap, offer: Byte
 }
 
 async fn whep_delete(State(app): State<Arc<App>>, Path(viewer): Path<u64>) -> StatusCode {
-    if app.vas.webrtc_close(ViewerId(viewer)).await {
-        StatusCode::OK
-    } else {
-        StatusCode::NOT_FOUND
+    match app.vas.webrtc_close(ViewerId(viewer)).await {
+        Ok(true) => StatusCode::OK,
+        Ok(false) => StatusCode::NOT_FOUND,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 

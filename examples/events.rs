@@ -56,9 +56,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
             Event::Recorder {
-                state, recording, ..
+                state,
+                recording_id,
+                ..
             } => {
-                let rec = recording
+                let rec = recording_id
                     .map(|r| format!(" into recording {r}"))
                     .unwrap_or_default();
                 println!("{t:6.2}s recorder {}{rec}", state.as_str());

@@ -55,15 +55,13 @@ pub async fn add_camera(
     vas: &vas::Vas,
     name: &str,
     url: &str,
-) -> vas::Result<(vas::Camera, vas::StreamId)> {
+) -> vas::Result<(vas::Device, vas::StreamId)> {
     let device = vas.add_device(vas::NewDevice::new(name, url)).await?;
     let stream = vas
-        .streams()
+        .streams(Some(device.id), vas::Order::Oldest)
         .await?
-        .into_iter()
-        .find(|s| s.stream.device_id == device.id)
+        .first()
         .ok_or_else(|| vas::Error::internal("a new camera has no stream"))?
-        .stream
         .id;
     Ok((device, stream))
 }

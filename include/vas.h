@@ -40,6 +40,9 @@
 // Bytes [`vas_id_format`] writes: 36 characters and the NUL.
 #define VAS_ID_STRING_SIZE 37
 
+// Most strings an array argument may hold.
+#define MAX_STRINGS 1024
+
 // What a call returned: `VAS_OK` (0) or the kind of error. The numbers are stable.
 typedef enum {
   // Success.
@@ -79,106 +82,197 @@ typedef enum {
   VAS_BUFFER_TOO_SMALL = 100,
 } vas_result;
 
-// A stream's ingest state.
+// How RTP travels from a camera.
 typedef enum {
-  // Not running.
-  VAS_STREAM_STOPPED = 0,
-  // Connecting for the first time.
-  VAS_STREAM_CONNECTING = 1,
-  // Frames are arriving.
-  VAS_STREAM_LIVE = 2,
-  // Lost the camera; retrying with backoff.
-  VAS_STREAM_RECONNECTING = 3,
-  // Gave up until something changes (e.g. wrong credentials); see the last error.
-  VAS_STREAM_FAILED = 4,
-  // A state this version of the ABI does not know.
-  VAS_STREAM_UNKNOWN = 99,
+  // Not set: in an input, the default; never returned.
+  VAS_RTP_TRANSPORT_UNSET = 0,
+  // `tcp`: Interleaved in the RTSP TCP connection (default: works through NAT and firewalls).
+  VAS_RTP_TRANSPORT_TCP = 1,
+  // `udp`: Separate UDP ports (lower latency on clean LANs).
+  VAS_RTP_TRANSPORT_UDP = 2,
+} vas_rtp_transport;
+
+// Which of a camera's encodings a stream is.
+typedef enum {
+  // Not set: in an input, the default; never returned.
+  VAS_STREAM_PROFILE_UNSET = 0,
+  // `main`: The full-resolution stream.
+  VAS_STREAM_PROFILE_MAIN = 1,
+  // `sub`: The lower-resolution sub stream.
+  VAS_STREAM_PROFILE_SUB = 2,
+} vas_stream_profile;
+
+// Where a stream's ingest is in its lifecycle:
+// `stopped → connecting → live ⇄ reconnecting → failed`.
+typedef enum {
+  // Not set: in an input, the default; never returned.
+  VAS_STREAM_STATE_UNSET = 0,
+  // `stopped`: Not running (not wanted, or its camera is disabled).
+  VAS_STREAM_STATE_STOPPED = 1,
+  // `connecting`: First connection attempt under way.
+  VAS_STREAM_STATE_CONNECTING = 2,
+  // `live`: Frames are flowing.
+  VAS_STREAM_STATE_LIVE = 3,
+  // `reconnecting`: Lost the camera; retrying with backoff.
+  VAS_STREAM_STATE_RECONNECTING = 4,
+  // `failed`: Gave up until asked again, or retried slowly (for errors retrying cannot fix soon).
+  VAS_STREAM_STATE_FAILED = 5,
 } vas_stream_state;
 
-// What an event is about.
+// Whether the user wants a stream running; stored, so it survives restarts.
 typedef enum {
-  // A stream's ingest state changed; `state` is the new one, `message` the error.
-  VAS_EVENT_STREAM_STATE = 1,
-  // A recorder changed state or started a recording (`object`: the recording).
-  VAS_EVENT_RECORDER = 2,
-  // A WebRTC viewer's media started (`viewer`).
-  VAS_EVENT_VIEWER_JOINED = 3,
-  // A viewer left (`message`: why).
-  VAS_EVENT_VIEWER_LEFT = 4,
-  // A snapshot was saved (`object`: the snapshot).
-  VAS_EVENT_SNAPSHOT_SAVED = 5,
-  // A bookmark is pending, ready or failed (`object`: the bookmark, `message`: detail).
-  VAS_EVENT_BOOKMARK = 6,
-  // This consumer fell behind and lost `vas_event_missed` events.
-  VAS_EVENT_MISSED = 7,
-  // A kind this version of the ABI does not know.
-  VAS_EVENT_OTHER = 99,
-} vas_event_kind;
+  // Not set: in an input, the default; never returned.
+  VAS_DESIRED_STATE_UNSET = 0,
+  // `running`: Ingest should run.
+  VAS_DESIRED_STATE_RUNNING = 1,
+  // `stopped`: Ingest should not run.
+  VAS_DESIRED_STATE_STOPPED = 2,
+} vas_desired_state;
 
-// A bookmark's state.
+// Where a stream's recorder is.
 typedef enum {
-  // Its clip is being made (it needs the video up to `after` past the moment).
-  VAS_BOOKMARK_PENDING = 0,
-  // Its clip is ready.
-  VAS_BOOKMARK_READY = 1,
-  // Its clip could not be made (the detail says why).
-  VAS_BOOKMARK_FAILED = 2,
-  // A state this version of the ABI does not know.
-  VAS_BOOKMARK_UNKNOWN = 99,
+  // Not set: in an input, the default; never returned.
+  VAS_RECORDER_STATE_UNSET = 0,
+  // `recording`: Running: recording, or waiting for the next keyframe to start.
+  VAS_RECORDER_STATE_RECORDING = 1,
+  // `error`: The last write failed: frames are dropped until a new recording can be opened.
+  VAS_RECORDER_STATE_ERROR = 2,
+  // `stopped`: Stopped.
+  VAS_RECORDER_STATE_STOPPED = 3,
+} vas_recorder_state;
+
+// Lifecycle of a bookmark's clip.
+typedef enum {
+  // Not set: in an input, the default; never returned.
+  VAS_BOOKMARK_STATE_UNSET = 0,
+  // `pending`: Waiting for the after-margin to pass, or for the clip to be cut.
+  VAS_BOOKMARK_STATE_PENDING = 1,
+  // `ready`: Clip written.
+  VAS_BOOKMARK_STATE_READY = 2,
+  // `failed`: The clip could not be made (`detail` says why).
+  VAS_BOOKMARK_STATE_FAILED = 3,
 } vas_bookmark_state;
 
-// A pixel layout for decoded frames (`vas_frame_options::format`).
+// How a decoded frame's pixels are laid out.
+//
+// Rows are tightly packed (a plane's stride is its width in bytes). Colour is converted with
+// the BT.601 limited-range matrix, as ffmpeg does for streams that do not say otherwise.
 typedef enum {
-  // Planar Y, U, V (4:2:0): three planes.
+  // Not set: in an input, the default; never returned.
+  VAS_PIXEL_FORMAT_UNSET = 0,
+  // `i420`: Planar YUV 4:2:0: a Y plane, then U, then V at half width and height (the decoder's own
+  // format: no conversion).
   VAS_PIXEL_FORMAT_I420 = 1,
-  // Y plane, then interleaved UV (4:2:0): two planes.
+  // `nv12`: YUV 4:2:0 with a Y plane and one interleaved UV plane at half height.
   VAS_PIXEL_FORMAT_NV12 = 2,
-  // Luma only: one plane, one byte per pixel.
-  VAS_PIXEL_FORMAT_GRAY8 = 3,
-  // Packed R, G, B: one plane, three bytes per pixel.
-  VAS_PIXEL_FORMAT_RGB24 = 4,
-  // Packed B, G, R (OpenCV's order): one plane, three bytes per pixel.
-  VAS_PIXEL_FORMAT_BGR24 = 5,
+  // `rgb24`: Packed 8-bit R, G, B.
+  VAS_PIXEL_FORMAT_RGB24 = 3,
+  // `bgr24`: Packed 8-bit B, G, R (OpenCV's order; the default).
+  VAS_PIXEL_FORMAT_BGR24 = 4,
+  // `gray`: The Y (luma) plane alone.
+  VAS_PIXEL_FORMAT_GRAY = 5,
 } vas_pixel_format;
 
-// Which picture a snapshot shows (`vas_snapshot_options::source`).
+// The kind of a camera's track.
 typedef enum {
-  // The newest frame the camera sent.
-  VAS_SNAPSHOT_NEWEST = 0,
-  // The newest keyframe (fastest; up to a GOP old).
-  VAS_SNAPSHOT_KEYFRAME = 1,
-  // The frame showing at `at_us`, from memory or the recordings.
-  VAS_SNAPSHOT_AT = 2,
-} vas_snapshot_source;
+  // Not set: in an input, the default; never returned.
+  VAS_TRACK_KIND_UNSET = 0,
+  // `video`: Video.
+  VAS_TRACK_KIND_VIDEO = 1,
+  // `audio`: Audio.
+  VAS_TRACK_KIND_AUDIO = 2,
+} vas_track_kind;
 
-// A track of a camera's stream.
+// A codec of a camera's track.
 typedef enum {
-  // Video: the payload is NAL units, each prefixed with its 4-byte big-endian length.
-  VAS_TRACK_VIDEO = 1,
-  // Audio: one codec frame (raw AAC access unit, G.711 samples or an Opus packet).
-  VAS_TRACK_AUDIO = 2,
-} vas_track;
+  // Not set: in an input, the default; never returned.
+  VAS_CODEC_UNSET = 0,
+  // `h264`: H.264 video.
+  VAS_CODEC_H264 = 1,
+  // `h265`: H.265 (HEVC) video.
+  VAS_CODEC_H265 = 2,
+  // `aac`: AAC audio.
+  VAS_CODEC_AAC = 3,
+  // `pcmu`: G.711 µ-law audio.
+  VAS_CODEC_PCMU = 4,
+  // `pcma`: G.711 A-law audio.
+  VAS_CODEC_PCMA = 5,
+  // `opus`: Opus audio.
+  VAS_CODEC_OPUS = 6,
+} vas_codec;
 
-// A bookmark as stored.
+// Which kind of `vas_event` it is.
+typedef enum {
+  // Not a known kind.
+  VAS_EVENT_KIND_UNSET = 0,
+  // `stream_state`: A stream's ingest state changed (connecting, live, reconnecting, failed, stopped).
+  VAS_EVENT_KIND_STREAM_STATE = 1,
+  // `recorder`: A stream's recorder changed state or started a new recording.
+  VAS_EVENT_KIND_RECORDER = 2,
+  // `viewer_joined`: A WebRTC viewer's media started flowing.
+  VAS_EVENT_KIND_VIEWER_JOINED = 3,
+  // `viewer_left`: A WebRTC viewer left, was closed, or failed.
+  VAS_EVENT_KIND_VIEWER_LEFT = 4,
+  // `snapshot_saved`: A snapshot was saved (its file and row exist).
+  VAS_EVENT_KIND_SNAPSHOT_SAVED = 5,
+  // `bookmark`: A bookmark was made (`pending`), or its clip is ready or failed.
+  VAS_EVENT_KIND_BOOKMARK = 6,
+  // `missed`: This subscriber fell behind and lost `events` events (the bus keeps the last [`EVENT_BUFFER`]); what follows is the oldest event still kept.
+  VAS_EVENT_KIND_MISSED = 7,
+} vas_event_kind;
+
+// A bookmarked moment of a stream, with the clip around it.
+//
+// A handle: from a call (free it with [`vas_bookmark_free`]) or from a list, or another handle (then owned by that).
 typedef struct vas_bookmark vas_bookmark;
 
-// Bookmarks, from [`vas_bookmarks_list`]; free with [`vas_bookmark_list_free`].
+// A bookmark was made (`pending`), or its clip is ready or failed.
+//
+// The `bookmark` variant of a `vas_event`, owned by it.
+typedef struct vas_bookmark_event vas_bookmark_event;
+
+// A list of [`vas_bookmark`] handles, from a call; free it with [`vas_bookmark_list_free`].
 typedef struct vas_bookmark_list vas_bookmark_list;
 
-// A camera as stored (URLs masked, no password). From [`vas_device_add`],
-// [`vas_device_get`], [`vas_device_update`] (free with [`vas_device_free`]) or a
-// [`vas_device_list`] (owned by the list).
+// Bytes the library hands out (a JPEG, say): read them with [`vas_bytes_data`], free them
+// with [`vas_bytes_free`].
+typedef struct vas_bytes vas_bytes;
+
+// A camera (a device), as the engine hands it out. It never carries the password: URLs come
+// masked (`rtsp://user:***@host/path`) and `has_credentials` says whether any are stored.
+//
+// ```
+// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+// let dir = tempfile::tempdir().unwrap();
+// let vas = vas::Vas::builder().data_dir(dir.path()).build().await?;
+// let cam = vas.add_device(vas::NewDevice::new("gate", "rtsp://admin:pw@10.0.0.5/s1")).await?;
+// assert_eq!(cam.rtsp_url, "rtsp://admin:***@10.0.0.5/s1");
+// assert!(cam.has_credentials);
+// # Ok::<(), vas::Error>(())
+// # }).unwrap();
+// ```
+//
+// A handle: from a call (free it with [`vas_device_free`]) or from a list, or another handle (then owned by that).
 typedef struct vas_device vas_device;
 
-// Cameras, from [`vas_devices_list`]; free with [`vas_device_list_free`].
+// A list of [`vas_device`] handles, from a call; free it with [`vas_device_list_free`].
 typedef struct vas_device_list vas_device_list;
 
-// The engine: cameras, streams, recording, live view. Made by [`vas_engine_new`], released
-// by [`vas_engine_free`]. One handle may be used from many threads at once.
+// One frame as the camera sent it (encoded). Pulled encoded frames are the caller's (release
+// with [`vas_encoded_frame_release`]); one passed to a callback is lent for the call.
+typedef struct vas_encoded_frame vas_encoded_frame;
+
+// A pull subscription to a stream's encoded frames, from [`vas_encoded_frames_subscribe`].
+typedef struct vas_encoded_frame_sub vas_encoded_frame_sub;
+
+// The engine: cameras, streams, recording, live view. Made by [`vas_open`], released by
+// [`vas_engine_free`]. One handle may be used from many threads at once.
 typedef struct vas_engine vas_engine;
 
-// One event. Pulled events are the caller's (free with [`vas_event_free`]); one passed to a
-// callback is lent for the call.
+// Something that happened in the engine. Each variant's name ([`Event::kind`]) is the same in
+// every shell.
+//
+// Free it with [`vas_event_free`]; [`vas_event_kind_of`] says which variant it holds.
 typedef struct vas_event vas_event;
 
 // A pull subscription to the engine's events, from [`vas_events_subscribe`]: it sees what
@@ -201,68 +295,109 @@ typedef struct vas_frame_sub vas_frame_sub;
 // are safe from inside its own callback.
 typedef struct vas_listener vas_listener;
 
-// One frame as the camera sent it (encoded). Pulled packets are the caller's (release
-// with [`vas_packet_release`]); one passed to a callback is lent for the call.
-typedef struct vas_packet vas_packet;
+// This subscriber fell behind and lost `events` events (the bus keeps the last
+// [`EVENT_BUFFER`]); what follows is the oldest event still kept.
+//
+// The `missed` variant of a `vas_event`, owned by it.
+typedef struct vas_missed_event vas_missed_event;
 
-// A pull subscription to a stream's encoded frames, from [`vas_packets_subscribe`].
-typedef struct vas_packet_sub vas_packet_sub;
+// A stream's recorder changed state or started a new recording.
+//
+// The `recorder` variant of a `vas_event`, owned by it.
+typedef struct vas_recorder_event vas_recorder_event;
 
-// A recording: a run of HLS segments of one stream.
+// A stream's recorder: its state and what it has written.
+//
+// A handle: from a call (free it with [`vas_recorder_status_free`]) or from a list, or another handle (then owned by that).
+typedef struct vas_recorder_status vas_recorder_status;
+
+// A run of recorded video of one stream: HLS segments under one playlist.
+//
+// A handle: from a call (free it with [`vas_recording_free`]) or from a list, or another handle (then owned by that).
 typedef struct vas_recording vas_recording;
 
-// Recordings, from [`vas_recordings_list`]; free with [`vas_recording_list_free`].
+// A list of [`vas_recording`] handles, from a call; free it with [`vas_recording_list_free`].
 typedef struct vas_recording_list vas_recording_list;
 
-// A stream and how it is doing, as of the call that returned it.
+// A saved snapshot: a JPEG file in the media folder and its row.
+//
+// A handle: from a call (free it with [`vas_snapshot_free`]) or from a list, or another handle (then owned by that).
+typedef struct vas_snapshot vas_snapshot;
+
+// A JPEG of a stream and the frame it shows (not saved).
+//
+// A handle: from a call (free it with [`vas_snapshot_image_free`]) or from a list, or another handle (then owned by that).
+typedef struct vas_snapshot_image vas_snapshot_image;
+
+// A list of [`vas_snapshot`] handles, from a call; free it with [`vas_snapshot_list_free`].
+typedef struct vas_snapshot_list vas_snapshot_list;
+
+// A snapshot was saved (its file and row exist).
+//
+// The `snapshot_saved` variant of a `vas_event`, owned by it.
+typedef struct vas_snapshot_saved_event vas_snapshot_saved_event;
+
+// A stream of a camera with its live status: what the user asked for (stored, so it
+// survives restarts) and what ingest and the recorder are doing now.
+//
+// A handle: from a call (free it with [`vas_stream_free`]) or from a list, or another handle (then owned by that).
 typedef struct vas_stream vas_stream;
 
-// Streams, from [`vas_streams_list`]; free with [`vas_stream_list_free`].
+// A list of [`vas_stream`] handles, from a call; free it with [`vas_stream_list_free`].
 typedef struct vas_stream_list vas_stream_list;
 
-// A camera to add. Initialise with [`vas_new_device_init`], then set at least `name` and
-// `rtsp_url`.
-typedef struct {
-  // `sizeof(vas_new_device)`, set by the init function.
-  uint32_t struct_size;
-  // A `vas_transport` value.
-  uint32_t transport;
-  // Display name (required; trimmed, at most 128 characters).
-  const char *name;
-  // Main stream URL, `rtsp://…` (required; credentials in it are accepted).
-  const char *rtsp_url;
-  // Sub stream URL, or NULL for none.
-  const char *sub_rtsp_url;
-  // User name, or NULL (then the URL's, if any).
-  const char *username;
-  // Password, or NULL (then the URL's, if any). Stored encrypted; never returned.
-  const char *password;
-  // Whether its streams may run (default true).
-  bool enabled;
-} vas_new_device;
+// A stream's ingest state changed (connecting, live, reconnecting, failed, stopped).
+//
+// The `stream_state` variant of a `vas_event`, owned by it.
+typedef struct vas_stream_state_event vas_stream_state_event;
 
-// Changes to a camera: NULL strings, `VAS_TRANSPORT_DEFAULT`, `VAS_SUB_STREAM_KEEP` and an
-// `enabled` of -1 leave that field as it is. Initialise with [`vas_device_patch_init`].
+// A WebRTC viewer's media started flowing.
+//
+// The `viewer_joined` variant of a `vas_event`, owned by it.
+typedef struct vas_viewer_joined_event vas_viewer_joined_event;
+
+// A WebRTC viewer left, was closed, or failed.
+//
+// The `viewer_left` variant of a `vas_event`, owned by it.
+typedef struct vas_viewer_left_event vas_viewer_left_event;
+
+// A WebRTC viewer the engine accepted: the SDP answer for the browser and the viewer's id.
+//
+// A handle: from a call (free it with [`vas_webrtc_session_free`]) or from a list, or another handle (then owned by that).
+typedef struct vas_webrtc_session vas_webrtc_session;
+
+// How to open an engine from a shell (Rust callers have the richer [`crate::VasBuilder`]).
+//
+// ```
+// let dir = tempfile::tempdir().unwrap();
+// let options = vas::EngineOptions {
+//     data_dir: Some(dir.path().into()),
+//     ..Default::default()
+// };
+// let vas = vas::Vas::open_blocking(options)?;
+// vas.blocking().close();
+// # Ok::<(), vas::Error>(())
+// ```
+//
+// Set it up with [`vas_engine_options_init`] (which sets `struct_size` and every default), then change what differs.
 typedef struct {
-  // `sizeof(vas_device_patch)`, set by the init function.
+  // `sizeof` the struct, set by the init function (the ABI can grow).
   uint32_t struct_size;
-  // A `vas_transport` value (`VAS_TRANSPORT_DEFAULT`: unchanged).
-  uint32_t transport;
-  // New name, or NULL.
-  const char *name;
-  // New main stream URL, or NULL.
-  const char *rtsp_url;
-  // A `vas_sub_stream_change` value.
-  uint32_t sub_stream;
-  // -1: unchanged; 0: disable; 1: enable.
-  int32_t enabled;
-  // The sub stream URL when `sub_stream` is `VAS_SUB_STREAM_SET`.
-  const char *sub_rtsp_url;
-  // New user name, or NULL.
-  const char *username;
-  // New password, or NULL.
-  const char *password;
-} vas_device_patch;
+  // Folder for the SQLite database and, unless `media_dir` says otherwise, the media
+  // (absent: `./vas-data`). NULL: absent.
+  const char *data_dir;
+  // `sqlite://…` or `postgres://user:pass@host/db` (absent: SQLite in `data_dir`). NULL: absent.
+  const char *database_url;
+  // Folder for recordings, snapshots and clips (absent: `<data_dir>/media`). NULL: absent.
+  const char *media_dir;
+  // Address for WebRTC live view, `ip:port` (absent: no live view); one UDP port, and
+  // ICE-TCP on the same port. NULL: absent.
+  const char *webrtc_bind;
+  // Addresses to advertise to browsers besides the bound one (a 1:1 NAT's public IP). An array of `webrtc_public_ips_len` strings (NULL when `webrtc_public_ips_len` is 0).
+  const char *const *webrtc_public_ips;
+  // The number of `webrtc_public_ips`.
+  size_t webrtc_public_ips_len;
+} vas_engine_options;
 
 // 16-byte identifier (a UUID) of a camera, stream, recording, snapshot or bookmark.
 typedef struct {
@@ -270,46 +405,34 @@ typedef struct {
   uint8_t bytes[16];
 } vas_id;
 
-// How to create an engine. Initialise with [`vas_engine_options_init`], then set fields.
-typedef struct {
-  // `sizeof(vas_engine_options)`, set by the init function (lets the struct grow).
-  uint32_t struct_size;
-  // Reserved; zero.
-  uint32_t flags;
-  // Folder for the SQLite database and, by default, media (NULL: `./vas-data`).
-  const char *data_dir;
-  // Database URL, `sqlite://…` or `postgres://…` (NULL: SQLite in `data_dir`).
-  const char *database_url;
-  // Folder for recordings, snapshots and clips (NULL: `data_dir/media`).
-  const char *media_dir;
-  // Address the WebRTC service binds for live view, e.g. `"0.0.0.0:8189"` or
-  // `"127.0.0.1:0"` (NULL: no WebRTC; `vas_webrtc_answer` then answers `VAS_UNAVAILABLE`).
-  const char *webrtc_bind;
-  // An IP address to advertise to viewers besides the bound one (the public address of
-  // a 1:1 NAT), or NULL.
-  const char *webrtc_public_ip;
-} vas_engine_options;
-
 // Called with each event, on the listener's thread; `event` is lent for the call.
 typedef void (*vas_event_callback)(void *user, const vas_event *event);
 
-// What a decoded-frame subscription delivers. Initialise with [`vas_frame_options_init`]
-// (I420 at the camera's size and rate, newest frame only).
+// What a decoded-frame subscription delivers.
+//
+// ```
+// use vas::frames::{FrameOptions, PixelFormat};
+// let opts = FrameOptions::new(PixelFormat::Rgb24).max_size(640, 640).max_fps(5.0).queue(8);
+// assert!(opts.validate().is_ok());
+// assert!(FrameOptions::new(PixelFormat::Gray8).max_size(0, 10).validate().is_err());
+// ```
+//
+// Set it up with [`vas_frame_options_init`] (which sets `struct_size` and every default), then change what differs.
 typedef struct {
-  // `sizeof(vas_frame_options)`, set by the init function.
+  // `sizeof` the struct, set by the init function (the ABI can grow).
   uint32_t struct_size;
-  // A `vas_pixel_format` value.
+  // The pixel format. A `vas_pixel_format` value (0: the default). Default: `bgr24`.
   uint32_t format;
-  // Scale to fit inside `max_width`×`max_height`, keeping the aspect ratio (0 and 0:
-  // the camera's size).
+  // Scale to fit inside this width (1–8192), keeping the aspect ratio (absent: no bound). 0: absent.
   uint32_t max_width;
-  // See `max_width`.
+  // Scale to fit inside this height (1–8192), keeping the aspect ratio (absent: no bound). 0: absent.
   uint32_t max_height;
-  // At most this many frames per second (0: the camera's rate).
+  // Deliver at most this many frames per second, by capture time (absent: every frame). 0: absent.
   double max_fps;
-  // 0: keep only the newest frame (a slow consumer never sees a stale one); N (1..=64):
-  // queue up to N frames, dropping the oldest when full.
-  uint32_t queue;
+  // How frames wait for a subscriber that is not reading. A `vas_strategy` value (0: the default). Default: `latest`.
+  uint32_t strategy;
+  // Frames kept with the `queue` strategy, 1–64. Default: 8.
+  uint32_t max_queue;
 } vas_frame_options;
 
 // Called with each decoded frame, on the listener's thread; `frame` is lent for the call.
@@ -325,243 +448,172 @@ typedef struct {
   size_t rows;
 } vas_plane;
 
-// Called with each encoded frame, on the listener's thread; `packet` is lent for the call.
-typedef void (*vas_packet_callback)(void *user, const vas_packet *packet);
+// Called with each encoded frame, on the listener's thread; `frame` is lent for the call.
+typedef void (*vas_encoded_frame_callback)(void *user, const vas_encoded_frame *frame);
 
-// How to take a snapshot. Initialise with [`vas_snapshot_options_init`].
+// A camera to add. Credentials may be in the URL or given apart (not both with different
+// values); they are stored sealed and never returned.
+//
+// ```
+// use vas::NewDevice;
+// let d = NewDevice::new("door", "rtsp://user:pw@10.0.0.9/main");
+// assert!(d.enabled);
+// ```
+//
+// Set it up with [`vas_new_device_init`] (which sets `struct_size` and every default), then change what differs.
 typedef struct {
-  // `sizeof(vas_snapshot_options)`, set by the init function.
+  // `sizeof` the struct, set by the init function (the ABI can grow).
   uint32_t struct_size;
-  // A `vas_snapshot_source` value.
-  uint32_t source;
-  // Scale to this width, keeping the aspect ratio (0: the camera's width).
-  uint32_t width;
-  // JPEG quality 1..=100 (0: the default, 80).
-  uint32_t quality;
-  // The moment for `VAS_SNAPSHOT_AT`, µs since the Unix epoch.
+  // Unique name, 1–128 characters (trimmed). Required.
+  const char *name;
+  // Main-stream `rtsp://` URL; it may carry `user:password@`. Required.
+  const char *rtsp_url;
+  // Sub-stream URL; credentials in it must match the main URL's. NULL: absent.
+  const char *sub_rtsp_url;
+  // Username, when not given in the URL. NULL: absent.
+  const char *username;
+  // Password, when not given in the URL. NULL: absent.
+  const char *password;
+  // How RTP travels from it (the engine's default, TCP, when absent). A `vas_rtp_transport` value; 0: absent.
+  uint32_t rtsp_transport;
+  // Whether VAS may connect to it. Default: true.
+  bool enabled;
+} vas_new_device;
+
+// Changes to a camera: fields left at their default are left alone.
+//
+// ```
+// use vas::{DevicePatch, SubStreamChange};
+// let patch = DevicePatch {
+//     sub_rtsp_url: SubStreamChange::Remove,
+//     enabled: Some(false),
+//     ..DevicePatch::default()
+// };
+// assert_eq!(patch.name, None);
+// ```
+//
+// Set it up with [`vas_device_patch_init`] (which sets `struct_size` and every default), then change what differs.
+typedef struct {
+  // `sizeof` the struct, set by the init function (the ABI can grow).
+  uint32_t struct_size;
+  // New name. NULL: absent.
+  const char *name;
+  // New main URL (credentials in it replace the stored ones). NULL: absent.
+  const char *rtsp_url;
+  // The sub stream: absent keeps it, empty removes it (and what was recorded of it), a URL
+  // sets it. NULL leaves it as it is; "" removes it.
+  const char *sub_rtsp_url;
+  // New username (empty, with an empty password, clears the credentials). NULL: absent.
+  const char *username;
+  // New password. NULL: absent.
+  const char *password;
+  // How RTP travels from it. A `vas_rtp_transport` value; 0: absent.
+  uint32_t rtsp_transport;
+  // Enable or disable the camera. -1: absent (unchanged), 0: false, 1: true.
+  int32_t enabled;
+} vas_device_patch;
+
+// Which picture a snapshot shows and how it is encoded.
+//
+// ```
+// use vas::SnapshotOptions;
+// let o = SnapshotOptions::new().width(640).quality(70);
+// assert!(o.validate().is_ok());
+// assert!(SnapshotOptions::new().width(0).validate().is_err());
+// assert!(SnapshotOptions::new().quality(101).validate().is_err());
+// ```
+//
+// Set it up with [`vas_snapshot_options_init`] (which sets `struct_size` and every default), then change what differs.
+typedef struct {
+  // `sizeof` the struct, set by the init function (the ABI can grow).
+  uint32_t struct_size;
+  // A past moment, from memory or the recordings (absent: the newest frame). Microseconds since the Unix epoch; 0: absent.
   int64_t at_us;
-  // When the stream is not live: true answers its last good picture (marked offline),
-  // false answers `VAS_UNAVAILABLE`.
+  // The newest keyframe instead of the newest frame: one decode, the fastest picture, up to
+  // a GOP old (not with `at`). Default: false.
+  bool keyframe;
+  // Scale to this width, 1–8192 pixels, keeping the aspect ratio (absent: the stream's). 0: absent.
+  uint32_t width;
+  // JPEG quality, 1–100. Default: 85.
+  uint32_t quality;
+  // When the stream is not live, answer with its last good picture (marked `offline`)
+  // instead of an `unavailable` error. Default: false.
   bool stale_ok;
 } vas_snapshot_options;
 
-// What a snapshot shows.
+// A bookmark to make: a stream, a moment (default now), the margins, a label.
+//
+// ```
+// use std::time::Duration;
+// use vas::NewBookmark;
+// let b = NewBookmark::new(vas::StreamId::new()).before(Duration::from_secs(3)).label("gate");
+// assert!(b.validate().is_ok());
+// assert!(NewBookmark::new(vas::StreamId::new()).before(Duration::from_secs(31)).validate().is_err());
+// ```
+//
+// Set it up with [`vas_new_bookmark_init`] (which sets `struct_size` and every default), then change what differs.
 typedef struct {
-  // Width in pixels.
-  uint32_t width;
-  // Height in pixels.
-  uint32_t height;
-  // Capture time of the frame shown, µs since the Unix epoch.
-  int64_t time_us;
-  // True when the stream was not live and this is its last good picture.
-  bool offline;
-} vas_snapshot_info;
-
-// Which rows a listing returns. Initialise with [`vas_range_init`] (everything, newest
-// rows up to the default limit).
-typedef struct {
-  // `sizeof(vas_range)`, set by the init function.
+  // `sizeof` the struct, set by the init function (the ABI can grow).
   uint32_t struct_size;
-  // Most rows (0: the default, 100; at most 1000).
-  uint32_t limit;
-  // Only this stream (all zero: every stream).
-  vas_id stream;
-  // From this time, inclusive, µs since the epoch (0: unbounded).
-  int64_t from_us;
-  // Until this time, exclusive (0: unbounded).
-  int64_t to_us;
-} vas_range;
-
-// A bookmark to make. Initialise with [`vas_new_bookmark_init`], then set `stream`.
-typedef struct {
-  // `sizeof(vas_new_bookmark)`, set by the init function.
-  uint32_t struct_size;
-  // Video kept before the moment, ms (default 5000, at most 30000).
-  uint32_t before_ms;
-  // The stream.
-  vas_id stream;
-  // The moment, µs since the epoch (0: now).
+  // The stream. Required.
+  vas_id stream_id;
+  // The moment (absent: now). Microseconds since the Unix epoch; 0: absent.
   int64_t at_us;
-  // Video kept after the moment, ms (default 5000, at most 30000).
-  uint32_t after_ms;
-  // Reserved; zero.
-  uint32_t flags;
-  // A label, or NULL.
+  // Video kept before the moment, at most 30 s. Milliseconds. Default: 5 s.
+  uint64_t before_ms;
+  // Video kept after the moment, at most 60 s. Milliseconds. Default: 5 s.
+  uint64_t after_ms;
+  // A label (trimmed; at most 256 characters). NULL: absent.
   const char *label;
 } vas_new_bookmark;
+
+// Which recordings, snapshots or bookmarks a listing returns: of one stream or all, those
+// overlapping `[from, to)`, in `order`, at most `limit`.
+//
+// ```
+// use vas::{ListQuery, Order};
+// let q = ListQuery::stream(vas::StreamId::new()).newest().limit(10);
+// assert_eq!((q.order, q.limit), (Order::Newest, 10));
+// assert_eq!(ListQuery::default().order, Order::Oldest);
+// ```
+//
+// Set it up with [`vas_list_query_init`] (which sets `struct_size` and every default), then change what differs.
+typedef struct {
+  // `sizeof` the struct, set by the init function (the ABI can grow).
+  uint32_t struct_size;
+  // Only this stream (absent: every stream). All zeros: absent.
+  vas_id stream_id;
+  // From this time, inclusive (absent: unbounded). Microseconds since the Unix epoch; 0: absent.
+  int64_t from_us;
+  // Until this time, exclusive (absent: unbounded). Microseconds since the Unix epoch; 0: absent.
+  int64_t to_us;
+  // Most rows to return, 1–1000. Default: 100.
+  uint32_t limit;
+  // Oldest or newest first. A `vas_order` value (0: the default). Default: `oldest`.
+  uint32_t order;
+} vas_list_query;
 
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
-// Sets `*device` to the defaults (and its `struct_size`).
-vas_result vas_new_device_init(vas_new_device *device);
-
-// Sets `*patch` to "change nothing" (and its `struct_size`).
-vas_result vas_device_patch_init(vas_device_patch *patch);
-
-// Adds a camera (and its streams, stopped). `*out` (may be NULL) receives the camera;
-// `main_stream` (may be NULL) its main stream's id, ready for [`vas_stream_start`].
+// Opens an engine: opens (and migrates) the database, prepares the media folder, recovers
+// what a crash left, and resumes the streams that were running. `options` may be NULL (every
+// default: SQLite and media under `./vas-data`, no live view); set one up with
+// `vas_engine_options_init`. `*out` receives the engine; release it with
+// [`vas_engine_free`].
 //
-// Errors: `VAS_INVALID_INPUT` (a bad name or URL), `VAS_ALREADY_EXISTS`.
-vas_result vas_device_add(const vas_engine *engine,
-                          const vas_new_device *device,
-                          vas_device **out,
-                          vas_id *main_stream);
-
-// All cameras, oldest first. Free `*out` with [`vas_device_list_free`].
-vas_result vas_devices_list(const vas_engine *engine, vas_device_list **out);
-
-// One camera. `VAS_NOT_FOUND` when there is none with `id`.
-vas_result vas_device_get(const vas_engine *engine, vas_id id, vas_device **out);
-
-// Changes a camera (running streams reconnect when a URL or credential changed). `*out`
-// (may be NULL) receives the camera as it now is.
-vas_result vas_device_update(const vas_engine *engine,
-                             vas_id id,
-                             const vas_device_patch *patch,
-                             vas_device **out);
-
-// Removes a camera: its streams stop; its recordings stay until retention removes them.
-vas_result vas_device_remove(const vas_engine *engine, vas_id id);
-
-// Frees a camera from add/get/update. NULL and list items (which their list frees) are
-// ignored.
-void vas_device_free(vas_device *device);
-
-// The number of cameras in `list` (0 for NULL).
-size_t vas_device_list_len(const vas_device_list *list);
-
-// The `index`th camera of `list`, owned by the list (NULL when out of range).
-const vas_device *vas_device_list_get(const vas_device_list *list, size_t index);
-
-// Frees a list and its cameras (NULL is ignored).
-void vas_device_list_free(vas_device_list *list);
-
-// The camera's id (all zero for NULL).
-vas_id vas_device_id(const vas_device *device);
-
-// The camera's name.
-const char *vas_device_name(const vas_device *device);
-
-// The main stream URL, credentials masked (`rtsp://***@host/…`).
-const char *vas_device_rtsp_url(const vas_device *device);
-
-// The sub stream URL, masked, or NULL when the camera has none.
-const char *vas_device_sub_rtsp_url(const vas_device *device);
-
-// `"tcp"` or `"udp"`.
-const char *vas_device_transport(const vas_device *device);
-
-// Whether the camera has a user name or password stored (they are never returned).
-bool vas_device_has_credentials(const vas_device *device);
-
-// Whether the camera's streams may run.
-bool vas_device_enabled(const vas_device *device);
-
-// When the camera was added (µs since the epoch; 0 for NULL).
-int64_t vas_device_created_us(const vas_device *device);
-
-// All streams with their state.
-vas_result vas_streams_list(const vas_engine *engine, vas_stream_list **out);
-
-// One stream and its state. `VAS_NOT_FOUND` when there is none with `id`.
-vas_result vas_stream_get(const vas_engine *engine, vas_id id, vas_stream **out);
-
-// Starts a stream (it connects in the background and reconnects by itself; watch its
-// state). `*out` (may be NULL) receives the stream. `VAS_FAILED_PRECONDITION` when its
-// camera is disabled.
-vas_result vas_stream_start(const vas_engine *engine, vas_id id, vas_stream **out);
-
-// Stops a stream (viewers and subscribers stay, and resume when it starts again). `*out`
-// (may be NULL) receives the stream.
-vas_result vas_stream_stop(const vas_engine *engine, vas_id id, vas_stream **out);
-
-// Turns recording of a stream to HLS on or off. `*out` (may be NULL) receives the stream.
-vas_result vas_stream_set_recording(const vas_engine *engine,
-                                    vas_id id,
-                                    bool record,
-                                    vas_stream **out);
-
-// The id of a camera's stream of `profile` (`"main"` or `"sub"`). `VAS_NOT_FOUND` when the
-// camera has none.
-vas_result vas_device_stream(const vas_engine *engine,
-                             vas_id device,
-                             const char *profile,
-                             vas_id *out);
-
-// Frees a stream from get/start/stop/set_recording. NULL and list items are ignored.
-void vas_stream_free(vas_stream *stream);
-
-// The number of streams in `list`.
-size_t vas_stream_list_len(const vas_stream_list *list);
-
-// The `index`th stream of `list`, owned by the list (NULL when out of range).
-const vas_stream *vas_stream_list_get(const vas_stream_list *list, size_t index);
-
-// Frees a list and its streams (NULL is ignored).
-void vas_stream_list_free(vas_stream_list *list);
-
-// The stream's id.
-vas_id vas_stream_id(const vas_stream *stream);
-
-// The id of the stream's camera.
-vas_id vas_stream_device_id(const vas_stream *stream);
-
-// `"main"` or `"sub"`.
-const char *vas_stream_profile(const vas_stream *stream);
-
-// The ingest state (`VAS_STREAM_UNKNOWN` for NULL).
-vas_stream_state vas_stream_state_of(const vas_stream *stream);
-
-// The ingest state's name (`"live"`, `"reconnecting"`, …).
-const char *vas_stream_state_name(const vas_stream *stream);
-
-// Whether the stream is meant to run (started and not stopped).
-bool vas_stream_running(const vas_stream *stream);
-
-// Whether recording is on for the stream.
-bool vas_stream_record(const vas_stream *stream);
-
-// Whether the recorder is writing right now.
-bool vas_stream_recording(const vas_stream *stream);
-
-// Frames per second over the last few seconds.
-double vas_stream_fps(const vas_stream *stream);
-
-// Frames received since the stream started.
-uint64_t vas_stream_frames(const vas_stream *stream);
-
-// Reconnections since the stream started.
-uint64_t vas_stream_reconnects(const vas_stream *stream);
-
-// WebRTC viewers watching.
-uint32_t vas_stream_viewers(const vas_stream *stream);
-
-// The last ingest error (credentials masked), or NULL.
-const char *vas_stream_last_error(const vas_stream *stream);
-
-// Capture time of the newest frame (µs since the epoch), 0 when none arrived yet.
-int64_t vas_stream_last_frame_us(const vas_stream *stream);
-
-// Sets `*options` to the defaults (and its `struct_size`).
-vas_result vas_engine_options_init(vas_engine_options *options);
-
-// Starts an engine: opens (and migrates) the database, prepares the media folder, resumes
-// streams that were running. `options` may be NULL (all defaults). On success `*out` is
-// the engine; release it with [`vas_engine_free`].
-//
-// Errors: `VAS_INVALID_INPUT` (a bad URL or address), `VAS_UNAVAILABLE` (the database
-// cannot be reached), `VAS_PERMISSION_DENIED` (the media folder cannot be written).
-vas_result vas_engine_new(const vas_engine_options *options, vas_engine **out);
+// Errors: `VAS_INVALID_INPUT` (a malformed database URL or WebRTC address),
+// `VAS_UNAVAILABLE` (the database cannot be reached), the disk's.
+vas_result vas_open(const vas_engine_options *options, vas_engine **out);
 
 // Closes the engine without freeing the handle: streams stop, subscriptions and listeners
 // end (with `VAS_CLOSED`), recordings are finished. Bounded (a few seconds at most, even
 // with a stuck camera or disk). Later calls on the engine answer `VAS_CLOSED`; closing
 // twice is harmless. Safe from inside a callback.
-vas_result vas_engine_close(const vas_engine *engine);
+vas_result vas_close(const vas_engine *engine);
 
-// Closes the engine (as [`vas_engine_close`]) and frees the handle. NULL is ignored.
+// Closes the engine (as [`vas_close`]) and frees the handle. NULL is ignored.
 // Subscriptions, listeners, frames and other handles made from it stay valid to use and
 // free (they report `VAS_CLOSED`). Safe from inside a callback, including one of this
 // engine's listeners.
@@ -594,6 +646,12 @@ vas_result vas_id_parse(const char *text, vas_id *out);
 // The version of the library, e.g. `"0.1.0"` (static; never free it).
 const char *vas_version(void);
 
+// The bytes; `*len` (may be NULL) receives their length. NULL for NULL.
+const uint8_t *vas_bytes_data(const vas_bytes *b, size_t *len);
+
+// Frees bytes the library handed out (NULL is ignored).
+void vas_bytes_free(vas_bytes *b);
+
 // Subscribes to the engine's events. Free `*out` with [`vas_event_sub_free`].
 vas_result vas_events_subscribe(const vas_engine *engine, vas_event_sub **out);
 
@@ -605,46 +663,15 @@ vas_result vas_event_sub_next(const vas_event_sub *sub, uint32_t timeout_ms, vas
 void vas_event_sub_free(vas_event_sub *sub);
 
 // Calls `callback(user, event)` with each event of the engine on a thread the library owns.
-// A callback slower than the events gets a `VAS_EVENT_MISSED` (also counted by
+// A callback slower than the events gets a `missed` event (also counted by
 // `vas_listener_dropped`). `*out` is the listener; free it with `vas_listener_free`.
 vas_result vas_events_listen(const vas_engine *engine,
                              vas_event_callback callback,
                              void *user,
                              vas_listener **out);
 
-// Frees a pulled event (NULL and lent events are ignored).
-void vas_event_free(vas_event *event);
-
-// The event's kind (`VAS_EVENT_OTHER` for NULL).
-vas_event_kind vas_event_kind_of(const vas_event *event);
-
-// The stream it is about (all zero when none, as for `VAS_EVENT_MISSED`).
-vas_id vas_event_stream(const vas_event *event);
-
-// The recording, snapshot or bookmark it is about (all zero when none).
-vas_id vas_event_object(const vas_event *event);
-
-// The viewer of a viewer event (0 otherwise).
-uint64_t vas_event_viewer(const vas_event *event);
-
-// The new state's name (`"live"`, `"recording"`, `"ready"`, …), or NULL for kinds without
-// one.
-const char *vas_event_state(const vas_event *event);
-
-// The error, reason or detail that came with it, or NULL.
-const char *vas_event_message(const vas_event *event);
-
-// When it happened, µs since the Unix epoch (0 for `VAS_EVENT_MISSED`).
-int64_t vas_event_time_us(const vas_event *event);
-
-// Events lost, for `VAS_EVENT_MISSED` (0 otherwise).
-uint64_t vas_event_missed(const vas_event *event);
-
-// Sets `*options` to the defaults (and its `struct_size`).
-vas_result vas_frame_options_init(vas_frame_options *options);
-
 // Subscribes to a stream's decoded frames (`options` may be NULL: the defaults). Frames
-// come once the stream is live (start it with `vas_stream_start`), from its cached
+// come once the stream is live (start it with `vas_start_stream`), from its cached
 // keyframe on, and keep coming across reconnects.
 //
 // Errors: `VAS_NOT_FOUND` (no such stream), `VAS_INVALID_INPUT` (bad options).
@@ -692,89 +719,813 @@ void vas_frame_release(vas_frame *frame);
 // bytes. NULL for a NULL frame.
 const uint8_t *vas_frame_data(const vas_frame *frame, size_t *len);
 
-// Width in pixels.
-uint32_t vas_frame_width(const vas_frame *frame);
-
-// Height in pixels.
-uint32_t vas_frame_height(const vas_frame *frame);
-
-// The `vas_pixel_format` value (0 for NULL).
-uint32_t vas_frame_format(const vas_frame *frame);
-
 // The number of planes (1 for packed and gray, 2 for NV12, 3 for I420).
 size_t vas_frame_plane_count(const vas_frame *frame);
 
 // Writes plane `index` into `*out`; `VAS_INVALID_INPUT` when there is no such plane.
 vas_result vas_frame_plane(const vas_frame *frame, size_t index, vas_plane *out);
 
-// Presentation time in the 90 kHz clock (continuous within an epoch).
-int64_t vas_frame_pts(const vas_frame *frame);
-
-// Capture time, µs since the Unix epoch.
-int64_t vas_frame_time_us(const vas_frame *frame);
-
-// Whether the picture was a keyframe.
-bool vas_frame_keyframe(const vas_frame *frame);
-
-// The frame's number within its subscription (gaps are frames dropped unread).
-uint64_t vas_frame_seq(const vas_frame *frame);
-
 // Subscribes to a stream's encoded frames (video and audio as the camera sent them). It
-// starts at the cached GOP, so the first video packet is a keyframe.
-vas_result vas_packets_subscribe(const vas_engine *engine, vas_id stream, vas_packet_sub **out);
+// starts at the cached GOP, so the first video frame is a keyframe.
+vas_result vas_encoded_frames_subscribe(const vas_engine *engine,
+                                        vas_id stream,
+                                        vas_encoded_frame_sub **out);
 
 // The next encoded frame within `timeout_ms`. A consumer that fell behind is skipped to
-// the next keyframe (counted by [`vas_packet_sub_lost`]). Errors as `vas_frame_sub_next`.
-vas_result vas_packet_sub_next(const vas_packet_sub *sub, uint32_t timeout_ms, vas_packet **out);
+// the next keyframe (counted by [`vas_encoded_frame_sub_lost`]). Errors as `vas_frame_sub_next`.
+vas_result vas_encoded_frame_sub_next(const vas_encoded_frame_sub *sub,
+                                      uint32_t timeout_ms,
+                                      vas_encoded_frame **out);
 
 // Frames skipped so far because the consumer fell behind.
-uint64_t vas_packet_sub_lost(const vas_packet_sub *sub);
+uint64_t vas_encoded_frame_sub_lost(const vas_encoded_frame_sub *sub);
 
 // Frees an encoded-frame subscription (NULL is ignored).
-void vas_packet_sub_free(vas_packet_sub *sub);
+void vas_encoded_frame_sub_free(vas_encoded_frame_sub *sub);
 
-// Calls `callback(user, packet)` with each encoded frame of `stream` on a thread the
+// Calls `callback(user, frame)` with each encoded frame of `stream` on a thread the
 // library owns. A slow callback is skipped to the next keyframe (counted by
 // `vas_listener_dropped`).
-vas_result vas_packets_listen(const vas_engine *engine,
-                              vas_id stream,
-                              vas_packet_callback callback,
-                              void *user,
-                              vas_listener **out);
+vas_result vas_encoded_frames_listen(const vas_engine *engine,
+                                     vas_id stream,
+                                     vas_encoded_frame_callback callback,
+                                     void *user,
+                                     vas_listener **out);
 
-// A new handle to the same packet (no payload copy). NULL when `packet` is NULL.
-vas_packet *vas_packet_retain(const vas_packet *packet);
+// A new handle to the same encoded frame (no payload copy). NULL when `frame` is NULL.
+vas_encoded_frame *vas_encoded_frame_retain(const vas_encoded_frame *frame);
 
-// Releases a packet from `vas_packet_sub_next` or `vas_packet_retain` (NULL and lent
-// packets are ignored).
-void vas_packet_release(vas_packet *packet);
+// Releases an encoded frame from `vas_encoded_frame_sub_next` or `vas_encoded_frame_retain` (NULL and lent
+// frames are ignored).
+void vas_encoded_frame_release(vas_encoded_frame *frame);
 
 // The payload; `*len` (may be NULL) receives its size.
-const uint8_t *vas_packet_data(const vas_packet *packet, size_t *len);
+const uint8_t *vas_encoded_frame_data(const vas_encoded_frame *frame, size_t *len);
 
-// The track (`VAS_TRACK_VIDEO` or `VAS_TRACK_AUDIO`; 0 for NULL).
-uint32_t vas_packet_track(const vas_packet *packet);
+// The name of a `vas_rtp_transport` value ("tcp", …), static; NULL for a number that is not one.
+const char *vas_rtp_transport_name(uint32_t value);
 
-// The codec: `"h264"`, `"h265"`, `"aac"`, `"pcmu"`, `"pcma"`, `"opus"` (static strings).
-const char *vas_packet_codec(const vas_packet *packet);
+// Parses a name of `vas_rtp_transport` into `*out`; `VAS_INVALID_INPUT` names the allowed ones.
+vas_result vas_rtp_transport_parse(const char *name, uint32_t *out);
 
-// Presentation time in the 90 kHz clock.
-int64_t vas_packet_pts(const vas_packet *packet);
+// The name of a `vas_stream_profile` value ("main", …), static; NULL for a number that is not one.
+const char *vas_stream_profile_name(uint32_t value);
 
-// Capture (or arrival) time, µs since the Unix epoch.
-int64_t vas_packet_time_us(const vas_packet *packet);
+// Parses a name of `vas_stream_profile` into `*out`; `VAS_INVALID_INPUT` names the allowed ones.
+vas_result vas_stream_profile_parse(const char *name, uint32_t *out);
 
-// Whether the packet is a random-access point (always true for audio).
-bool vas_packet_keyframe(const vas_packet *packet);
+// The name of a `vas_desired_state` value ("running", …), static; NULL for a number that is not one.
+const char *vas_desired_state_name(uint32_t value);
 
-// Increments when timestamps may be discontinuous (e.g. after a reconnect).
-uint32_t vas_packet_epoch(const vas_packet *packet);
+// Parses a name of `vas_desired_state` into `*out`; `VAS_INVALID_INPUT` names the allowed ones.
+vas_result vas_desired_state_parse(const char *name, uint32_t *out);
 
-// The video's width in pixels (0 for audio).
-uint32_t vas_packet_width(const vas_packet *packet);
+// The name of a `vas_stream_state` value ("stopped", …), static; NULL for a number that is not one.
+const char *vas_stream_state_name(uint32_t value);
 
-// The video's height in pixels (0 for audio).
-uint32_t vas_packet_height(const vas_packet *packet);
+// Parses a name of `vas_stream_state` into `*out`; `VAS_INVALID_INPUT` names the allowed ones.
+vas_result vas_stream_state_parse(const char *name, uint32_t *out);
+
+// The name of a `vas_recorder_state` value ("recording", …), static; NULL for a number that is not one.
+const char *vas_recorder_state_name(uint32_t value);
+
+// Parses a name of `vas_recorder_state` into `*out`; `VAS_INVALID_INPUT` names the allowed ones.
+vas_result vas_recorder_state_parse(const char *name, uint32_t *out);
+
+// The name of a `vas_bookmark_state` value ("pending", …), static; NULL for a number that is not one.
+const char *vas_bookmark_state_name(uint32_t value);
+
+// Parses a name of `vas_bookmark_state` into `*out`; `VAS_INVALID_INPUT` names the allowed ones.
+vas_result vas_bookmark_state_parse(const char *name, uint32_t *out);
+
+// The name of a `vas_order` value ("oldest", …), static; NULL for a number that is not one.
+const char *vas_order_name(uint32_t value);
+
+// Parses a name of `vas_order` into `*out`; `VAS_INVALID_INPUT` names the allowed ones.
+vas_result vas_order_parse(const char *name, uint32_t *out);
+
+// The name of a `vas_pixel_format` value ("i420", …), static; NULL for a number that is not one.
+const char *vas_pixel_format_name(uint32_t value);
+
+// Parses a name of `vas_pixel_format` into `*out`; `VAS_INVALID_INPUT` names the allowed ones.
+vas_result vas_pixel_format_parse(const char *name, uint32_t *out);
+
+// The name of a `vas_strategy` value ("latest", …), static; NULL for a number that is not one.
+const char *vas_strategy_name(uint32_t value);
+
+// Parses a name of `vas_strategy` into `*out`; `VAS_INVALID_INPUT` names the allowed ones.
+vas_result vas_strategy_parse(const char *name, uint32_t *out);
+
+// The name of a `vas_track_kind` value ("video", …), static; NULL for a number that is not one.
+const char *vas_track_kind_name(uint32_t value);
+
+// Parses a name of `vas_track_kind` into `*out`; `VAS_INVALID_INPUT` names the allowed ones.
+vas_result vas_track_kind_parse(const char *name, uint32_t *out);
+
+// The name of a `vas_codec` value ("h264", …), static; NULL for a number that is not one.
+const char *vas_codec_name(uint32_t value);
+
+// Parses a name of `vas_codec` into `*out`; `VAS_INVALID_INPUT` names the allowed ones.
+vas_result vas_codec_parse(const char *name, uint32_t *out);
+
+// Frees a `vas_device` from a call (NULL, and a list's or another record's item, are ignored).
+void vas_device_free(vas_device *h);
+
+// `Device.id`: Its id.
+vas_id vas_device_id(const vas_device *h);
+
+// `Device.name`: Its unique, human-chosen name.
+// Owned by the handle.
+const char *vas_device_name(const vas_device *h);
+
+// `Device.main_stream_id`: Its main stream.
+vas_id vas_device_main_stream_id(const vas_device *h);
+
+// `Device.sub_stream_id`: Its sub stream, when it has one.
+// Returns false (and writes nothing) when it is absent.
+bool vas_device_sub_stream_id(const vas_device *h, vas_id *out);
+
+// `Device.rtsp_url`: Main-stream URL, password masked.
+// Owned by the handle.
+const char *vas_device_rtsp_url(const vas_device *h);
+
+// `Device.sub_rtsp_url`: Sub-stream URL, password masked, when the camera has a sub stream.
+// NULL when it is absent; owned by the handle.
+const char *vas_device_sub_rtsp_url(const vas_device *h);
+
+// `Device.has_credentials`: Whether credentials are stored for it.
+bool vas_device_has_credentials(const vas_device *h);
+
+// `Device.rtsp_transport`: How RTP travels from it.
+vas_rtp_transport vas_device_rtsp_transport(const vas_device *h);
+
+// `Device.enabled`: Whether VAS may connect to it at all.
+bool vas_device_enabled(const vas_device *h);
+
+// `Device.created_at`: When it was added. (Microseconds since the Unix epoch.)
+int64_t vas_device_created_at_us(const vas_device *h);
+
+// `Device.updated_at`: When it was last changed. (Microseconds since the Unix epoch.)
+int64_t vas_device_updated_at_us(const vas_device *h);
+
+// The number of items of a `vas_device_list` (0 for NULL).
+size_t vas_device_list_len(const vas_device_list *list);
+
+// The item at `index` of a `vas_device_list`, owned by the list; NULL when out of range.
+const vas_device *vas_device_list_get(const vas_device_list *list, size_t index);
+
+// Frees a `vas_device_list` and its items (NULL is ignored).
+void vas_device_list_free(vas_device_list *list);
+
+// Sets `*out` to the defaults (and its `struct_size`).
+vas_result vas_new_device_init(vas_new_device *out);
+
+// Sets `*out` to the defaults (and its `struct_size`).
+vas_result vas_device_patch_init(vas_device_patch *out);
+
+// Frees a `vas_stream` from a call (NULL, and a list's or another record's item, are ignored).
+void vas_stream_free(vas_stream *h);
+
+// `Stream.id`: Its id (stable across edits of the camera).
+vas_id vas_stream_id(const vas_stream *h);
+
+// `Stream.device_id`: The camera it belongs to.
+vas_id vas_stream_device_id(const vas_stream *h);
+
+// `Stream.profile`: Which of the camera's encodings it is.
+vas_stream_profile vas_stream_profile_of(const vas_stream *h);
+
+// `Stream.state`: What ingest is doing now.
+vas_stream_state vas_stream_state_of(const vas_stream *h);
+
+// `Stream.desired_state`: What the user asked for (stored; it survives restarts).
+vas_desired_state vas_stream_desired_state(const vas_stream *h);
+
+// `Stream.record`: Whether it records while it runs (stored).
+bool vas_stream_record(const vas_stream *h);
+
+// `Stream.fps`: Video frames per second over the last measuring window.
+double vas_stream_fps(const vas_stream *h);
+
+// `Stream.bitrate_bps`: Bits per second over the last measuring window.
+uint64_t vas_stream_bitrate_bps(const vas_stream *h);
+
+// `Stream.frames`: Video frames received from the camera since the stream was started (across
+// reconnections).
+uint64_t vas_stream_frames(const vas_stream *h);
+
+// `Stream.reconnects`: Reconnections since the stream was started.
+uint64_t vas_stream_reconnects(const vas_stream *h);
+
+// `Stream.last_error`: The last failure, credentials masked.
+// NULL when it is absent; owned by the handle.
+const char *vas_stream_last_error(const vas_stream *h);
+
+// `Stream.last_frame_at`: When the last frame arrived.
+// Returns false (and writes nothing) when it is absent.
+bool vas_stream_last_frame_at_us(const vas_stream *h, int64_t *out);
+
+// `Stream.viewers`: WebRTC viewers watching it now.
+uint32_t vas_stream_viewers(const vas_stream *h);
+
+// `Stream.recording`: Its recorder's status while it records.
+// NULL when it is absent; owned by the handle.
+const vas_recorder_status *vas_stream_recording(const vas_stream *h);
+
+// `Stream.created_at`: When it was created. (Microseconds since the Unix epoch.)
+int64_t vas_stream_created_at_us(const vas_stream *h);
+
+// The number of items of a `vas_stream_list` (0 for NULL).
+size_t vas_stream_list_len(const vas_stream_list *list);
+
+// The item at `index` of a `vas_stream_list`, owned by the list; NULL when out of range.
+const vas_stream *vas_stream_list_get(const vas_stream_list *list, size_t index);
+
+// Frees a `vas_stream_list` and its items (NULL is ignored).
+void vas_stream_list_free(vas_stream_list *list);
+
+// Frees a `vas_recorder_status` from a call (NULL, and a list's or another record's item, are ignored).
+void vas_recorder_status_free(vas_recorder_status *h);
+
+// `RecorderStatus.state`: Its state.
+vas_recorder_state vas_recorder_status_state(const vas_recorder_status *h);
+
+// `RecorderStatus.recording_id`: The recording being written, if any.
+// Returns false (and writes nothing) when it is absent.
+bool vas_recorder_status_recording_id(const vas_recorder_status *h, vas_id *out);
+
+// `RecorderStatus.last_error`: The last error (a write or the database), if any; kept after recovering from it.
+// NULL when it is absent; owned by the handle.
+const char *vas_recorder_status_last_error(const vas_recorder_status *h);
+
+// `RecorderStatus.recordings`: Recordings started.
+uint64_t vas_recorder_status_recordings(const vas_recorder_status *h);
+
+// `RecorderStatus.segments`: Segments completed.
+uint64_t vas_recorder_status_segments(const vas_recorder_status *h);
+
+// `RecorderStatus.bytes`: Segment bytes written.
+uint64_t vas_recorder_status_bytes(const vas_recorder_status *h);
+
+// `RecorderStatus.frames_written`: Frames written into segments.
+uint64_t vas_recorder_status_frames_written(const vas_recorder_status *h);
+
+// `RecorderStatus.frames_received`: Frames received from the stream.
+uint64_t vas_recorder_status_frames_received(const vas_recorder_status *h);
+
+// `RecorderStatus.frames_dropped`: Frames dropped while in the error state.
+uint64_t vas_recorder_status_frames_dropped(const vas_recorder_status *h);
+
+// `RecorderStatus.frames_lost`: Frames skipped because the recorder fell behind.
+uint64_t vas_recorder_status_frames_lost(const vas_recorder_status *h);
+
+// `RecorderStatus.discontinuities`: Discontinuities written (`#EXT-X-DISCONTINUITY`: the camera dropped and came back).
+uint64_t vas_recorder_status_discontinuities(const vas_recorder_status *h);
+
+// `RecorderStatus.errors`: Write and database errors so far.
+uint64_t vas_recorder_status_errors(const vas_recorder_status *h);
+
+// Frees a `vas_recording` from a call (NULL, and a list's or another record's item, are ignored).
+void vas_recording_free(vas_recording *h);
+
+// `Recording.id`: Its id.
+vas_id vas_recording_id(const vas_recording *h);
+
+// `Recording.stream_id`: The stream recorded.
+vas_id vas_recording_stream_id(const vas_recording *h);
+
+// `Recording.start`: Time of the first frame. (Microseconds since the Unix epoch.)
+int64_t vas_recording_start_us(const vas_recording *h);
+
+// `Recording.end`: Time just after the last frame; absent while it is being written.
+// Returns false (and writes nothing) when it is absent.
+bool vas_recording_end_us(const vas_recording *h, int64_t *out);
+
+// `Recording.location`: Its playlist, relative to the media folder.
+// Owned by the handle.
+const char *vas_recording_location(const vas_recording *h);
+
+// `Recording.bytes`: Bytes of media on disk.
+uint64_t vas_recording_bytes(const vas_recording *h);
+
+// The number of items of a `vas_recording_list` (0 for NULL).
+size_t vas_recording_list_len(const vas_recording_list *list);
+
+// The item at `index` of a `vas_recording_list`, owned by the list; NULL when out of range.
+const vas_recording *vas_recording_list_get(const vas_recording_list *list, size_t index);
+
+// Frees a `vas_recording_list` and its items (NULL is ignored).
+void vas_recording_list_free(vas_recording_list *list);
+
+// Frees a `vas_snapshot` from a call (NULL, and a list's or another record's item, are ignored).
+void vas_snapshot_free(vas_snapshot *h);
+
+// `Snapshot.id`: Its id.
+vas_id vas_snapshot_id(const vas_snapshot *h);
+
+// `Snapshot.stream_id`: The stream it was taken from.
+vas_id vas_snapshot_stream_id(const vas_snapshot *h);
+
+// `Snapshot.taken_at`: Capture time of the frame it shows. (Microseconds since the Unix epoch.)
+int64_t vas_snapshot_taken_at_us(const vas_snapshot *h);
+
+// `Snapshot.location`: The image, relative to the media folder.
+// Owned by the handle.
+const char *vas_snapshot_location(const vas_snapshot *h);
+
+// `Snapshot.bytes`: Size of the image file.
+uint64_t vas_snapshot_bytes(const vas_snapshot *h);
+
+// `Snapshot.width`: Width in pixels.
+uint32_t vas_snapshot_width(const vas_snapshot *h);
+
+// `Snapshot.height`: Height in pixels.
+uint32_t vas_snapshot_height(const vas_snapshot *h);
+
+// `Snapshot.label`: Its label (at most 256 characters).
+// NULL when it is absent; owned by the handle.
+const char *vas_snapshot_label(const vas_snapshot *h);
+
+// The number of items of a `vas_snapshot_list` (0 for NULL).
+size_t vas_snapshot_list_len(const vas_snapshot_list *list);
+
+// The item at `index` of a `vas_snapshot_list`, owned by the list; NULL when out of range.
+const vas_snapshot *vas_snapshot_list_get(const vas_snapshot_list *list, size_t index);
+
+// Frees a `vas_snapshot_list` and its items (NULL is ignored).
+void vas_snapshot_list_free(vas_snapshot_list *list);
+
+// Frees a `vas_snapshot_image` from a call (NULL, and a list's or another record's item, are ignored).
+void vas_snapshot_image_free(vas_snapshot_image *h);
+
+// `SnapshotImage.jpeg`: The JPEG file.
+// `*len` (may be NULL) receives its length; the bytes are owned by the handle.
+const uint8_t *vas_snapshot_image_jpeg(const vas_snapshot_image *h, size_t *len);
+
+// `SnapshotImage.time`: Capture time of the frame shown. (Microseconds since the Unix epoch.)
+int64_t vas_snapshot_image_time_us(const vas_snapshot_image *h);
+
+// `SnapshotImage.width`: Width in pixels.
+uint32_t vas_snapshot_image_width(const vas_snapshot_image *h);
+
+// `SnapshotImage.height`: Height in pixels.
+uint32_t vas_snapshot_image_height(const vas_snapshot_image *h);
+
+// `SnapshotImage.offline`: Whether the stream was not live: this is its last good picture, not a current one.
+bool vas_snapshot_image_offline(const vas_snapshot_image *h);
+
+// Sets `*out` to the defaults (and its `struct_size`).
+vas_result vas_snapshot_options_init(vas_snapshot_options *out);
+
+// Frees a `vas_bookmark` from a call (NULL, and a list's or another record's item, are ignored).
+void vas_bookmark_free(vas_bookmark *h);
+
+// `Bookmark.id`: Its id.
+vas_id vas_bookmark_id(const vas_bookmark *h);
+
+// `Bookmark.stream_id`: The stream it marks.
+vas_id vas_bookmark_stream_id(const vas_bookmark *h);
+
+// `Bookmark.at`: The moment. (Microseconds since the Unix epoch.)
+int64_t vas_bookmark_at_us(const vas_bookmark *h);
+
+// `Bookmark.before`: Video kept before the moment. (Milliseconds.)
+uint64_t vas_bookmark_before_ms(const vas_bookmark *h);
+
+// `Bookmark.after`: Video kept after the moment. (Milliseconds.)
+uint64_t vas_bookmark_after_ms(const vas_bookmark *h);
+
+// `Bookmark.label`: Its label.
+// NULL when it is absent; owned by the handle.
+const char *vas_bookmark_label(const vas_bookmark *h);
+
+// `Bookmark.clip_location`: The MP4 clip, relative to the media folder, once written.
+// NULL when it is absent; owned by the handle.
+const char *vas_bookmark_clip_location(const vas_bookmark *h);
+
+// `Bookmark.state`: Where the clip is in its lifecycle.
+vas_bookmark_state vas_bookmark_state_of(const vas_bookmark *h);
+
+// `Bookmark.created_at`: When it was made. (Microseconds since the Unix epoch.)
+int64_t vas_bookmark_created_at_us(const vas_bookmark *h);
+
+// `Bookmark.detail`: Why the clip failed, or what a ready clip lacks (the camera dropped meanwhile).
+// NULL when it is absent; owned by the handle.
+const char *vas_bookmark_detail(const vas_bookmark *h);
+
+// The number of items of a `vas_bookmark_list` (0 for NULL).
+size_t vas_bookmark_list_len(const vas_bookmark_list *list);
+
+// The item at `index` of a `vas_bookmark_list`, owned by the list; NULL when out of range.
+const vas_bookmark *vas_bookmark_list_get(const vas_bookmark_list *list, size_t index);
+
+// Frees a `vas_bookmark_list` and its items (NULL is ignored).
+void vas_bookmark_list_free(vas_bookmark_list *list);
+
+// Sets `*out` to the defaults (and its `struct_size`).
+vas_result vas_new_bookmark_init(vas_new_bookmark *out);
+
+// Sets `*out` to the defaults (and its `struct_size`).
+vas_result vas_list_query_init(vas_list_query *out);
+
+// Frees a `vas_webrtc_session` from a call (NULL, and a list's or another record's item, are ignored).
+void vas_webrtc_session_free(vas_webrtc_session *h);
+
+// `WebRtcSession.viewer`: The viewer, for `webrtc_close` and the viewer events.
+uint64_t vas_webrtc_session_viewer(const vas_webrtc_session *h);
+
+// `WebRtcSession.stream_id`: The stream it watches.
+vas_id vas_webrtc_session_stream_id(const vas_webrtc_session *h);
+
+// `WebRtcSession.answer_sdp`: The SDP answer for the browser (ICE-lite, host candidates included, no trickle).
+// Owned by the handle.
+const char *vas_webrtc_session_answer_sdp(const vas_webrtc_session *h);
+
+// Sets `*out` to the defaults (and its `struct_size`).
+vas_result vas_frame_options_init(vas_frame_options *out);
+
+// `FrameInfo.width`: Width in pixels.
+uint32_t vas_frame_width(const vas_frame *h);
+
+// `FrameInfo.height`: Height in pixels.
+uint32_t vas_frame_height(const vas_frame *h);
+
+// `FrameInfo.format`: Pixel format.
+vas_pixel_format vas_frame_format(const vas_frame *h);
+
+// `FrameInfo.pts`: Presentation time in the stream's 90 kHz clock (restarts with a new `epoch`).
+int64_t vas_frame_pts(const vas_frame *h);
+
+// `FrameInfo.time`: When the frame was captured (or received, when the camera does not say).
+int64_t vas_frame_time_us(const vas_frame *h);
+
+// `FrameInfo.keyframe`: Whether it was a keyframe in the stream.
+bool vas_frame_keyframe(const vas_frame *h);
+
+// `FrameInfo.seq`: The subscription's sequence number of the frame: a gap says how many were skipped (by
+// the rate cap or a slow consumer).
+uint64_t vas_frame_seq(const vas_frame *h);
+
+// `FrameInfo.epoch`: The camera connection it came from (increments on reconnection).
+uint32_t vas_frame_epoch(const vas_frame *h);
+
+// `EncodedFrameInfo.track`: Video or audio.
+vas_track_kind vas_encoded_frame_track(const vas_encoded_frame *h);
+
+// `EncodedFrameInfo.codec`: The codec.
+vas_codec vas_encoded_frame_codec(const vas_encoded_frame *h);
+
+// `EncodedFrameInfo.pts`: Presentation time in the track's clock (90 kHz for video), restarting with a new
+// `epoch`.
+int64_t vas_encoded_frame_pts(const vas_encoded_frame *h);
+
+// `EncodedFrameInfo.time`: When it was captured (or received, when the camera does not say).
+int64_t vas_encoded_frame_time_us(const vas_encoded_frame *h);
+
+// `EncodedFrameInfo.keyframe`: Whether a decoder can start here (always true for audio).
+bool vas_encoded_frame_keyframe(const vas_encoded_frame *h);
+
+// `EncodedFrameInfo.epoch`: The camera connection it came from (increments on reconnection).
+uint32_t vas_encoded_frame_epoch(const vas_encoded_frame *h);
+
+// `EncodedFrameInfo.width`: Picture width (video; 0 for audio).
+uint32_t vas_encoded_frame_width(const vas_encoded_frame *h);
+
+// `EncodedFrameInfo.height`: Picture height (video; 0 for audio).
+uint32_t vas_encoded_frame_height(const vas_encoded_frame *h);
+
+// `EncodedFrameInfo.bytes`: Size of the payload in bytes.
+uint64_t vas_encoded_frame_bytes(const vas_encoded_frame *h);
+
+// Sets `*out` to the defaults (and its `struct_size`).
+vas_result vas_engine_options_init(vas_engine_options *out);
+
+// `StreamStateEvent.stream_id`: The stream.
+vas_id vas_stream_state_event_stream_id(const vas_stream_state_event *h);
+
+// `StreamStateEvent.state`: Its new state.
+vas_stream_state vas_stream_state_event_state(const vas_stream_state_event *h);
+
+// `StreamStateEvent.error`: The error behind it, if any (credentials masked).
+// NULL when it is absent; owned by the handle.
+const char *vas_stream_state_event_error(const vas_stream_state_event *h);
+
+// `StreamStateEvent.at`: When it changed. (Microseconds since the Unix epoch.)
+int64_t vas_stream_state_event_at_us(const vas_stream_state_event *h);
+
+// `RecorderEvent.stream_id`: The stream.
+vas_id vas_recorder_event_stream_id(const vas_recorder_event *h);
+
+// `RecorderEvent.state`: The recorder's new state.
+vas_recorder_state vas_recorder_event_state(const vas_recorder_event *h);
+
+// `RecorderEvent.recording_id`: The recording being written, if any.
+// Returns false (and writes nothing) when it is absent.
+bool vas_recorder_event_recording_id(const vas_recorder_event *h, vas_id *out);
+
+// `RecorderEvent.error`: The last error, if the recorder is failing.
+// NULL when it is absent; owned by the handle.
+const char *vas_recorder_event_error(const vas_recorder_event *h);
+
+// `RecorderEvent.at`: When it changed. (Microseconds since the Unix epoch.)
+int64_t vas_recorder_event_at_us(const vas_recorder_event *h);
+
+// `ViewerJoinedEvent.stream_id`: The stream watched.
+vas_id vas_viewer_joined_event_stream_id(const vas_viewer_joined_event *h);
+
+// `ViewerJoinedEvent.viewer`: The viewer.
+uint64_t vas_viewer_joined_event_viewer(const vas_viewer_joined_event *h);
+
+// `ViewerJoinedEvent.at`: When. (Microseconds since the Unix epoch.)
+int64_t vas_viewer_joined_event_at_us(const vas_viewer_joined_event *h);
+
+// `ViewerLeftEvent.stream_id`: The stream watched.
+vas_id vas_viewer_left_event_stream_id(const vas_viewer_left_event *h);
+
+// `ViewerLeftEvent.viewer`: The viewer.
+uint64_t vas_viewer_left_event_viewer(const vas_viewer_left_event *h);
+
+// `ViewerLeftEvent.reason`: Why, in words (closed, timed out, failed: …).
+// Owned by the handle.
+const char *vas_viewer_left_event_reason(const vas_viewer_left_event *h);
+
+// `ViewerLeftEvent.at`: When. (Microseconds since the Unix epoch.)
+int64_t vas_viewer_left_event_at_us(const vas_viewer_left_event *h);
+
+// `SnapshotSavedEvent.stream_id`: The stream.
+vas_id vas_snapshot_saved_event_stream_id(const vas_snapshot_saved_event *h);
+
+// `SnapshotSavedEvent.snapshot_id`: The saved snapshot.
+vas_id vas_snapshot_saved_event_snapshot_id(const vas_snapshot_saved_event *h);
+
+// `SnapshotSavedEvent.taken_at`: Capture time of the frame it shows. (Microseconds since the Unix epoch.)
+int64_t vas_snapshot_saved_event_taken_at_us(const vas_snapshot_saved_event *h);
+
+// `BookmarkEvent.stream_id`: The stream.
+vas_id vas_bookmark_event_stream_id(const vas_bookmark_event *h);
+
+// `BookmarkEvent.bookmark_id`: The bookmark.
+vas_id vas_bookmark_event_bookmark_id(const vas_bookmark_event *h);
+
+// `BookmarkEvent.state`: Its new state.
+vas_bookmark_state vas_bookmark_event_state(const vas_bookmark_event *h);
+
+// `BookmarkEvent.detail`: Why it failed, or what a ready clip lacks.
+// NULL when it is absent; owned by the handle.
+const char *vas_bookmark_event_detail(const vas_bookmark_event *h);
+
+// `BookmarkEvent.at`: When it changed. (Microseconds since the Unix epoch.)
+int64_t vas_bookmark_event_at_us(const vas_bookmark_event *h);
+
+// `MissedEvent.events`: Events lost.
+uint64_t vas_missed_event_events(const vas_missed_event *h);
+
+// Frees a `vas_event` that was pulled (NULL, and one lent to a callback, are ignored).
+void vas_event_free(vas_event *h);
+
+// Which kind of `vas_event` it is.
+vas_event_kind vas_event_kind_of(const vas_event *h);
+
+// The `stream_state` variant, owned by the event; NULL when the event is another kind.
+const vas_stream_state_event *vas_event_as_stream_state(const vas_event *h);
+
+// The `recorder` variant, owned by the event; NULL when the event is another kind.
+const vas_recorder_event *vas_event_as_recorder(const vas_event *h);
+
+// The `viewer_joined` variant, owned by the event; NULL when the event is another kind.
+const vas_viewer_joined_event *vas_event_as_viewer_joined(const vas_event *h);
+
+// The `viewer_left` variant, owned by the event; NULL when the event is another kind.
+const vas_viewer_left_event *vas_event_as_viewer_left(const vas_event *h);
+
+// The `snapshot_saved` variant, owned by the event; NULL when the event is another kind.
+const vas_snapshot_saved_event *vas_event_as_snapshot_saved(const vas_event *h);
+
+// The `bookmark` variant, owned by the event; NULL when the event is another kind.
+const vas_bookmark_event *vas_event_as_bookmark(const vas_event *h);
+
+// The `missed` variant, owned by the event; NULL when the event is another kind.
+const vas_missed_event *vas_event_as_missed(const vas_event *h);
+
+// Checks that the engine and its database answer (`Unavailable` if not).
+vas_result vas_health(const vas_engine *engine);
+
+// Recordings matching a query (stream, time range, limit), oldest first (by start) or
+// newest first, as the query asks.
+//
+// `query` may be NULL (every default); set one up with `vas_list_query_init`. `*out` receives the list (free it with `vas_recording_list_free`).
+vas_result vas_recordings(const vas_engine *engine,
+                          const vas_list_query *query,
+                          vas_recording_list **out);
+
+// One recording (`NotFound` if unknown).
+//
+// `id`: the id. `*out` receives the recording (free it with `vas_recording_free`).
+vas_result vas_recording(const vas_engine *engine, vas_id id, vas_recording **out);
+
+// A VOD playlist for a stream's time range, across recordings, with a discontinuity
+// between recordings. Segment URIs are `uri_prefix` + their location under the media
+// folder. `NotFound` when nothing was recorded in the range.
+//
+// `stream`: the id. `from_us`: microseconds since the Unix epoch. `to_us`: microseconds since the Unix epoch. `*out` receives the playlist's text (free it with `vas_string_free`).
+vas_result vas_playback_playlist(const vas_engine *engine,
+                                 vas_id stream,
+                                 int64_t from_us,
+                                 int64_t to_us,
+                                 const char *uri_prefix,
+                                 char **out);
+
+// Adds a camera with its main stream (and sub stream, if a sub URL is given). Streams
+// start out stopped and not recording.
+//
+// Errors: `InvalidInput` for a bad name or URL, `AlreadyExists` for a duplicate name or
+// URL, `Unavailable` when the database is down.
+//
+// `device` may be NULL (every default); set one up with `vas_new_device_init`. `*out` receives the device (free it with `vas_device_free`).
+vas_result vas_add_device(const vas_engine *engine,
+                          const vas_new_device *device,
+                          vas_device **out);
+
+// Every camera, oldest first (by when it was added), or newest first.
+//
+// `order`: a `vas_order` value (0: the default). `*out` receives the list (free it with `vas_device_list_free`).
+vas_result vas_devices(const vas_engine *engine,
+                       uint32_t order,
+                       vas_device_list **out);
+
+// One camera (`NotFound` if unknown).
+//
+// `id`: the id. `*out` receives the device (free it with `vas_device_free`).
+vas_result vas_device(const vas_engine *engine, vas_id id, vas_device **out);
+
+// Changes a camera. [`SubStreamChange::Set`] adds a sub stream (or changes its URL);
+// [`SubStreamChange::Remove`] removes it (and what was indexed for it). A new URL with
+// credentials in it replaces the stored credentials; `username` and `password` both
+// `""` clear them.
+//
+// Errors: `NotFound`, `InvalidInput` (bad name, URL or credentials), `AlreadyExists`.
+//
+// `id`: the id. `patch` may be NULL (every default); set one up with `vas_device_patch_init`. `*out` receives the device (free it with `vas_device_free`).
+vas_result vas_update_device(const vas_engine *engine,
+                             vas_id id,
+                             const vas_device_patch *patch,
+                             vas_device **out);
+
+// Removes a camera, its streams and everything indexed for them (rows first, then
+// files, so no row ever points at a missing file).
+//
+// `id`: the id.
+vas_result vas_remove_device(const vas_engine *engine, vas_id id);
+
+// The streams, with their live status: of one camera (`device_id`) or of every camera,
+// oldest first (by when they were created; a camera's main stream before its sub
+// stream), or newest first.
+//
+// Errors: `NotFound` for an unknown `device_id`.
+//
+// `device_id` may be NULL (absent). `order`: a `vas_order` value (0: the default). `*out` receives the list (free it with `vas_stream_list_free`).
+vas_result vas_streams(const vas_engine *engine,
+                       const vas_id *device_id,
+                       uint32_t order,
+                       vas_stream_list **out);
+
+// One stream with its live status (`NotFound` if unknown).
+//
+// `id`: the id. `*out` receives the stream (free it with `vas_stream_free`).
+vas_result vas_stream(const vas_engine *engine, vas_id id, vas_stream **out);
+
+// Asks for a stream to run; stored, so it runs again after a restart.
+//
+// Errors: `NotFound`, or `FailedPrecondition` when its camera is disabled.
+//
+// `id`: the id. `*out` receives the stream (free it with `vas_stream_free`).
+vas_result vas_start_stream(const vas_engine *engine, vas_id id, vas_stream **out);
+
+// Asks for a stream to stop; stored.
+//
+// Errors: `NotFound`.
+//
+// `id`: the id. `*out` receives the stream (free it with `vas_stream_free`).
+vas_result vas_stop_stream(const vas_engine *engine, vas_id id, vas_stream **out);
+
+// Switches recording of a stream on or off; stored, so it survives restarts. A stream
+// records while it runs.
+//
+// Errors: `NotFound`.
+//
+// `id`: the id. `*out` receives the stream (free it with `vas_stream_free`).
+vas_result vas_set_recording(const vas_engine *engine, vas_id id, bool record, vas_stream **out);
+
+// A JPEG of a stream, nothing stored: the newest frame (decoded forward from the
+// cached keyframe, so without waiting for the camera's next one), the newest keyframe,
+// or the frame at a past moment, from memory or the recordings.
+//
+// Errors: `NotFound` (unknown stream, or nothing recorded at a past moment),
+// `InvalidInput` (options out of range, see [`SnapshotOptions::validate`]),
+// `Unavailable` (the stream is not live, unless [`SnapshotOptions::stale_ok`]; or it has
+// sent no picture yet; never a hang), `Unsupported` (an H.265 stream).
+//
+// `id`: the id. `options` may be NULL (every default); set one up with `vas_snapshot_options_init`. `*out` receives the snapshot image (free it with `vas_snapshot_image_free`).
+vas_result vas_snapshot(const vas_engine *engine,
+                        vas_id id,
+                        const vas_snapshot_options *options,
+                        vas_snapshot_image **out);
+
+// Takes a snapshot and saves it: the JPEG under the stream's media folder, then its row.
+// `label` is trimmed; at most [`MAX_LABEL_CHARS`] characters.
+//
+// Errors: as [`snapshot`](Self::snapshot), plus `InvalidInput` (label too long) and the
+// disk's (`StorageFull`, `Io`).
+//
+// `id`: the id. `options` may be NULL (every default); set one up with `vas_snapshot_options_init`. `label` may be NULL (absent). `*out` receives the snapshot (free it with `vas_snapshot_free`).
+vas_result vas_save_snapshot(const vas_engine *engine,
+                             vas_id id,
+                             const vas_snapshot_options *options,
+                             const char *label,
+                             vas_snapshot **out);
+
+// Saved snapshots matching a query (stream, capture-time range, limit), oldest first
+// (by capture time) or newest first, as the query asks.
+//
+// `query` may be NULL (every default); set one up with `vas_list_query_init`. `*out` receives the list (free it with `vas_snapshot_list_free`).
+vas_result vas_saved_snapshots(const vas_engine *engine,
+                               const vas_list_query *query,
+                               vas_snapshot_list **out);
+
+// One saved snapshot (`NotFound` if unknown).
+//
+// `id`: the id. `*out` receives the snapshot (free it with `vas_snapshot_free`).
+vas_result vas_saved_snapshot(const vas_engine *engine, vas_id id, vas_snapshot **out);
+
+// A saved snapshot's JPEG. `NotFound` if unknown; `Corrupt` if its file is missing or
+// not what was saved.
+//
+// `id`: the id. `*out` receives the bytes (read them with `vas_bytes_data`, free them with `vas_bytes_free`).
+vas_result vas_saved_snapshot_image(const vas_engine *engine,
+                                    vas_id id,
+                                    vas_bytes **out);
+
+// Deletes a saved snapshot: its row, then its file. `NotFound` if unknown.
+//
+// `id`: the id.
+vas_result vas_delete_snapshot(const vas_engine *engine, vas_id id);
+
+// Bookmarks a moment of a stream: answers at once with the `pending` bookmark; its clip
+// of `[at − before, at + after]` (a progressive MP4) is made as soon as `at + after` has
+// passed, and the bookmark becomes `ready` (or `failed`, with the reason), also as an
+// [`Event::Bookmark`].
+//
+// Errors: `NotFound` (unknown stream), `InvalidInput` (margins or label out of bounds,
+// see [`NewBookmark::validate`]; `at` more than a few seconds in the future).
+//
+// `bookmark` may be NULL (every default); set one up with `vas_new_bookmark_init`. `*out` receives the bookmark (free it with `vas_bookmark_free`).
+vas_result vas_add_bookmark(const vas_engine *engine,
+                            const vas_new_bookmark *bookmark,
+                            vas_bookmark **out);
+
+// Bookmarks matching a query (stream, moment range, limit), oldest first (by moment) or
+// newest first, as the query asks.
+//
+// `query` may be NULL (every default); set one up with `vas_list_query_init`. `*out` receives the list (free it with `vas_bookmark_list_free`).
+vas_result vas_bookmarks(const vas_engine *engine,
+                         const vas_list_query *query,
+                         vas_bookmark_list **out);
+
+// One bookmark (`NotFound` if unknown).
+//
+// `id`: the id. `*out` receives the bookmark (free it with `vas_bookmark_free`).
+vas_result vas_bookmark(const vas_engine *engine, vas_id id, vas_bookmark **out);
+
+// The file of a ready bookmark's clip. `NotFound` if unknown; `FailedPrecondition`
+// while pending or when it failed (the message says why).
+//
+// `id`: the id. `*out` receives the path (free it with `vas_string_free`).
+vas_result vas_bookmark_clip(const vas_engine *engine, vas_id id, char **out);
+
+// Deletes a bookmark: its row, then its clip. `NotFound` if unknown.
+//
+// `id`: the id.
+vas_result vas_delete_bookmark(const vas_engine *engine, vas_id id);
+
+// Answers a browser's SDP offer to watch a stream (WHEP-style; the answer carries the
+// candidates, so no trickle is needed): the viewer and the answer to send back.
+//
+// Errors: `NotFound` (unknown stream), `FailedPrecondition` (stream stopped or its
+// camera disabled), `InvalidInput`/`TooLarge` (bad offer), `Unsupported` (no usable
+// codec, H.265, or WebRTC not enabled), `ResourceExhausted` (viewer limit).
+//
+// `id`: the id. `*out` receives the webrtc session (free it with `vas_webrtc_session_free`).
+vas_result vas_webrtc_answer(const vas_engine *engine,
+                             vas_id id,
+                             const char *offer_sdp,
+                             vas_webrtc_session **out);
+
+// Ends a WebRTC viewer: true if it was watching, false if it had already gone.
+//
+// Errors: `Closed` once the engine is closed.
+//
+// `*out` receives the answer.
+vas_result vas_webrtc_close(const vas_engine *engine, uint64_t viewer, bool *out);
 
 // Stops the listener: no callback starts after this returns (when called from another
 // thread, it waits for a running callback to return). From inside the listener's own
@@ -802,162 +1553,6 @@ uint64_t vas_listener_dropped(const vas_listener *listener);
 // Stops the listener (as [`vas_listener_stop`]) and frees the handle. NULL is ignored.
 // Safe from inside the listener's own callback (the handle must not be used after).
 void vas_listener_free(vas_listener *listener);
-
-// Sets `*options` to the defaults (and its `struct_size`).
-vas_result vas_snapshot_options_init(vas_snapshot_options *options);
-
-// Takes a snapshot of a stream as a JPEG (`options` may be NULL: the newest frame at the
-// camera's size). `*jpeg` receives a buffer of `*len` bytes that the caller owns and
-// releases with [`vas_buffer_free`]; `*info` (may be NULL) what it shows.
-//
-// Errors: `VAS_NOT_FOUND` (no such stream), `VAS_UNAVAILABLE` (the stream is not live, or
-// the moment is neither in memory nor recorded), `VAS_TIMEOUT` (no picture within a few
-// seconds), `VAS_INVALID_INPUT` (bad options).
-vas_result vas_snapshot(const vas_engine *engine,
-                        vas_id stream,
-                        const vas_snapshot_options *options,
-                        uint8_t **jpeg,
-                        size_t *len,
-                        vas_snapshot_info *info);
-
-// Releases a buffer the library returned (`data` and `len` as returned; NULL is ignored).
-void vas_buffer_free(uint8_t *data, size_t len);
-
-// Takes a snapshot and stores it (file and row) with an optional `label` (NULL: none).
-// `*id` (may be NULL) receives the stored snapshot's id.
-vas_result vas_snapshot_save(const vas_engine *engine,
-                             vas_id stream,
-                             const vas_snapshot_options *options,
-                             const char *label,
-                             vas_id *id);
-
-// Deletes a stored snapshot (its row, then its file).
-vas_result vas_snapshot_delete(const vas_engine *engine, vas_id id);
-
-// Sets `*range` to "everything" (and its `struct_size`).
-vas_result vas_range_init(vas_range *range);
-
-// Sets `*bookmark` to the defaults: now, 5 s either side, no label.
-vas_result vas_new_bookmark_init(vas_new_bookmark *bookmark);
-
-// Bookmarks a moment of a stream. It answers at once with the bookmark `pending`; the clip
-// is cut when the video up to `after` has arrived (a `VAS_EVENT_BOOKMARK` says when it is
-// ready or failed). `*out` (may be NULL) receives the bookmark.
-//
-// Errors: `VAS_NOT_FOUND`, `VAS_INVALID_INPUT` (margins out of range, a moment in the
-// future), `VAS_UNAVAILABLE` (the moment is neither in memory nor recorded).
-vas_result vas_bookmark_add(const vas_engine *engine,
-                            const vas_new_bookmark *bookmark,
-                            vas_bookmark **out);
-
-// One bookmark (its current state).
-vas_result vas_bookmark_get(const vas_engine *engine, vas_id id, vas_bookmark **out);
-
-// Bookmarks in `range` (NULL: all), newest first.
-vas_result vas_bookmarks_list(const vas_engine *engine,
-                              const vas_range *range_,
-                              vas_bookmark_list **out);
-
-// The absolute path of a ready bookmark's MP4 clip; `*path` is the caller's (release with
-// `vas_string_free`). `VAS_FAILED_PRECONDITION` while it is pending or when it failed.
-vas_result vas_bookmark_clip(const vas_engine *engine, vas_id id, char **path);
-
-// Deletes a bookmark and its clip.
-vas_result vas_bookmark_delete(const vas_engine *engine, vas_id id);
-
-// Frees a bookmark from add/get (NULL and list items are ignored).
-void vas_bookmark_free(vas_bookmark *bookmark);
-
-// The number of bookmarks in `list`.
-size_t vas_bookmark_list_len(const vas_bookmark_list *list);
-
-// The `index`th bookmark of `list`, owned by the list (NULL when out of range).
-const vas_bookmark *vas_bookmark_list_get(const vas_bookmark_list *list, size_t index);
-
-// Frees a list and its bookmarks (NULL is ignored).
-void vas_bookmark_list_free(vas_bookmark_list *list);
-
-// The bookmark's id.
-vas_id vas_bookmark_id(const vas_bookmark *b);
-
-// The bookmarked stream.
-vas_id vas_bookmark_stream(const vas_bookmark *b);
-
-// The state (`VAS_BOOKMARK_UNKNOWN` for NULL).
-vas_bookmark_state vas_bookmark_state_of(const vas_bookmark *b);
-
-// The moment, µs since the epoch.
-int64_t vas_bookmark_at_us(const vas_bookmark *b);
-
-// Video kept before the moment, ms.
-uint32_t vas_bookmark_before_ms(const vas_bookmark *b);
-
-// Video kept after the moment, ms.
-uint32_t vas_bookmark_after_ms(const vas_bookmark *b);
-
-// The label, or NULL.
-const char *vas_bookmark_label(const vas_bookmark *b);
-
-// Why it failed, or what a ready clip lacks (e.g. it starts late), or NULL.
-const char *vas_bookmark_detail(const vas_bookmark *b);
-
-// The clip's location in the media folder once ready, or NULL (see `vas_bookmark_clip`
-// for an absolute path).
-const char *vas_bookmark_clip_location(const vas_bookmark *b);
-
-// When it was made, µs since the epoch.
-int64_t vas_bookmark_created_us(const vas_bookmark *b);
-
-// Recordings overlapping `range` (NULL: all), newest first.
-vas_result vas_recordings_list(const vas_engine *engine,
-                               const vas_range *range_,
-                               vas_recording_list **out);
-
-// The number of recordings in `list`.
-size_t vas_recording_list_len(const vas_recording_list *list);
-
-// The `index`th recording of `list`, owned by the list (NULL when out of range).
-const vas_recording *vas_recording_list_get(const vas_recording_list *list, size_t index);
-
-// Frees a list and its recordings (NULL is ignored).
-void vas_recording_list_free(vas_recording_list *list);
-
-// The recording's id.
-vas_id vas_recording_id(const vas_recording *r);
-
-// The recorded stream.
-vas_id vas_recording_stream(const vas_recording *r);
-
-// Start time, µs since the epoch.
-int64_t vas_recording_start_us(const vas_recording *r);
-
-// End time, µs since the epoch (0 while it is being written).
-int64_t vas_recording_end_us(const vas_recording *r);
-
-// Bytes on disk.
-uint64_t vas_recording_bytes(const vas_recording *r);
-
-// Its folder in the media folder (holding the segments and the playlist).
-const char *vas_recording_location(const vas_recording *r);
-
-// Answers a browser's WebRTC offer (SDP, `offer_len` bytes of UTF-8, e.g. a WHEP request's
-// body) for live view of a running stream. `*answer` receives the SDP answer (the
-// caller's; release with `vas_string_free`), `*viewer` (may be NULL) the viewer's number
-// for [`vas_webrtc_close`]. Media then flows from the engine's WebRTC socket.
-//
-// Errors: `VAS_UNSUPPORTED` (the engine has no `webrtc_bind`, or the offer has no codec
-// VAS can send), `VAS_INVALID_INPUT` (not an SDP offer), `VAS_FAILED_PRECONDITION` (the
-// stream is not running), `VAS_RESOURCE_EXHAUSTED` (viewer limit).
-vas_result vas_webrtc_answer(const vas_engine *engine,
-                             vas_id stream,
-                             const char *offer,
-                             size_t offer_len,
-                             char **answer,
-                             uint64_t *viewer);
-
-// Ends a WebRTC viewer (e.g. on a WHEP DELETE). `VAS_NOT_FOUND` when it is unknown or
-// already gone.
-vas_result vas_webrtc_close(const vas_engine *engine, uint64_t viewer);
 
 #ifdef __cplusplus
 }  // extern "C"

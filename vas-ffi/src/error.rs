@@ -153,25 +153,6 @@ pub(crate) unsafe fn opt_str<'a>(p: *const c_char, what: &str) -> FfiResult<Opti
         .map_err(|e| Fail::invalid(format!("{what} is not valid UTF-8: {e}")))
 }
 
-/// A UTF-8 argument of `len` bytes (NUL not needed).
-pub(crate) unsafe fn arg_bytes_str<'a>(
-    p: *const c_char,
-    len: usize,
-    what: &str,
-) -> FfiResult<&'a str> {
-    if p.is_null() {
-        return Err(Fail::invalid(format!("{what} is NULL")));
-    }
-    if len > isize::MAX as usize {
-        return Err(Fail::invalid(format!(
-            "{what}'s length {len} is not a length"
-        )));
-    }
-    // SAFETY: the caller passes `len` readable bytes at `p`.
-    let bytes = unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) };
-    std::str::from_utf8(bytes).map_err(|e| Fail::invalid(format!("{what} is not valid UTF-8: {e}")))
-}
-
 /// Checks an out-pointer before any work is done (so outputs are written only on success).
 pub(crate) fn arg_out<T>(p: *mut T, what: &str) -> FfiResult<*mut T> {
     if p.is_null() {
@@ -365,11 +346,6 @@ pub unsafe extern "C" fn vas_id_parse(text: *const c_char, out: *mut vas_id) -> 
     })
 }
 
-/// Microseconds since the Unix epoch.
-pub(crate) fn micros(t: chrono::DateTime<chrono::Utc>) -> i64 {
-    t.timestamp_micros()
-}
-
 /// A time from microseconds since the Unix epoch.
 pub(crate) fn from_micros(us: i64, what: &str) -> FfiResult<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::from_timestamp_micros(us)
@@ -439,9 +415,106 @@ pub(crate) unsafe fn item_free<T: Tagged + Kill>(p: *mut T, owned: impl FnOnce(&
     })
 }
 
-/// Boxes `value` as a handle for an out-pointer that may be NULL (then nothing is made).
-pub(crate) fn box_opt<T>(p: *mut *mut T, value: T) {
-    if !p.is_null() {
-        write_out(p, Box::into_raw(Box::new(value)));
+/// A name table's value from C: 0 is absent (`None`), `n` is the table's `n`th value;
+/// anything else is `VAS_INVALID_INPUT` naming the argument.
+pub(crate) fn enum_in<T: Copy>(all: &[T], value: u32, what: &str) -> FfiResult<Option<T>> {
+    if value == 0 {
+        return Ok(None);
     }
+    all.get(value as usize - 1)
+        .copied()
+        .map(Some)
+        .ok_or_else(|| {
+            Fail::invalid(format!(
+                "{what} is {value}, not one of its enum's values (1–{})",
+                all.len()
+            ))
+        })
+}
+
+/// A required id from a C struct: all zeros is `VAS_INVALID_INPUT` ("not set").
+pub(crate) fn required_id(id: vas_id, what: &str) -> FfiResult<uuid::Uuid> {
+    if id.is_nil() {
+        return Err(Fail::invalid(format!("{what} is not set (all zeros)")));
+    }
+    Ok(id.uuid())
+}
+
+/// Most strings an array argument may hold.
+pub const MAX_STRINGS: usize = 1024;
+
+/// An array of `len` NUL-terminated UTF-8 strings (NULL when `len` is 0).
+pub(crate) unsafe fn str_list(
+    p: *const *const c_char,
+    len: usize,
+    what: &str,
+) -> FfiResult<Vec<String>> {
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    if p.is_null() {
+        return Err(Fail::invalid(format!(
+            "{what} is NULL but its length is {len}"
+        )));
+    }
+    if len > MAX_STRINGS {
+        return Err(Fail::invalid(format!(
+            "{what} has {len} strings; at most {MAX_STRINGS}"
+        )));
+    }
+    (0..len)
+        .map(|i| {
+            // SAFETY: the caller passes `len` readable string pointers at `p`.
+            let s = unsafe { p.add(i).read() };
+            // SAFETY: each a NUL-terminated string, per the contract.
+            unsafe { arg_str(s, &format!("{what}[{i}]")) }.map(str::to_owned)
+        })
+        .collect()
+}
+
+/// Bytes the library hands out (a JPEG, say): read them with [`vas_bytes_data`], free them
+/// with [`vas_bytes_free`].
+pub struct vas_bytes {
+    tag: u64,
+    data: bytes::Bytes,
+}
+
+impl Tagged for vas_bytes {
+    const TAG: u64 = 0x7661_7362_7974_6573; // "vasbytes"
+    const WHAT: &'static str = "bytes";
+    fn tag(&self) -> u64 {
+        self.tag
+    }
+}
+
+impl vas_bytes {
+    /// A new handle holding `data` (no copy).
+    pub(crate) fn boxed(data: bytes::Bytes) -> *mut vas_bytes {
+        Box::into_raw(Box::new(vas_bytes {
+            tag: Self::TAG,
+            data,
+        }))
+    }
+}
+
+/// The bytes; `*len` (may be NULL) receives their length. NULL for NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vas_bytes_data(b: *const vas_bytes, len: *mut usize) -> *const u8 {
+    guard_value(std::ptr::null(), || {
+        // SAFETY: per the header's conventions.
+        match unsafe { peek(b) } {
+            Some(b) => {
+                write_opt(len, b.data.len());
+                b.data.as_ptr()
+            }
+            None => std::ptr::null(),
+        }
+    })
+}
+
+/// Frees bytes the library handed out (NULL is ignored).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vas_bytes_free(b: *mut vas_bytes) {
+    // SAFETY: per the header's conventions.
+    guard_value((), || unsafe { free_handle(b, |b| b.tag = DEAD_TAG) })
 }

@@ -1,10 +1,10 @@
 //! The engine's events: pulled with a timeout (`vas_event_sub`) or by callback.
 //!
-//! Owns `vas_event` (one event, flattened into the fields every kind shares) and the event
-//! subscription. The bus is bounded: a consumer that falls behind gets a
-//! `VAS_EVENT_MISSED` saying how many it lost, never an unbounded backlog.
+//! Owns the event subscription and the callback source; the event itself (`vas_event`, one
+//! record per kind) is generated from the description. The bus is bounded: a consumer that
+//! falls behind gets a `missed` event saying how many it lost, never an unbounded backlog.
 
-use std::ffi::{CString, c_char, c_void};
+use std::ffi::c_void;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -13,141 +13,11 @@ use vas::{Event, EventSubscription};
 
 use crate::engine::{engine_of, vas_engine};
 use crate::error::{
-    DEAD_TAG, Fail, Kill, Tagged, arg_out, free_handle, guard, guard_value, handle, item_free,
-    keep, kept_ptr, micros, peek, vas_id, write_out,
+    DEAD_TAG, Fail, Tagged, arg_out, free_handle, guard, guard_value, handle, write_out,
 };
+use crate::generated::vas_event;
 use crate::listener::{Source, User, spawn, vas_listener};
 use crate::result::vas_result;
-
-/// What an event is about.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum vas_event_kind {
-    /// A stream's ingest state changed; `state` is the new one, `message` the error.
-    VAS_EVENT_STREAM_STATE = 1,
-    /// A recorder changed state or started a recording (`object`: the recording).
-    VAS_EVENT_RECORDER = 2,
-    /// A WebRTC viewer's media started (`viewer`).
-    VAS_EVENT_VIEWER_JOINED = 3,
-    /// A viewer left (`message`: why).
-    VAS_EVENT_VIEWER_LEFT = 4,
-    /// A snapshot was saved (`object`: the snapshot).
-    VAS_EVENT_SNAPSHOT_SAVED = 5,
-    /// A bookmark is pending, ready or failed (`object`: the bookmark, `message`: detail).
-    VAS_EVENT_BOOKMARK = 6,
-    /// This consumer fell behind and lost `vas_event_missed` events.
-    VAS_EVENT_MISSED = 7,
-    /// A kind this version of the ABI does not know.
-    VAS_EVENT_OTHER = 99,
-}
-
-/// One event. Pulled events are the caller's (free with [`vas_event_free`]); one passed to a
-/// callback is lent for the call.
-pub struct vas_event {
-    tag: u64,
-    owned: bool,
-    kind: vas_event_kind,
-    stream: vas_id,
-    object: vas_id,
-    viewer: u64,
-    state: Option<CString>,
-    message: Option<CString>,
-    time_us: i64,
-    missed: u64,
-}
-
-impl Kill for vas_event {
-    fn kill(&mut self) {
-        self.tag = DEAD_TAG;
-    }
-}
-
-impl Tagged for vas_event {
-    const TAG: u64 = 0x7661_7365_7665_6e74; // "vasevent"
-    const WHAT: &'static str = "event";
-    fn tag(&self) -> u64 {
-        self.tag
-    }
-}
-
-impl vas_event {
-    fn of(e: &Event, owned: bool) -> vas_event {
-        let mut out = vas_event {
-            tag: Self::TAG,
-            owned,
-            kind: vas_event_kind::VAS_EVENT_OTHER,
-            stream: e.stream().map_or_else(vas_id::default, |s| vas_id::of(s.0)),
-            object: vas_id::default(),
-            viewer: 0,
-            state: None,
-            message: None,
-            time_us: 0,
-            missed: 0,
-        };
-        match e {
-            Event::StreamState {
-                state, error, at, ..
-            } => {
-                out.kind = vas_event_kind::VAS_EVENT_STREAM_STATE;
-                out.state = Some(keep(state.as_str()));
-                out.message = error.as_deref().map(keep);
-                out.time_us = micros(*at);
-            }
-            Event::Recorder {
-                state,
-                recording,
-                error,
-                at,
-                ..
-            } => {
-                out.kind = vas_event_kind::VAS_EVENT_RECORDER;
-                out.state = Some(keep(state.as_str()));
-                out.object = recording.map_or_else(vas_id::default, |r| vas_id::of(r.0));
-                out.message = error.as_deref().map(keep);
-                out.time_us = micros(*at);
-            }
-            Event::ViewerJoined { viewer, at, .. } => {
-                out.kind = vas_event_kind::VAS_EVENT_VIEWER_JOINED;
-                out.viewer = viewer.0;
-                out.time_us = micros(*at);
-            }
-            Event::ViewerLeft {
-                viewer, reason, at, ..
-            } => {
-                out.kind = vas_event_kind::VAS_EVENT_VIEWER_LEFT;
-                out.viewer = viewer.0;
-                out.message = Some(keep(reason));
-                out.time_us = micros(*at);
-            }
-            Event::SnapshotSaved {
-                snapshot, taken_at, ..
-            } => {
-                out.kind = vas_event_kind::VAS_EVENT_SNAPSHOT_SAVED;
-                out.object = vas_id::of(snapshot.0);
-                out.time_us = micros(*taken_at);
-            }
-            Event::Bookmark {
-                bookmark,
-                state,
-                detail,
-                at,
-                ..
-            } => {
-                out.kind = vas_event_kind::VAS_EVENT_BOOKMARK;
-                out.object = vas_id::of(bookmark.0);
-                out.state = Some(keep(state.as_str()));
-                out.message = detail.as_deref().map(keep);
-                out.time_us = micros(*at);
-            }
-            Event::Missed { events } => {
-                out.kind = vas_event_kind::VAS_EVENT_MISSED;
-                out.missed = *events;
-            }
-            _ => {}
-        }
-        out
-    }
-}
 
 /// A pull subscription to the engine's events, from [`vas_events_subscribe`]: it sees what
 /// happens after it was made.
@@ -236,7 +106,7 @@ impl Source for EventSource {
 }
 
 /// Calls `callback(user, event)` with each event of the engine on a thread the library owns.
-/// A callback slower than the events gets a `VAS_EVENT_MISSED` (also counted by
+/// A callback slower than the events gets a `missed` event (also counted by
 /// `vas_listener_dropped`). `*out` is the listener; free it with `vas_listener_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_events_listen(
@@ -265,78 +135,4 @@ pub unsafe extern "C" fn vas_events_listen(
         write_out(out, listener);
         Ok(())
     })
-}
-
-/// Frees a pulled event (NULL and lent events are ignored).
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn vas_event_free(event: *mut vas_event) {
-    // SAFETY: per the header's conventions; lent events are skipped.
-    unsafe { item_free(event, |x| x.owned) }
-}
-
-/// The event's kind (`VAS_EVENT_OTHER` for NULL).
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn vas_event_kind_of(event: *const vas_event) -> vas_event_kind {
-    guard_value(vas_event_kind::VAS_EVENT_OTHER, || {
-        // SAFETY: per the header's conventions.
-        unsafe { peek(event) }.map_or(vas_event_kind::VAS_EVENT_OTHER, |e| e.kind)
-    })
-}
-
-/// The stream it is about (all zero when none, as for `VAS_EVENT_MISSED`).
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn vas_event_stream(event: *const vas_event) -> vas_id {
-    // SAFETY: per the header's conventions.
-    guard_value(vas_id::default(), || {
-        unsafe { peek(event) }.map_or_else(vas_id::default, |e| e.stream)
-    })
-}
-
-/// The recording, snapshot or bookmark it is about (all zero when none).
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn vas_event_object(event: *const vas_event) -> vas_id {
-    // SAFETY: per the header's conventions.
-    guard_value(vas_id::default(), || {
-        unsafe { peek(event) }.map_or_else(vas_id::default, |e| e.object)
-    })
-}
-
-/// The viewer of a viewer event (0 otherwise).
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn vas_event_viewer(event: *const vas_event) -> u64 {
-    // SAFETY: per the header's conventions.
-    guard_value(0, || unsafe { peek(event) }.map_or(0, |e| e.viewer))
-}
-
-/// The new state's name (`"live"`, `"recording"`, `"ready"`, …), or NULL for kinds without
-/// one.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn vas_event_state(event: *const vas_event) -> *const c_char {
-    // SAFETY: per the header's conventions.
-    guard_value(std::ptr::null(), || {
-        unsafe { peek(event) }.map_or(std::ptr::null(), |e| kept_ptr(&e.state))
-    })
-}
-
-/// The error, reason or detail that came with it, or NULL.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn vas_event_message(event: *const vas_event) -> *const c_char {
-    // SAFETY: per the header's conventions.
-    guard_value(std::ptr::null(), || {
-        unsafe { peek(event) }.map_or(std::ptr::null(), |e| kept_ptr(&e.message))
-    })
-}
-
-/// When it happened, µs since the Unix epoch (0 for `VAS_EVENT_MISSED`).
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn vas_event_time_us(event: *const vas_event) -> i64 {
-    // SAFETY: per the header's conventions.
-    guard_value(0, || unsafe { peek(event) }.map_or(0, |e| e.time_us))
-}
-
-/// Events lost, for `VAS_EVENT_MISSED` (0 otherwise).
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn vas_event_missed(event: *const vas_event) -> u64 {
-    // SAFETY: per the header's conventions.
-    guard_value(0, || unsafe { peek(event) }.map_or(0, |e| e.missed))
 }

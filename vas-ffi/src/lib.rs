@@ -6,28 +6,25 @@
 //! success, handles, strings, times, threads) are written once at the top of the header, and
 //! each function's comment says what is particular to it.
 //!
-//! Written by hand, following rustls-ffi's conventions (opaque handles, a panic boundary in
-//! every export, a per-thread last error): no crate generates a C surface from a Rust API,
-//! and cbindgen only renders the header from these declarations.
-//!
-//! Rooms: [`error`] (codes, the last error, the panic boundary, argument checks),
-//! [`engine`] (create and close), [`devices`] (cameras and streams), [`events`],
-//! [`frames`] (decoded and encoded frames, pulled or by callback), [`listener`] (the
-//! library-owned callback threads), [`media`] (snapshots, bookmarks, recordings, WebRTC),
-//! [`synth`] (the synthetic camera, for examples and tests).
+//! Most of it is generated from the engine's description by `vas-gen` ([`generated`]: the
+//! records, inputs, name tables, events and calls, and [`result`]); what is written here by
+//! hand follows rustls-ffi's conventions (opaque handles, a panic boundary in every export, a
+//! per-thread last error) and is what no description says: the argument checks and handle
+//! rules ([`error`]), opening and closing the engine ([`engine`]), decoded and encoded frames
+//! pulled or by callback ([`frames`]), events pulled or by callback ([`events`]), and the
+//! library-owned callback threads ([`listener`]). cbindgen renders the header.
 #![allow(unsafe_code)] // an FFI crate: every export takes raw pointers from C
 #![allow(non_camel_case_types)]
 // C names, as the header spells them
 // Each function's pointer rules are the header's conventions plus what its comment says.
 #![allow(clippy::missing_safety_doc)]
 
-pub mod devices;
 pub mod engine;
 pub mod error;
 pub mod events;
 pub mod frames;
+pub mod generated;
 pub mod listener;
-pub mod media;
 pub mod result;
 
 pub use result::vas_result;

@@ -61,14 +61,15 @@ fn every_error_kind_has_its_code_and_name() {
 
 #[test]
 fn bad_arguments_are_errors_with_messages() {
-    use vas_ffi::devices::{vas_device_add, vas_new_device, vas_new_device_init};
-    use vas_ffi::engine::{
-        vas_engine, vas_engine_free, vas_engine_new, vas_engine_options, vas_engine_options_init,
+    use vas_ffi::engine::{vas_engine, vas_engine_free, vas_open};
+    use vas_ffi::generated::{
+        vas_add_device, vas_engine_options, vas_engine_options_init, vas_new_device,
+        vas_new_device_init,
     };
 
     // NULL out-pointer.
     // SAFETY (all calls): arguments as the header allows, NULL included.
-    let r = unsafe { vas_engine_new(std::ptr::null(), std::ptr::null_mut()) };
+    let r = unsafe { vas_open(std::ptr::null(), std::ptr::null_mut()) };
     assert_eq!(r, vas_result::VAS_INVALID_INPUT);
     assert!(last_message().contains("out is NULL"), "{}", last_message());
     assert_eq!(vas_last_error_code(), vas_result::VAS_INVALID_INPUT);
@@ -85,7 +86,7 @@ fn bad_arguments_are_errors_with_messages() {
     o.data_dir = data.as_ptr();
     let mut engine: *mut vas_engine = std::ptr::null_mut();
     assert_eq!(
-        unsafe { vas_engine_new(&o, &mut engine) },
+        unsafe { vas_open(&o, &mut engine) },
         vas_result::VAS_OK,
         "{}",
         last_message()
@@ -101,23 +102,17 @@ fn bad_arguments_are_errors_with_messages() {
     let url = c"rtsp://10.0.0.1/s";
     d.name = bad.as_ptr().cast();
     d.rtsp_url = url.as_ptr();
-    let r = unsafe { vas_device_add(engine, &d, std::ptr::null_mut(), std::ptr::null_mut()) };
+    let mut out = std::ptr::null_mut();
+    let r = unsafe { vas_add_device(engine, &d, &mut out) };
     assert_eq!(r, vas_result::VAS_INVALID_INPUT);
     assert!(
-        last_message().contains("device->name is not valid UTF-8"),
+        last_message().contains("vas_new_device.name is not valid UTF-8"),
         "{}",
         last_message()
     );
 
     // A handle of another type.
-    let r = unsafe {
-        vas_device_add(
-            std::ptr::from_ref(&d).cast(),
-            &d,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-        )
-    };
+    let r = unsafe { vas_add_device(std::ptr::from_ref(&d).cast(), &d, &mut out) };
     assert_eq!(r, vas_result::VAS_INVALID_INPUT);
     assert!(
         last_message().contains("not a vas_engine handle"),

@@ -1,4 +1,5 @@
-//! Argument conversions shared by the classes: ids, times, durations, query ranges.
+//! Argument and result conversions the generated methods use: ids, name-table values,
+//! times, durations, and the `repr` of a record.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -10,6 +11,12 @@ use crate::error::{IntoPyResult, invalid};
 
 /// Parses an id argument (a UUID string) into one of vas's id types.
 pub(crate) fn id<T: FromStr<Err = vas::Error>>(s: &str) -> PyResult<T> {
+    T::from_str(s).py()
+}
+
+/// Parses a name-table value (`"tcp"`, `"newest"`, …); a bad one is `vas.InvalidInput`
+/// naming the allowed values.
+pub(crate) fn name<T: FromStr<Err = vas::Error>>(s: &str) -> PyResult<T> {
     T::from_str(s).py()
 }
 
@@ -56,24 +63,26 @@ pub(crate) fn seconds(value: f64, what: &str, max: Duration) -> PyResult<Duratio
     Ok(Duration::from_secs_f64(value))
 }
 
-/// The query of the listing calls (`stream_id`, `start`, `end`, `limit`).
-pub(crate) fn range(
-    stream_id: Option<&str>,
-    start: Option<&Bound<'_, PyAny>>,
-    end: Option<&Bound<'_, PyAny>>,
-    limit: Option<u32>,
-) -> PyResult<vas::Range> {
-    let mut r = vas::Range {
-        stream: stream_id.map(id).transpose()?,
-        from: opt_time(start, "start")?,
-        to: opt_time(end, "end")?,
-        ..Default::default()
-    };
-    if let Some(limit) = limit {
-        if limit == 0 {
-            return Err(invalid("limit must be at least 1"));
-        }
-        r.limit = limit;
+/// A duration argument in seconds (finite and not negative; the engine checks its own
+/// bounds and says them).
+pub(crate) fn duration(value: f64, what: &str) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        invalid(format!(
+            "{what} must be a number of seconds, 0 or more, got {value}"
+        ))
+    })
+}
+
+/// `Name(field=repr(value), …)` of a record object, from its properties.
+pub(crate) fn record_repr<T: pyo3::PyClass>(
+    slf: &Bound<'_, T>,
+    class: &str,
+    fields: &[&str],
+) -> PyResult<String> {
+    let mut parts = Vec::with_capacity(fields.len());
+    for f in fields {
+        let value = slf.as_any().getattr(*f)?.repr()?;
+        parts.push(format!("{f}={}", value.extract::<String>()?));
     }
-    Ok(r)
+    Ok(format!("{class}({})", parts.join(", ")))
 }

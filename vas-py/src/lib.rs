@@ -2,13 +2,16 @@
 //!
 //! A thin pyo3 layer over [`vas::BlockingVas`]: it converts arguments and results, releases
 //! the GIL around every call that waits or works, checks for Ctrl-C while it waits, and owns
-//! no logic of its own. The pure-Python half (`vas-py/python/vas/`) adds the `asyncio`
-//! forms on top of these blocking primitives.
+//! no logic of its own. Its classes and the engine's methods are generated from the engine's
+//! description by `vas-gen` ([`generated`]); what is written here by hand is the engine handle
+//! ([`engine`]), the conversions ([`convert`]), the exceptions ([`error`]), the
+//! subscriptions and frames ([`stream`]) and the synthetic camera ([`synth`]). The
+//! pure-Python half (`vas-py/python/vas/`) adds the `asyncio` forms (also generated).
 
 mod convert;
 mod engine;
 mod error;
-mod model;
+mod generated;
 mod stream;
 mod synth;
 
@@ -20,7 +23,7 @@ fn _vas(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     error::register(m)?;
     m.add_class::<engine::Vas>()?;
-    model::register(m)?;
+    generated::register(m)?;
     stream::register(m)?;
     m.add_class::<synth::SyntheticCamera>()?;
     Ok(())

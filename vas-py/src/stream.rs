@@ -1,5 +1,8 @@
-//! What flows: decoded frames (`Frames`, `Frame`) and events (`Events`), read by blocking
-//! calls that release the GIL and check for Ctrl-C every [`POLL`] while they wait.
+//! What flows: decoded frames (`Frames`, `Frame`), encoded frames (`EncodedFrames`,
+//! `EncodedFrame`) and events (`Events`), read by blocking calls that release the GIL and
+//! check for Ctrl-C every [`POLL`] while they wait. What a frame says about itself has
+//! generated properties (`width`, `time`, …, from `vas::FrameInfo` and
+//! `vas::EncodedFrameInfo`); the event classes are generated too.
 //!
 //! A `Frame` holds its pixels (the engine's buffer, shared with other subscribers of the same
 //! format and size) and lends them to numpy through `__array_interface__`: the array shares
@@ -11,12 +14,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
 use pyo3::prelude::*;
-
-use crate::model::q;
-use pyo3::types::PyDict;
-use vas::frames::{FrameSubscription, PixelFormat, VideoFrame};
+use pyo3::types::{PyBytes, PyDict};
+use vas::frames::{
+    EncodedDelivery, EncodedFrame as VasEncodedFrame, EncodedSubscription, FrameSubscription,
+    PixelFormat, VideoFrame,
+};
 use vas::{ErrorKind, EventSubscription};
 
 use crate::error::{closed, timeout, to_py};
@@ -31,6 +34,8 @@ pub(crate) const MAX_WAIT: Duration = Duration::from_secs(1_000_000_000);
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Frame>()?;
     m.add_class::<Frames>()?;
+    m.add_class::<EncodedFrame>()?;
+    m.add_class::<EncodedFrames>()?;
     m.add_class::<Events>()?;
     Ok(())
 }
@@ -82,48 +87,25 @@ fn wait<T: Send>(
 pub(crate) struct Frame {
     /// The pixels (immutable; numpy reads them through `__array_interface__`).
     pixels: Bytes,
-    format: PixelFormat,
-    /// Width in pixels.
-    #[pyo3(get)]
-    width: u32,
-    /// Height in pixels.
-    #[pyo3(get)]
-    height: u32,
-    /// Presentation time in the stream's 90 kHz clock.
-    #[pyo3(get)]
-    pts: i64,
-    /// Capture time (UTC, timezone-aware).
-    #[pyo3(get)]
-    time: DateTime<Utc>,
-    /// Whether it was a keyframe in the stream.
-    #[pyo3(get)]
-    keyframe: bool,
-    /// Its number in the subscription (gaps show frames skipped for being stale).
-    #[pyo3(get)]
-    seq: u64,
-    /// Bumps when the stream restarted (pts then restarts too).
-    #[pyo3(get)]
-    epoch: u32,
+    info: vas::FrameInfo,
 }
 
 impl Frame {
     fn new(f: VideoFrame) -> Frame {
         Frame {
             pixels: f.data().clone(),
-            format: f.format(),
-            width: f.width(),
-            height: f.height(),
-            pts: f.pts(),
-            time: f.time(),
-            keyframe: f.keyframe(),
-            seq: f.seq(),
-            epoch: f.epoch(),
+            info: f.info(),
         }
     }
 
+    /// What the frame says about itself (its generated properties read this).
+    pub(crate) fn info(&self) -> vas::FrameInfo {
+        self.info
+    }
+
     fn shape(&self) -> Vec<usize> {
-        let (w, h) = (self.width as usize, self.height as usize);
-        match self.format {
+        let (w, h) = (self.info.width as usize, self.info.height as usize);
+        match self.info.format {
             PixelFormat::Rgb24 | PixelFormat::Bgr24 => vec![h, w, 3],
             PixelFormat::Gray8 => vec![h, w],
             _ => vec![h * 3 / 2, w],
@@ -133,12 +115,6 @@ impl Frame {
 
 #[pymethods]
 impl Frame {
-    /// The pixel format's name (`"bgr24"`, `"rgb24"`, `"gray"`, `"i420"`, `"nv12"`).
-    #[getter]
-    fn format(&self) -> &'static str {
-        self.format.as_str()
-    }
-
     /// The numpy array (a new view of the same memory on every access).
     #[getter]
     fn array<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
@@ -163,15 +139,63 @@ impl Frame {
     }
 
     fn __repr__(&self) -> String {
+        let i = &self.info;
         format!(
-            "Frame({}x{} {}, seq={}, pts={}, time={}, keyframe={})",
-            self.width,
-            self.height,
-            self.format.as_str(),
-            self.seq,
-            self.pts,
-            q(&self.time.to_rfc3339()),
-            if self.keyframe { "True" } else { "False" }
+            "Frame({}x{} {}, seq={}, pts={}, time='{}', keyframe={})",
+            i.width,
+            i.height,
+            i.format.as_str(),
+            i.seq,
+            i.pts,
+            i.time.to_rfc3339(),
+            if i.keyframe { "True" } else { "False" }
+        )
+    }
+}
+
+/// One frame as the camera sent it (encoded): `data` is the payload (video: NAL units, each
+/// prefixed with its 4-byte big-endian length; audio: one codec frame).
+#[pyclass(module = "vas._vas", frozen)]
+pub(crate) struct EncodedFrame {
+    data: Bytes,
+    info: vas::EncodedFrameInfo,
+}
+
+impl EncodedFrame {
+    fn new(f: VasEncodedFrame) -> EncodedFrame {
+        EncodedFrame {
+            info: f.info(),
+            data: f.data,
+        }
+    }
+
+    /// What the frame says about itself (its generated properties read this).
+    pub(crate) fn info(&self) -> vas::EncodedFrameInfo {
+        self.info
+    }
+}
+
+#[pymethods]
+impl EncodedFrame {
+    /// The payload (a copy, as `bytes`).
+    #[getter]
+    fn data<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.data)
+    }
+
+    fn __len__(&self) -> usize {
+        self.data.len()
+    }
+
+    fn __repr__(&self) -> String {
+        let i = &self.info;
+        format!(
+            "EncodedFrame({} {}, {} bytes, pts={}, keyframe={})",
+            i.track.as_str(),
+            i.codec.as_str(),
+            self.data.len(),
+            i.pts,
+            if i.keyframe { "True" } else { "False" }
         )
     }
 }
@@ -189,6 +213,28 @@ impl Source for FrameSubscription {
     const WHAT: &'static str = "frame";
     fn recv(&mut self, wait: Duration) -> vas::Result<VideoFrame> {
         self.recv_timeout(wait)
+    }
+}
+
+/// An encoded subscription and the frames it lost (a reader that fell behind).
+pub(crate) struct EncodedSource {
+    sub: EncodedSubscription,
+    lost: u64,
+}
+
+impl Source for EncodedSource {
+    type Item = VasEncodedFrame;
+    const WHAT: &'static str = "encoded frame";
+    fn recv(&mut self, wait: Duration) -> vas::Result<VasEncodedFrame> {
+        let until = Instant::now() + wait;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match self.sub.recv_timeout(left)? {
+                EncodedDelivery::Frame(f) => return Ok(f),
+                EncodedDelivery::Lost { frames } => self.lost += frames,
+                _ => {}
+            }
+        }
     }
 }
 
@@ -269,20 +315,27 @@ fn coroutine<'py, T: pyo3::PyClass>(
         .call_method1(function, (slf, timeout))
 }
 
+/// A `timeout` argument of a subscription: None (for ever) or seconds, checked.
+fn checked_timeout(timeout: Option<f64>) -> PyResult<Option<f64>> {
+    if let Some(t) = timeout {
+        crate::convert::seconds(t, "timeout", MAX_WAIT)?;
+    }
+    Ok(timeout)
+}
+
 /// A subscription to a stream's decoded frames, from `Vas.frames`. Iterate it (blocking or
 /// `async for`), or call `read`. Closing it (or the engine) ends the iteration.
 #[pyclass(module = "vas._vas", frozen)]
 pub(crate) struct Frames {
     channel: Channel<FrameSubscription>,
-    stream_id: String,
 }
 
 impl Frames {
-    pub(crate) fn new(sub: FrameSubscription, stream_id: String, timeout: Option<f64>) -> Self {
-        Frames {
-            channel: Channel::new(sub, timeout),
-            stream_id,
-        }
+    /// The subscription `Vas.frames` made, with the default wait of each step.
+    pub(crate) fn new(sub: FrameSubscription, timeout: Option<f64>) -> PyResult<Self> {
+        Ok(Frames {
+            channel: Channel::new(sub, checked_timeout(timeout)?),
+        })
     }
 }
 
@@ -293,8 +346,7 @@ impl Frames {
     /// the subscription or the engine is closed.
     #[pyo3(signature = (timeout=None))]
     fn read(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Frame> {
-        let of = format!(" from stream {}", self.stream_id);
-        self.channel.read(py, timeout, &of).map(Frame::new)
+        self.channel.read(py, timeout, "").map(Frame::new)
     }
 
     /// `read` as a coroutine: ``await frames.aread(timeout)``.
@@ -330,12 +382,6 @@ impl Frames {
         self.channel.closed()
     }
 
-    /// The stream's id.
-    #[getter]
-    fn stream_id(&self) -> &str {
-        &self.stream_id
-    }
-
     /// The default wait of `read` and of each iteration step, in seconds (None: for ever).
     #[getter]
     fn timeout(&self) -> Option<f64> {
@@ -369,8 +415,98 @@ impl Frames {
 
     fn __repr__(&self) -> String {
         format!(
-            "Frames(stream_id={}, closed={})",
-            q(&self.stream_id),
+            "Frames(closed={})",
+            if self.closed() { "True" } else { "False" }
+        )
+    }
+}
+
+/// A subscription to a stream's encoded frames, from `Vas.encoded_frames`: video and audio
+/// as the camera sent them, from the stream's cached keyframe on. Iterate it (blocking or
+/// `async for`), or call `read`. A reader that falls behind is skipped to the next keyframe
+/// (counted by `lost`).
+#[pyclass(module = "vas._vas", frozen)]
+pub(crate) struct EncodedFrames {
+    channel: Channel<EncodedSource>,
+}
+
+impl EncodedFrames {
+    /// The subscription `Vas.encoded_frames` made, with the default wait of each step.
+    pub(crate) fn new(sub: EncodedSubscription, timeout: Option<f64>) -> PyResult<Self> {
+        Ok(EncodedFrames {
+            channel: Channel::new(EncodedSource { sub, lost: 0 }, checked_timeout(timeout)?),
+        })
+    }
+}
+
+#[pymethods]
+impl EncodedFrames {
+    /// The next encoded frame, waiting at most `timeout` seconds (None: the subscription's
+    /// own timeout, by default for ever); raises `vas.Timeout` when none came, `vas.Closed`
+    /// once the subscription or the engine is closed.
+    #[pyo3(signature = (timeout=None))]
+    fn read(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<EncodedFrame> {
+        self.channel.read(py, timeout, "").map(EncodedFrame::new)
+    }
+
+    /// `read` as a coroutine: ``await frames.aread(timeout)``.
+    #[pyo3(signature = (timeout=None))]
+    fn aread<'py>(slf: &Bound<'py, Self>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+        coroutine(slf, "read", timeout.or(slf.get().channel.timeout))
+    }
+
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<EncodedFrame>> {
+        until_closed(py, self.read(py, None))
+    }
+
+    fn __aiter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __anext__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        coroutine(slf, "next_item", slf.get().channel.timeout)
+    }
+
+    /// Ends the subscription (the iteration stops); closing twice is harmless.
+    fn close(&self, py: Python<'_>) {
+        self.channel.close(py);
+    }
+
+    /// Whether `close` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.channel.closed()
+    }
+
+    /// The default wait of `read` and of each iteration step, in seconds (None: for ever).
+    #[getter]
+    fn timeout(&self) -> Option<f64> {
+        self.channel.timeout
+    }
+
+    /// Frames skipped because this reader fell behind.
+    #[getter]
+    fn lost(&self) -> u64 {
+        self.channel.lock().as_ref().map_or(0, |s| s.lost)
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.close(py);
+        false
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "EncodedFrames(closed={})",
             if self.closed() { "True" } else { "False" }
         )
     }
@@ -384,10 +520,11 @@ pub(crate) struct Events {
 }
 
 impl Events {
-    pub(crate) fn new(sub: EventSubscription, timeout: Option<f64>) -> Self {
-        Events {
-            channel: Channel::new(sub, timeout),
-        }
+    /// The subscription `Vas.events` made, with the default wait of each step.
+    pub(crate) fn new(sub: EventSubscription, timeout: Option<f64>) -> PyResult<Self> {
+        Ok(Events {
+            channel: Channel::new(sub, checked_timeout(timeout)?),
+        })
     }
 }
 
@@ -401,7 +538,7 @@ impl Events {
         loop {
             // (An event of a kind newer than this binding is passed over.)
             let e = self.channel.read(py, timeout, "")?;
-            if let Some(obj) = crate::model::event(py, e)? {
+            if let Some(obj) = crate::generated::event_object(py, e)? {
                 return Ok(obj);
             }
         }

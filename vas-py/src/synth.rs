@@ -12,7 +12,6 @@ use std::time::Duration;
 use pyo3::prelude::*;
 
 use crate::error::{IntoPyResult, closed, invalid};
-use crate::model::q;
 
 #[cfg(feature = "demo")]
 type Camera = (vas_synth::SyntheticCamera, tokio::runtime::Runtime);
@@ -186,7 +185,7 @@ impl SyntheticCamera {
     }
 
     fn __repr__(&self) -> String {
-        format!("SyntheticCamera(url={})", q(&self.url))
+        format!("SyntheticCamera(url={:?})", self.url)
     }
 }
 

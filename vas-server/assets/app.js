@@ -9,10 +9,7 @@ const REFRESH_MS = 2000;
 const BOOKMARK_POLL_MS = 1000;
 // ...until this long after its clip's end (at + after_s), then the page stops asking.
 const BOOKMARK_POLL_SLACK_MS = 30000;
-// Lists are read in pages of this many (the API's largest page)...
-const LIST_PAGE_SIZE = 1000;
-// ...at most this many pages, and the newest this many are shown.
-const LIST_PAGES = 5;
+// The snapshots and bookmarks views show the newest this many.
 const LIST_SHOWN = 500;
 const params = new URLSearchParams(location.search);
 // ?signaling=whep plays live tiles through WHEP (plain fetch) instead of the WebSocket.
@@ -126,19 +123,9 @@ function streamName(names, id) {
   return names.get(id) || `stream ${id.slice(0, 8)}`;
 }
 
-// The newest items of a list endpoint that answers oldest first: pages forward from the
-// oldest (at most LIST_PAGES pages) and returns up to LIST_SHOWN, newest first.
-async function listNewest(path, timeField) {
-  const items = new Map();
-  let from = null;
-  for (let page = 0; page < LIST_PAGES; page += 1) {
-    const query = `limit=${LIST_PAGE_SIZE}${from ? `&from=${encodeURIComponent(from)}` : ""}`;
-    const batch = await api("GET", `${path}?${query}`);
-    for (const item of batch) items.set(item.id, item);
-    if (batch.length < LIST_PAGE_SIZE) break;
-    from = batch[batch.length - 1][timeField];
-  }
-  return [...items.values()].slice(-LIST_SHOWN).reverse();
+// The newest LIST_SHOWN items of a list endpoint, newest first (the API's order=newest).
+async function listNewest(path) {
+  return api("GET", `${path}?order=newest&limit=${LIST_SHOWN}`);
 }
 
 // ---------------------------------------------------------------- snapshots and bookmarks
@@ -202,7 +189,7 @@ async function followBookmark(b, out) {
   const link = { href: "#/bookmarks", text: "Show bookmarks" };
   const show = (b) => {
     if (b.state === "ready") setStatus(out, "ok", `Bookmark ready: ${fmtTime(b.at)}.`, link);
-    else if (b.state === "failed") setStatus(out, "error", `Bookmark failed: ${b.error || "no reason given"}`);
+    else if (b.state === "failed") setStatus(out, "error", `Bookmark failed: ${b.detail || "no reason given"}`);
     else setStatus(out, "pending", `Bookmark pending: the clip ends ${b.after_s} s after ${fmtTime(b.at)}…`);
   };
   show(b);
@@ -628,7 +615,7 @@ async function showSnapshots() {
   setStatus(out, "pending", "Loading snapshots…");
   let snaps, names;
   try {
-    [snaps, names] = await Promise.all([listNewest("/api/v1/snapshots", "taken_at"), streamNames()]);
+    [snaps, names] = await Promise.all([listNewest("/api/v1/snapshots"), streamNames()]);
   } catch (e) {
     setStatus(out, "error", `Could not load the snapshots: ${e.message}`);
     return;
@@ -681,7 +668,7 @@ function bookmarkCard(b, names) {
     setMedia(download, "href", b.clip_url);
     body.push(video, el("div", { class: "actions" }, download));
   } else if (b.state === "failed") {
-    body.push(el("p", { class: "error" }, `Failed: ${b.error || "no reason given"}`), el("div", { class: "actions" }));
+    body.push(el("p", { class: "error" }, `Failed: ${b.detail || "no reason given"}`), el("div", { class: "actions" }));
   } else {
     body.push(el("p", { class: "hint" }, "The clip is being cut…"), el("div", { class: "actions" }));
   }
@@ -709,7 +696,7 @@ async function showBookmarks(fresh = true) {
   if (fresh) setStatus(out, "pending", "Loading bookmarks…");
   let marks, names;
   try {
-    [marks, names] = await Promise.all([listNewest("/api/v1/bookmarks", "at"), streamNames()]);
+    [marks, names] = await Promise.all([listNewest("/api/v1/bookmarks"), streamNames()]);
   } catch (e) {
     setStatus(out, "error", `Could not load the bookmarks: ${e.message}`);
     return;

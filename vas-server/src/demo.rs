@@ -51,7 +51,7 @@ pub async fn start_camera(port: u16, loop_seconds: Option<u32>) -> Result<Synthe
 pub async fn register(vas: &Vas, camera: &SyntheticCamera) -> Result<(), vas::Error> {
     let url = camera.url();
     let existing = vas
-        .devices()
+        .devices(vas::Order::Oldest)
         .await?
         .into_iter()
         .find(|d| d.name == DEMO_CAMERA_NAME);
@@ -71,9 +71,9 @@ pub async fn register(vas: &Vas, camera: &SyntheticCamera) -> Result<(), vas::Er
             let device = vas
                 .add_device(NewDevice::new(DEMO_CAMERA_NAME, url))
                 .await?;
-            for s in vas.streams().await? {
-                if s.stream.device_id == device.id && s.stream.profile == StreamProfile::Main {
-                    vas.start_stream(s.stream.id).await?;
+            for s in vas.streams(Some(device.id), vas::Order::Oldest).await? {
+                if s.profile == StreamProfile::Main {
+                    vas.start_stream(s.id).await?;
                 }
             }
         }

@@ -279,7 +279,8 @@ async fn run_socket(state: AppState, mut socket: WebSocket) {
                 session_id,
             }) => match sessions.remove(&session_id) {
                 Some(viewer) => {
-                    state.vas.webrtc_close(viewer).await;
+                    // Gone either way; an engine that closed meanwhile has no viewer left.
+                    let _ = state.vas.webrtc_close(viewer).await;
                     ServerMessage::Closed {
                         request_id,
                         session_id,
@@ -296,7 +297,8 @@ async fn run_socket(state: AppState, mut socket: WebSocket) {
         }
     }
     for viewer in sessions.into_values() {
-        state.vas.webrtc_close(viewer).await;
+        // The socket is gone: end its viewers (an engine that closed has none left).
+        let _ = state.vas.webrtc_close(viewer).await;
     }
 }
 
@@ -313,7 +315,7 @@ async fn offer(
         ));
     }
     let id: StreamId = stream_id.parse()?;
-    let session = state.vas.webrtc_offer(id, sdp).await?;
+    let session = state.vas.webrtc_answer(id, sdp.to_owned()).await?;
     Ok((session_token(), session.viewer, session.answer_sdp))
 }
 
@@ -355,7 +357,7 @@ pub async fn whep_offer(
         viewer,
         answer_sdp: answer,
         ..
-    } = state.vas.webrtc_offer(id, &body).await?;
+    } = state.vas.webrtc_answer(id, body).await?;
     let token = session_token();
     {
         let mut sessions = state.whep.lock();
@@ -383,7 +385,7 @@ pub async fn whep_delete(
     let viewer = state.whep.lock().remove(&token);
     match viewer {
         Some(v) => {
-            state.vas.webrtc_close(v).await;
+            state.vas.webrtc_close(v).await?;
             Ok(StatusCode::NO_CONTENT)
         }
         None => Err(Error::not_found("no such WHEP session").into()),

@@ -116,15 +116,6 @@ impl From<vas::Error> for VasError {
     }
 }
 
-impl VasError {
-    /// An `InvalidInput` with a message.
-    pub(crate) fn invalid(message: impl Into<String>) -> Self {
-        VasError::InvalidInput {
-            message: message.into(),
-        }
-    }
-}
-
 /// What a listener callback may fail with. An exception the callback throws (of any type)
 /// is contained: it never reaches the engine, the subscription counts it and goes on.
 #[derive(Debug, thiserror::Error, uniffi::Error)]

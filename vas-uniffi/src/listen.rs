@@ -1,6 +1,6 @@
-//! Events and decoded frames delivered to foreign callbacks, each subscription on a thread
-//! of its own that waits in short slices, so that cancelling (also from inside the callback)
-//! or closing the engine ends it within one slice.
+//! Events, decoded frames and encoded frames delivered to foreign callbacks, each
+//! subscription on a thread of its own that waits in short slices, so that cancelling (also
+//! from inside the callback) or closing the engine ends it within one slice.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -8,7 +8,27 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::error::{ListenerError, VasError};
-use crate::model::{Event, Frame};
+use crate::generated::{EncodedFrameInfo, Event, FrameInfo};
+
+/// One decoded picture: its pixels (in the subscription's format) and what it says about
+/// itself.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Frame {
+    /// The pixels, laid out as the format says (rows tightly packed).
+    pub data: Vec<u8>,
+    /// What the frame says about itself.
+    pub info: FrameInfo,
+}
+
+/// One frame as the camera sent it: its payload (video: NAL units, each prefixed with its
+/// 4-byte big-endian length; audio: one codec frame) and what it says about itself.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct EncodedFrame {
+    /// The payload.
+    pub data: Vec<u8>,
+    /// What the frame says about itself.
+    pub info: EncodedFrameInfo,
+}
 
 /// How long a delivery thread waits before it looks at its cancel flag again.
 const SLICE: Duration = Duration::from_millis(50);
@@ -27,6 +47,15 @@ pub trait EventListener: Send + Sync {
 pub trait FrameListener: Send + Sync {
     /// One frame, on the subscription's own thread.
     fn on_frame(&self, frame: Frame) -> Result<(), ListenerError>;
+    /// The subscription ended: `error` says why.
+    fn on_end(&self, error: VasError);
+}
+
+/// Receives a stream's encoded frames; as [`FrameListener`].
+#[uniffi::export(with_foreign)]
+pub trait EncodedFrameListener: Send + Sync {
+    /// One encoded frame, on the subscription's own thread.
+    fn on_frame(&self, frame: EncodedFrame) -> Result<(), ListenerError>;
     /// The subscription ended: `error` says why.
     fn on_end(&self, error: VasError);
 }
@@ -74,6 +103,19 @@ impl Feed for vas::frames::FrameSubscription {
     type Item = vas::frames::VideoFrame;
     fn next(&mut self, wait: Duration) -> vas::Result<vas::frames::VideoFrame> {
         self.recv_timeout(wait)
+    }
+}
+
+impl Feed for vas::frames::EncodedSubscription {
+    type Item = vas::frames::EncodedFrame;
+    fn next(&mut self, wait: Duration) -> vas::Result<vas::frames::EncodedFrame> {
+        let until = std::time::Instant::now() + wait;
+        loop {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if let vas::frames::EncodedDelivery::Frame(f) = self.recv_timeout(left)? {
+                return Ok(f);
+            }
+        }
     }
 }
 
@@ -191,7 +233,31 @@ pub(crate) fn frames(
     Subscription::start(
         "vas-frames",
         sub,
-        move |f| Some(l.on_frame(Frame::from(f))),
+        move |f: vas::frames::VideoFrame| {
+            Some(l.on_frame(Frame {
+                data: f.data().to_vec(),
+                info: f.info().into(),
+            }))
+        },
+        move |e| listener.on_end(e),
+    )
+}
+
+/// Delivers a stream's encoded frames to a listener.
+pub(crate) fn encoded_frames(
+    sub: vas::frames::EncodedSubscription,
+    listener: Arc<dyn EncodedFrameListener>,
+) -> Result<Arc<Subscription>, VasError> {
+    let l = listener.clone();
+    Subscription::start(
+        "vas-encoded",
+        sub,
+        move |f: vas::frames::EncodedFrame| {
+            Some(l.on_frame(EncodedFrame {
+                info: f.info().into(),
+                data: f.data.to_vec(),
+            }))
+        },
         move |e| listener.on_end(e),
     )
 }

@@ -1,4 +1,4 @@
-//! Camera addresses and their credentials.
+//! Device addresses and their credentials.
 //!
 //! Owns: validating `rtsp://` / `rtsps://` URLs, splitting credentials out of them, and
 //! rendering them back with every secret masked: the userinfo password, a bare userinfo token

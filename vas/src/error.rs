@@ -67,6 +67,13 @@ macro_rules! error_kinds {
                 }
             }
 
+            /// The Rust variant's name (`"InvalidInput"`).
+            pub const fn rust_name(self) -> &'static str {
+                match self {
+                    $( ErrorKind::$variant => stringify!($variant), )+
+                }
+            }
+
             /// What the kind means, in a sentence (its documentation, on one line).
             pub const fn description(self) -> &'static str {
                 match self {

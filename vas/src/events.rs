@@ -14,10 +14,10 @@
 //! let vas = vas::Vas::builder().data_dir(dir.path()).build().await?;
 //! let mut events = vas.events();
 //! let cam = vas.add_device(vas::NewDevice::new("door", "rtsp://10.0.0.9/main")).await?;
-//! let stream = vas.streams().await?[0].stream.id;
+//! let stream = vas.streams(None, vas::Order::Oldest).await?[0].id;
 //! vas.start_stream(stream).await?;
 //! match events.recv().await? {
-//!     vas::Event::StreamState { stream: s, state, .. } => {
+//!     vas::Event::StreamState { stream_id: s, state, .. } => {
 //!         assert_eq!(s, stream);
 //!         assert_eq!(state, vas::StreamState::Connecting);
 //!     }
@@ -33,23 +33,24 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+use crate::model::StreamState;
 use crate::model::{BookmarkId, BookmarkState, RecordingId, SnapshotId, StreamId};
 use crate::record::RecorderState;
 use crate::sfu::ViewerId;
-use crate::status::StreamState;
 use crate::{Error, ErrorKind, Result};
 
 /// Events kept for subscribers that are momentarily behind.
 pub const EVENT_BUFFER: usize = 1024;
 
-/// Something that happened in the engine.
-#[derive(Debug, Clone, PartialEq)]
+/// Something that happened in the engine. Each variant's name ([`Event::kind`]) is the same in
+/// every shell.
+#[derive(Debug, Clone, PartialEq, vas_macros::Union)]
 #[non_exhaustive]
 pub enum Event {
     /// A stream's ingest state changed (connecting, live, reconnecting, failed, stopped).
     StreamState {
         /// The stream.
-        stream: StreamId,
+        stream_id: StreamId,
         /// Its new state.
         state: StreamState,
         /// The error behind it, if any (credentials masked).
@@ -60,11 +61,11 @@ pub enum Event {
     /// A stream's recorder changed state or started a new recording.
     Recorder {
         /// The stream.
-        stream: StreamId,
+        stream_id: StreamId,
         /// The recorder's new state.
         state: RecorderState,
         /// The recording being written, if any.
-        recording: Option<RecordingId>,
+        recording_id: Option<RecordingId>,
         /// The last error, if the recorder is failing.
         error: Option<String>,
         /// When it changed.
@@ -73,7 +74,7 @@ pub enum Event {
     /// A WebRTC viewer's media started flowing.
     ViewerJoined {
         /// The stream watched.
-        stream: StreamId,
+        stream_id: StreamId,
         /// The viewer.
         viewer: ViewerId,
         /// When.
@@ -82,7 +83,7 @@ pub enum Event {
     /// A WebRTC viewer left, was closed, or failed.
     ViewerLeft {
         /// The stream watched.
-        stream: StreamId,
+        stream_id: StreamId,
         /// The viewer.
         viewer: ViewerId,
         /// Why, in words (closed, timed out, failed: …).
@@ -93,18 +94,18 @@ pub enum Event {
     /// A snapshot was saved (its file and row exist).
     SnapshotSaved {
         /// The stream.
-        stream: StreamId,
+        stream_id: StreamId,
         /// The saved snapshot.
-        snapshot: SnapshotId,
+        snapshot_id: SnapshotId,
         /// Capture time of the frame it shows.
         taken_at: DateTime<Utc>,
     },
     /// A bookmark was made (`pending`), or its clip is ready or failed.
     Bookmark {
         /// The stream.
-        stream: StreamId,
+        stream_id: StreamId,
         /// The bookmark.
-        bookmark: BookmarkId,
+        bookmark_id: BookmarkId,
         /// Its new state.
         state: BookmarkState,
         /// Why it failed, or what a ready clip lacks.
@@ -124,12 +125,12 @@ impl Event {
     /// The stream the event is about, if any.
     pub fn stream(&self) -> Option<StreamId> {
         match self {
-            Event::StreamState { stream, .. }
-            | Event::Recorder { stream, .. }
-            | Event::ViewerJoined { stream, .. }
-            | Event::ViewerLeft { stream, .. }
-            | Event::SnapshotSaved { stream, .. }
-            | Event::Bookmark { stream, .. } => Some(*stream),
+            Event::StreamState { stream_id, .. }
+            | Event::Recorder { stream_id, .. }
+            | Event::ViewerJoined { stream_id, .. }
+            | Event::ViewerLeft { stream_id, .. }
+            | Event::SnapshotSaved { stream_id, .. }
+            | Event::Bookmark { stream_id, .. } => Some(*stream_id),
             Event::Missed { .. } => None,
         }
     }
@@ -303,7 +304,7 @@ mod tests {
 
     fn state(stream: StreamId, state: StreamState) -> Event {
         Event::StreamState {
-            stream,
+            stream_id: stream,
             state,
             error: None,
             at: Utc::now(),

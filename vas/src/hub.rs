@@ -363,7 +363,7 @@ mod tests {
         }
     }
 
-    struct Camera {
+    struct Device {
         params: Arc<VideoParams>,
         clock: SimulatedClock,
         n: i64,
@@ -371,9 +371,9 @@ mod tests {
         alive: Arc<AtomicUsize>,
     }
 
-    impl Camera {
-        fn new(gop: i64) -> Camera {
-            Camera {
+    impl Device {
+        fn new(gop: i64) -> Device {
+            Device {
                 params: Arc::new(VideoParams {
                     codec: VideoCodec::H264,
                     width: 64,
@@ -418,7 +418,7 @@ mod tests {
     #[tokio::test]
     async fn new_subscriber_starts_at_the_cached_keyframe() {
         let hub = Hub::new(HubConfig::default());
-        let mut cam = Camera::new(10);
+        let mut cam = Device::new(10);
         for _ in 0..14 {
             hub.publish(cam.next(100));
         }
@@ -444,7 +444,7 @@ mod tests {
     #[tokio::test]
     async fn subscriber_before_any_keyframe_waits_for_one() {
         let hub = Hub::new(HubConfig::default());
-        let mut cam = Camera::new(5);
+        let mut cam = Device::new(5);
         hub.publish(cam.next(10)); // keyframe 0
         hub.close();
         let hub = Hub::new(HubConfig::default());
@@ -462,7 +462,7 @@ mod tests {
             ring_frames: 16,
             gop_cache_bytes: 1000,
         });
-        let mut cam = Camera::new(100);
+        let mut cam = Device::new(100);
         for _ in 0..20 {
             hub.publish(cam.next(100));
         }
@@ -479,7 +479,7 @@ mod tests {
             ring_frames: 32,
             gop_cache_bytes: DEFAULT_GOP_CACHE_BYTES,
         });
-        let mut cam = Camera::new(30);
+        let mut cam = Device::new(30);
         hub.publish(cam.next(1000)); // keyframe 0
         let mut slow = hub.subscribe();
         let mut fast = hub.subscribe();

@@ -14,9 +14,9 @@
 //! let cam = vas.add_device(NewDevice::new("gate", "rtsp://admin:pw@10.0.0.5/stream1")).await?;
 //! assert_eq!(cam.rtsp_url, "rtsp://admin:***@10.0.0.5/stream1");
 //! assert!(cam.has_credentials); // the password itself never comes back
-//! let streams = vas.streams().await?;
-//! let live = vas.start_stream(streams[0].stream.id).await?;
-//! assert_eq!(live.stream.desired, vas::DesiredState::Running);
+//! let streams = vas.streams(Some(cam.id), vas::Order::Oldest).await?;
+//! let live = vas.start_stream(streams[0].id).await?;
+//! assert_eq!(live.desired_state, vas::DesiredState::Running);
 //! vas.close().await;
 //! # Ok::<(), vas::Error>(())
 //! # }).unwrap();
@@ -24,7 +24,7 @@
 //!
 //! ## Tasks
 //!
-//! * **Pull decoded frames** — [`Vas::frames`] with [`frames::FrameOptions`] (pixel format,
+//! * **Pull decoded frames** — [`Vas::frames`] with [`FrameOptions`] (pixel format,
 //!   size, rate, newest-only or a bounded queue); receive with `recv().await`,
 //!   `recv_timeout` from any thread, or `try_recv`. See [`frames`].
 //! * **React to events** — [`Vas::events`]: one ordered stream of [`Event`]s (stream states,
@@ -35,23 +35,23 @@
 //! * **Without an async runtime** — [`VasBuilder::build_blocking`] starts an engine that
 //!   owns its runtime; [`Vas::blocking`] gives every call in blocking form ([`BlockingVas`]),
 //!   usable from any plain thread. Async calls can be awaited from any executor.
-//! * **Encoded frames** — [`Vas::subscribe`] gives the camera's frames as sent
+//! * **Encoded frames** — [`Vas::encoded_frames`] gives the camera's frames as sent
 //!   ([`frames::EncodedSubscription`]), async, blocking with a timeout, or `try`.
-//! * **Embed and view** — [`VasBuilder::webrtc`] enables WebRTC; [`Vas::webrtc_offer`] answers
+//! * **Embed and view** — [`VasBuilder::webrtc`] enables WebRTC; [`Vas::webrtc_answer`] answers
 //!   a browser's SDP offer (WHEP-style; example below, and `examples/embed_live.rs` puts it
 //!   behind an axum route).
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use std::time::Duration;
-//! use vas::frames::{FrameOptions, PixelFormat, Strategy};
+//! use vas::frames::{FrameOptions, PixelFormat};
 //! let dir = tempfile::tempdir().unwrap();
 //! let vas = vas::Vas::builder().data_dir(dir.path()).build().await?;
 //! vas.add_device(vas::NewDevice::new("gate", "rtsp://10.0.0.5/stream1")).await?;
-//! let stream = vas.streams().await?[0].stream.id;
+//! let stream = vas.streams(None, vas::Order::Oldest).await?[0].id;
 //! // Subscribing works before the stream runs; frames come once it does.
 //! let mut frames = vas
-//!     .frames(stream, FrameOptions::new(PixelFormat::Gray8).max_fps(5.0).strategy(Strategy::Latest))
+//!     .frames(stream, FrameOptions::new(PixelFormat::Gray8).max_fps(5.0))
 //!     .await?;
 //! let err = frames.recv_timeout(Duration::from_millis(50)).unwrap_err();
 //! assert_eq!(err.kind(), vas::ErrorKind::Timeout);
@@ -76,11 +76,11 @@
 //! # }).await.unwrap();
 //! # let url = camera.url();
 //! use std::time::{Duration, Instant};
-//! use vas::{NewDevice, Range, Vas};
+//! use vas::{NewDevice, ListQuery, Vas};
 //! let dir = tempfile::tempdir().unwrap();
 //! let vas = Vas::builder().data_dir(dir.path()).build().await?;
 //! vas.add_device(NewDevice::new("gate", url)).await?; // url: the camera's rtsp://…
-//! let stream = vas.streams().await?[0].stream.id;
+//! let stream = vas.streams(None, vas::Order::Oldest).await?[0].id;
 //! vas.set_recording(stream, true).await?;
 //! vas.start_stream(stream).await?;
 //!
@@ -91,9 +91,9 @@
 //!     tokio::time::sleep(Duration::from_millis(100)).await;
 //! }
 //!
-//! let recordings = vas.recordings(Range::stream(stream)).await?;
+//! let recordings = vas.recordings(ListQuery::stream(stream)).await?;
 //! let from = recordings[0].start;
-//! let playlist = vas.playback_playlist(stream, from, chrono::Utc::now(), "/media/").await?;
+//! let playlist = vas.playback_playlist(stream, from, chrono::Utc::now(), "/media/".into()).await?;
 //! assert!(playlist.segments[0].uri.starts_with("/media/"));
 //! assert!(playlist.render().starts_with("#EXTM3U"));
 //! vas.close().await; // the open recording ends with a complete playlist
@@ -105,7 +105,7 @@
 //!
 //! With [`VasBuilder::webrtc`] the engine runs an ICE-lite WebRTC service on one UDP port
 //! (and ICE-TCP on the same port). A browser's SDP offer, posted to a route of yours, gets
-//! its answer from [`Vas::webrtc_offer`]; the answer carries the candidates, so no trickle
+//! its answer from [`Vas::webrtc_answer`]; the answer carries the candidates, so no trickle
 //! is needed. Here a str0m peer stands in for the browser.
 //!
 //! ```
@@ -121,7 +121,7 @@
 //!     .build()
 //!     .await?;
 //! vas.add_device(NewDevice::new("gate", "rtsp://10.0.0.5/stream1")).await?;
-//! let stream = vas.streams().await?[0].stream.id;
+//! let stream = vas.streams(None, vas::Order::Oldest).await?[0].id;
 //! vas.start_stream(stream).await?; // watching needs a started stream
 //!
 //! // The browser's side: a receive-only video offer.
@@ -130,10 +130,10 @@
 //! sdp.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
 //! let (offer, _pending) = sdp.apply().unwrap();
 //!
-//! let session = vas.webrtc_offer(stream, &offer.to_sdp_string()).await?;
+//! let session = vas.webrtc_answer(stream, offer.to_sdp_string()).await?;
 //! assert!(session.answer_sdp.starts_with("v=0"));
 //! assert_eq!(vas.viewer_count(stream), 1);
-//! assert!(vas.webrtc_close(session.viewer).await);
+//! assert!(vas.webrtc_close(session.viewer).await?);
 //! vas.close().await;
 //! # Ok::<(), vas::Error>(())
 //! # }).unwrap();
@@ -150,6 +150,7 @@
 pub mod bookmark;
 mod camera_url;
 mod clock;
+pub mod description;
 mod engine;
 mod error;
 pub mod events;
@@ -163,7 +164,6 @@ mod record;
 mod secrets;
 mod sfu;
 pub mod snapshot;
-mod status;
 mod store;
 #[cfg(test)]
 mod tests;
@@ -185,20 +185,21 @@ pub mod config {
 
 pub use engine::{
     BlockingVas, CLOSE_STEP_LIMIT, DEFAULT_DATA_DIR, MEDIA_DIR_NAME, OWNED_RUNTIME_WORKERS,
-    SQLITE_FILE_NAME, Vas, VasBuilder, WebRtcAddresses, WebRtcSession,
+    SQLITE_FILE_NAME, Vas, VasBuilder, WebRtcAddresses,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use events::{Event, EventSubscription};
 pub use model::{
-    Bookmark, BookmarkId, BookmarkState, Camera, DesiredState, DeviceId, DevicePatch, NewDevice,
-    Recording, RecordingId, RtpTransport, Snapshot, SnapshotId, Stream, StreamId, StreamProfile,
-    SubStreamChange,
+    Bookmark, BookmarkId, BookmarkState, Codec, DEFAULT_LIST_LIMIT, DesiredState, Device, DeviceId,
+    DevicePatch, EncodedFrameInfo, EngineOptions, FrameInfo, FrameOptions, ListQuery,
+    MAX_LABEL_CHARS, MAX_LIST_LIMIT, MAX_NAME_CHARS, NewBookmark, NewDevice, Order, PixelFormat,
+    RecorderState, RecorderStatus, Recording, RecordingId, RtpTransport, Snapshot, SnapshotId,
+    SnapshotImage, SnapshotOptions, Strategy, Stream, StreamId, StreamProfile, StreamState,
+    SubStreamChange, TrackKind, ViewerId, WebRtcSession,
 };
+pub use record::MediaPlaylist;
 pub use record::playlist::{PlaylistSegment, PlaylistType};
-pub use record::{MediaPlaylist, RecorderState, RecorderStatus};
-pub use sfu::ViewerId;
-pub use status::{StreamInfo, StreamState, StreamStatus};
-pub use store::{Backend, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, Range};
+pub use store::Backend;
 
 /// The README's Rust snippet, compiled and run as a doctest so it keeps working as written.
 #[cfg(doctest)]

@@ -142,6 +142,43 @@ impl Frame {
             nal_units(&[])
         }
     }
+
+    /// What the frame says about itself, as one record (what every shell shows).
+    pub fn info(&self) -> crate::model::EncodedFrameInfo {
+        let (track, codec, width, height) = match &self.track {
+            Track::Video(v) => (
+                crate::model::TrackKind::Video,
+                match v.codec {
+                    VideoCodec::H264 => crate::model::Codec::H264,
+                    VideoCodec::H265 => crate::model::Codec::H265,
+                },
+                v.width,
+                v.height,
+            ),
+            Track::Audio(a) => (
+                crate::model::TrackKind::Audio,
+                match a.codec {
+                    AudioCodec::Aac => crate::model::Codec::Aac,
+                    AudioCodec::Pcmu => crate::model::Codec::Pcmu,
+                    AudioCodec::Pcma => crate::model::Codec::Pcma,
+                    AudioCodec::Opus => crate::model::Codec::Opus,
+                },
+                0,
+                0,
+            ),
+        };
+        crate::model::EncodedFrameInfo {
+            track,
+            codec,
+            pts: self.pts,
+            time: self.wallclock,
+            keyframe: self.keyframe,
+            epoch: self.epoch,
+            width,
+            height,
+            bytes: self.data.len() as u64,
+        }
+    }
 }
 
 /// Iterates the NAL units of 4-byte-length-prefixed data. Stops at the first truncated unit.

@@ -1,4 +1,4 @@
-//! Camera secrets at rest: sealed with AES-256-GCM (aws-lc-rs, the crypto library str0m
+//! Device secrets at rest: sealed with AES-256-GCM (aws-lc-rs, the crypto library str0m
 //! already brings) under a key kept outside the database.
 //!
 //! Owns: the [`SecretKey`] (from configuration, or a key file created with mode 0600 on first
@@ -17,7 +17,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::camera_url::CameraUrl;
-use crate::model::{Device, DeviceId};
+use crate::model::{DeviceId, DeviceRow};
 use crate::{Error, ErrorKind, Result};
 
 /// Name of the key file VAS creates in the data folder when no key is configured.
@@ -231,7 +231,7 @@ fn url_context(field: &str, key: &str) -> String {
 }
 
 /// A device as it is stored: username, password and secret URL parameters sealed.
-pub(crate) fn seal_device(sb: &SecretBox, d: &Device) -> Result<Device> {
+pub(crate) fn seal_device(sb: &SecretBox, d: &DeviceRow) -> Result<DeviceRow> {
     let mut out = d.clone();
     if let Some(c) = &mut out.credentials {
         if !c.username.is_empty() && !SecretBox::is_sealed(&c.username) {
@@ -266,7 +266,7 @@ pub(crate) fn seal_device(sb: &SecretBox, d: &Device) -> Result<Device> {
 }
 
 /// A stored device with its secrets opened (legacy plain-text values pass through).
-pub(crate) fn open_device(sb: &SecretBox, mut d: Device) -> Result<Device> {
+pub(crate) fn open_device(sb: &SecretBox, mut d: DeviceRow) -> Result<DeviceRow> {
     let id = d.id;
     if let Some(c) = &mut d.credentials {
         c.username = sb.open(&c.username, &device_context(id, "username"))?;
@@ -285,7 +285,7 @@ pub(crate) fn open_device(sb: &SecretBox, mut d: Device) -> Result<Device> {
 }
 
 /// Whether a stored device still has a secret in plain text (stored before sealing existed).
-pub(crate) fn has_plain_secrets(d: &Device) -> bool {
+pub(crate) fn has_plain_secrets(d: &DeviceRow) -> bool {
     let plain = |v: &str| !v.is_empty() && !SecretBox::is_sealed(v);
     // (Empty secret parameters carry nothing and are stored as they are.)
     let url_plain = |u: &CameraUrl| {

@@ -3,122 +3,43 @@
 //!
 //! Owns the HTTP shape only; the clips are the engine's.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tower::ServiceExt;
-use vas::bookmark::{DEFAULT_MARGIN, NewBookmark};
-use vas::{Bookmark, BookmarkId, Error, StreamId};
-use vas::{DEFAULT_LIST_LIMIT, Range};
+use vas::{Bookmark, BookmarkId, Error, ListQuery, NewBookmark};
 
 use super::ApiResult;
-use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery, IdPath};
 use crate::AppState;
 
-/// `POST /api/v1/bookmarks` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewBookmarkBody {
-    /// The stream.
-    pub stream_id: StreamId,
-    /// The moment (RFC 3339; default now).
-    pub at: Option<DateTime<Utc>>,
-    /// Seconds kept before the moment (default 5, at most 30).
-    pub before_s: Option<f64>,
-    /// Seconds kept after the moment (default 5, at most 60).
-    pub after_s: Option<f64>,
-    /// A label (at most 256 characters).
-    pub label: Option<String>,
-}
-
-/// `GET /api/v1/bookmarks` query.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BookmarkQuery {
-    /// Only this stream.
-    pub stream_id: Option<StreamId>,
-    /// Moments at or after this time (RFC 3339).
-    pub from: Option<DateTime<Utc>>,
-    /// Moments before this time (RFC 3339).
-    pub to: Option<DateTime<Utc>>,
-    /// At most this many (1–1000, default 100).
-    pub limit: Option<u32>,
-}
-
-/// A bookmark as the API shows it.
+/// A bookmark as the API shows it: the record, and its clip's URL once it is ready.
 #[derive(Debug, Serialize)]
 pub struct BookmarkBody {
-    /// Id.
-    pub id: BookmarkId,
-    /// The stream.
-    pub stream_id: StreamId,
-    /// The moment.
-    pub at: DateTime<Utc>,
-    /// Seconds kept before it.
-    pub before_s: f64,
-    /// Seconds kept after it.
-    pub after_s: f64,
-    /// Label, if any.
-    pub label: Option<String>,
-    /// `pending`, `ready` or `failed`.
-    pub state: &'static str,
-    /// Why it failed, or what a ready clip lacks.
-    pub error: Option<String>,
+    /// The bookmark.
+    #[serde(flatten)]
+    pub bookmark: Bookmark,
     /// The clip, once ready.
     pub clip_url: Option<String>,
-    /// When it was made.
-    pub created_at: DateTime<Utc>,
 }
 
 impl From<Bookmark> for BookmarkBody {
     fn from(b: Bookmark) -> Self {
-        let ready = b.state == vas::BookmarkState::Ready;
         BookmarkBody {
-            clip_url: ready.then(|| format!("/api/v1/bookmarks/{}/clip.mp4", b.id)),
-            id: b.id,
-            stream_id: b.stream_id,
-            at: b.at,
-            before_s: b.before.as_secs_f64(),
-            after_s: b.after.as_secs_f64(),
-            label: b.label,
-            state: b.state.as_str(),
-            error: b.detail,
-            created_at: b.created_at,
+            clip_url: (b.state == vas::BookmarkState::Ready)
+                .then(|| format!("/api/v1/bookmarks/{}/clip.mp4", b.id)),
+            bookmark: b,
         }
-    }
-}
-
-/// Seconds from a client as a duration (`what` names the field).
-fn seconds(s: Option<f64>, what: &str) -> ApiResult<Duration> {
-    match s {
-        None => Ok(DEFAULT_MARGIN),
-        Some(s) => Duration::try_from_secs_f64(s).map_err(|_| {
-            ApiError(Error::invalid_input(format!(
-                "{what} must be a number of seconds, 0 or more"
-            )))
-        }),
     }
 }
 
 pub(super) async fn create(
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<NewBookmarkBody>,
+    ApiJson(mut new): ApiJson<NewBookmark>,
 ) -> ApiResult<Response> {
-    let mut new = NewBookmark::new(body.stream_id)
-        .before(seconds(body.before_s, "before_s")?)
-        .after(seconds(body.after_s, "after_s")?);
-    if let Some(at) = super::time::client_time(body.at, "at")? {
-        new = new.at(at);
-    }
-    if let Some(l) = body.label {
-        new = new.label(l);
-    }
+    new.at = super::time::client_time(new.at, "at")?;
     let b = state.vas.add_bookmark(new).await?;
     let location = format!("/api/v1/bookmarks/{}", b.id);
     Ok((
@@ -131,15 +52,12 @@ pub(super) async fn create(
 
 pub(super) async fn list(
     State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<BookmarkQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<BookmarkBody>>> {
-    let range = Range {
-        stream: q.stream_id,
-        from: super::time::client_time(q.from, "from")?,
-        to: super::time::client_time(q.to, "to")?,
-        limit: q.limit.unwrap_or(DEFAULT_LIST_LIMIT),
-    };
-    let list = state.vas.bookmarks(range).await?;
+    let list = state
+        .vas
+        .bookmarks(super::recordings::client_query(q)?)
+        .await?;
     Ok(Json(list.into_iter().map(BookmarkBody::from).collect()))
 }
 

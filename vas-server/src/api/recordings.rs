@@ -11,13 +11,11 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tower::ServiceExt;
-use vas::{DEFAULT_LIST_LIMIT, Range};
-use vas::{Error, StreamId};
-use vas::{Recording, RecordingId};
+use vas::{Error, ListQuery, Recording, RecordingId, Stream, StreamId};
 
+use super::ApiResult;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery, IdPath};
-use super::{ApiResult, StreamBody};
 use crate::AppState;
 
 /// Where media files are served from.
@@ -38,19 +36,12 @@ pub struct StreamPatch {
     pub record: Option<bool>,
 }
 
-/// A recording as the API shows it.
+/// A recording as the API shows it: the record, and its playlist's URL.
 #[derive(Debug, Serialize)]
 pub struct RecordingBody {
-    /// Id.
-    pub id: RecordingId,
-    /// The stream recorded.
-    pub stream_id: StreamId,
-    /// First frame.
-    pub start: DateTime<Utc>,
-    /// Just after the last frame; `null` while still recording.
-    pub end: Option<DateTime<Utc>>,
-    /// Bytes on disk.
-    pub bytes: u64,
+    /// The recording.
+    #[serde(flatten)]
+    pub recording: Recording,
     /// Its HLS playlist (EVENT while recording, ended afterwards).
     pub playlist_url: String,
 }
@@ -58,28 +49,17 @@ pub struct RecordingBody {
 impl From<Recording> for RecordingBody {
     fn from(r: Recording) -> Self {
         RecordingBody {
-            id: r.id,
-            stream_id: r.stream_id,
-            start: r.start,
-            end: r.end,
-            bytes: r.bytes,
             playlist_url: format!("{MEDIA_PREFIX}{}", r.location),
+            recording: r,
         }
     }
 }
 
-/// `GET /api/v1/recordings` query.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecordingQuery {
-    /// Only this stream.
-    pub stream_id: Option<StreamId>,
-    /// Overlapping from this time (RFC 3339).
-    pub from: Option<DateTime<Utc>>,
-    /// Overlapping until this time (RFC 3339).
-    pub to: Option<DateTime<Utc>>,
-    /// At most this many (1–1000, default 100).
-    pub limit: Option<u32>,
+/// A list query from a client: its times checked like every time a client sends.
+pub(super) fn client_query(mut q: ListQuery) -> ApiResult<ListQuery> {
+    q.from = super::time::client_time(q.from, "from")?;
+    q.to = super::time::client_time(q.to, "to")?;
+    Ok(q)
 }
 
 /// `GET /api/v1/streams/{id}/playback.m3u8` query.
@@ -96,25 +76,19 @@ pub(super) async fn patch_stream(
     State(state): State<AppState>,
     IdPath(id): IdPath<StreamId>,
     ApiJson(patch): ApiJson<StreamPatch>,
-) -> ApiResult<Json<StreamBody>> {
+) -> ApiResult<Json<Stream>> {
     let info = match patch.record {
         Some(record) => state.vas.set_recording(id, record).await?,
         None => state.vas.stream(id).await?,
     };
-    Ok(Json(info.into()))
+    Ok(Json(info))
 }
 
 pub(super) async fn list_recordings(
     State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<RecordingQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<RecordingBody>>> {
-    let range = Range {
-        stream: q.stream_id,
-        from: super::time::client_time(q.from, "from")?,
-        to: super::time::client_time(q.to, "to")?,
-        limit: q.limit.unwrap_or(DEFAULT_LIST_LIMIT),
-    };
-    let list = state.vas.recordings(range).await?;
+    let list = state.vas.recordings(client_query(q)?).await?;
     Ok(Json(list.into_iter().map(RecordingBody::from).collect()))
 }
 
@@ -147,7 +121,7 @@ pub(super) async fn playback(
     }
     let playlist = state
         .vas
-        .playback_playlist(id, from, to, MEDIA_PREFIX)
+        .playback_playlist(id, from, to, MEDIA_PREFIX.to_owned())
         .await?;
     Ok((
         [

@@ -13,9 +13,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use vas::snapshot::{Jpeg, SnapshotOptions, Source};
-use vas::{DEFAULT_LIST_LIMIT, Range};
-use vas::{Error, ErrorKind, Snapshot, SnapshotId, StreamId};
+use vas::{
+    Error, ErrorKind, ListQuery, Snapshot, SnapshotId, SnapshotImage, SnapshotOptions, StreamId,
+};
 
 use super::ApiResult;
 use super::error::ApiError;
@@ -57,37 +57,12 @@ pub struct NewSnapshotBody {
     pub label: Option<String>,
 }
 
-/// `GET /api/v1/snapshots` query.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SnapshotListQuery {
-    /// Only this stream.
-    pub stream_id: Option<StreamId>,
-    /// Taken at or after this time (RFC 3339).
-    pub from: Option<DateTime<Utc>>,
-    /// Taken before this time (RFC 3339).
-    pub to: Option<DateTime<Utc>>,
-    /// At most this many (1–1000, default 100).
-    pub limit: Option<u32>,
-}
-
-/// A saved snapshot as the API shows it.
+/// A saved snapshot as the API shows it: the record, and its image's URL.
 #[derive(Debug, Serialize)]
 pub struct SnapshotBody {
-    /// Id.
-    pub id: SnapshotId,
-    /// The stream.
-    pub stream_id: StreamId,
-    /// Capture time of the frame shown.
-    pub taken_at: DateTime<Utc>,
-    /// Label, if any.
-    pub label: Option<String>,
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-    /// Size of the JPEG.
-    pub bytes: u64,
+    /// The snapshot.
+    #[serde(flatten)]
+    pub snapshot: Snapshot,
     /// Where the JPEG is served.
     pub image_url: String,
 }
@@ -96,13 +71,7 @@ impl From<Snapshot> for SnapshotBody {
     fn from(s: Snapshot) -> Self {
         SnapshotBody {
             image_url: format!("/api/v1/snapshots/{}/image.jpg", s.id),
-            id: s.id,
-            stream_id: s.stream_id,
-            taken_at: s.taken_at,
-            label: s.label,
-            width: s.width,
-            height: s.height,
-            bytes: s.bytes,
+            snapshot: s,
         }
     }
 }
@@ -137,7 +106,7 @@ fn quality(q: Option<u32>) -> ApiResult<u8> {
     }
 }
 
-fn jpeg_response(jpeg: Jpeg) -> Response {
+fn jpeg_response(jpeg: SnapshotImage) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -147,7 +116,7 @@ fn jpeg_response(jpeg: Jpeg) -> Response {
     if jpeg.offline {
         headers.insert(OFFLINE_HEADER, HeaderValue::from_static("true"));
     }
-    (headers, jpeg.bytes).into_response()
+    (headers, jpeg.jpeg).into_response()
 }
 
 pub(super) async fn instant(
@@ -160,17 +129,13 @@ pub(super) async fn instant(
         options = options.width(w);
     }
     let at = past_moment(q.at)?;
-    let source = match (at, q.keyframe.unwrap_or(false)) {
-        (Some(_), true) => {
-            return Err(Error::invalid_input("at and keyframe cannot be combined").into());
-        }
-        (Some(at), false) => Source::At(at),
-        (None, true) => Source::Keyframe,
-        (None, false) => Source::Newest,
-    };
-    options = options
-        .from_source(source)
-        .stale_ok(q.stale_ok.unwrap_or(false));
+    let keyframe = q.keyframe.unwrap_or(false);
+    if at.is_some() && keyframe {
+        return Err(Error::invalid_input("at and keyframe cannot be combined").into());
+    }
+    options.at = at;
+    options.keyframe = keyframe;
+    options.stale_ok = q.stale_ok.unwrap_or(false);
     Ok(jpeg_response(state.vas.snapshot(id, options).await?))
 }
 
@@ -197,9 +162,9 @@ pub(super) async fn take(
         serde_json::from_slice(&body)
             .map_err(|e| Error::invalid_input(format!("invalid request body: {e}")))?
     };
-    let options = match past_moment(new.at)? {
-        Some(at) => SnapshotOptions::new().from_source(Source::At(at)),
-        None => SnapshotOptions::new(),
+    let options = SnapshotOptions {
+        at: past_moment(new.at)?,
+        ..SnapshotOptions::default()
     };
     let s = state.vas.save_snapshot(id, options, new.label).await?;
     let location = format!("/api/v1/snapshots/{}", s.id);
@@ -213,15 +178,12 @@ pub(super) async fn take(
 
 pub(super) async fn list(
     State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<SnapshotListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<SnapshotBody>>> {
-    let range = Range {
-        stream: q.stream_id,
-        from: super::time::client_time(q.from, "from")?,
-        to: super::time::client_time(q.to, "to")?,
-        limit: q.limit.unwrap_or(DEFAULT_LIST_LIMIT),
-    };
-    let list = state.vas.stored_snapshots(range).await?;
+    let list = state
+        .vas
+        .saved_snapshots(super::recordings::client_query(q)?)
+        .await?;
     Ok(Json(list.into_iter().map(SnapshotBody::from).collect()))
 }
 
@@ -229,15 +191,15 @@ pub(super) async fn get(
     State(state): State<AppState>,
     IdPath(id): IdPath<SnapshotId>,
 ) -> ApiResult<Json<SnapshotBody>> {
-    Ok(Json(state.vas.stored_snapshot(id).await?.into()))
+    Ok(Json(state.vas.saved_snapshot(id).await?.into()))
 }
 
 pub(super) async fn image(
     State(state): State<AppState>,
     IdPath(id): IdPath<SnapshotId>,
 ) -> ApiResult<Response> {
-    let s = state.vas.stored_snapshot(id).await?;
-    let bytes = state.vas.stored_snapshot_image(id).await?;
+    let s = state.vas.saved_snapshot(id).await?;
+    let bytes = state.vas.saved_snapshot_image(id).await?;
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
     // A saved snapshot never changes.

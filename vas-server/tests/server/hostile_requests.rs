@@ -42,7 +42,7 @@ async fn camera_urls_with_control_characters_or_port_zero_are_refused() {
         assert_eq!(r.kind(), "invalid_input");
     }
     assert!(
-        vas.devices().await.unwrap().is_empty(),
+        vas.devices(vas::Order::Oldest).await.unwrap().is_empty(),
         "nothing was stored"
     );
 }
@@ -53,7 +53,7 @@ async fn media_types_are_case_insensitive() {
     vas.add_device(vas::NewDevice::new("cam", "rtsp://10.9.9.9/x"))
         .await
         .unwrap();
-    let sid = vas.streams().await.unwrap()[0].stream.id;
+    let sid = vas.streams(None, vas::Order::Oldest).await.unwrap()[0].id;
     for ct in [
         "APPLICATION/SDP",
         "application/SDP; charset=utf-8",

@@ -11,8 +11,11 @@ async fn hostile_recording_parameters_are_rejected() {
         .add_device(vas::NewDevice::new("cam", "rtsp://10.1.2.3/x"))
         .await
         .unwrap();
-    let sid = vas.streams().await.unwrap()[0].stream.id;
-    assert_eq!(vas.streams().await.unwrap()[0].stream.device_id, d.id);
+    let sid = vas.streams(None, vas::Order::Oldest).await.unwrap()[0].id;
+    assert_eq!(
+        vas.streams(None, vas::Order::Oldest).await.unwrap()[0].device_id,
+        d.id
+    );
     // Something outside the media folder a traversal would love to reach.
     std::fs::write(dir.path().join("secret.ts"), b"not yours").unwrap();
     let unknown = uuid::Uuid::new_v4();

@@ -51,19 +51,12 @@ async fn harness(token: Option<&str>) -> Harness {
         .add_device(vas::NewDevice::new("stopped", "rtsp://10.9.9.9/x"))
         .await
         .unwrap();
-    let streams = vas.streams().await.unwrap();
-    let find = |d: vas::DeviceId| {
-        streams
-            .iter()
-            .find(|s| s.stream.device_id == d)
-            .unwrap()
-            .stream
-            .id
-    };
+    let streams = vas.streams(None, vas::Order::Oldest).await.unwrap();
+    let find = |d: vas::DeviceId| streams.iter().find(|s| s.device_id == d).unwrap().id;
     let (live, stopped) = (find(live_dev.id), find(stopped_dev.id));
     vas.start_stream(live).await.unwrap();
     let t = Instant::now();
-    while vas.stream(live).await.unwrap().status.state != vas::StreamState::Live {
+    while vas.stream(live).await.unwrap().state != vas::StreamState::Live {
         assert!(t.elapsed() < Duration::from_secs(10));
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

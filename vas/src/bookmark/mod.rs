@@ -55,38 +55,14 @@ impl Default for BookmarkConfig {
     }
 }
 
-/// A bookmark to make: a stream, a moment (default now), the margins, a label.
-///
-/// ```
-/// use std::time::Duration;
-/// use vas::bookmark::NewBookmark;
-/// let b = NewBookmark::new(vas::StreamId::new()).before(Duration::from_secs(3)).label("gate");
-/// assert!(b.validate().is_ok());
-/// assert!(NewBookmark::new(vas::StreamId::new()).before(Duration::from_secs(31)).validate().is_err());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewBookmark {
-    /// The stream.
-    pub stream: StreamId,
-    /// The moment (`None`: now).
-    pub at: Option<DateTime<Utc>>,
-    /// Video kept before the moment (default [`DEFAULT_MARGIN`], at most [`MAX_BEFORE`]).
-    pub before: Duration,
-    /// Video kept after the moment (default [`DEFAULT_MARGIN`], at most [`MAX_AFTER`]).
-    pub after: Duration,
-    /// A label (trimmed; at most 256 characters).
-    pub label: Option<String>,
-}
+pub use crate::model::NewBookmark;
 
 impl NewBookmark {
     /// Now, 5 s before and after, no label.
-    pub fn new(stream: StreamId) -> Self {
+    pub fn new(stream_id: StreamId) -> Self {
         NewBookmark {
-            stream,
-            at: None,
-            before: DEFAULT_MARGIN,
-            after: DEFAULT_MARGIN,
-            label: None,
+            stream_id,
+            ..Default::default()
         }
     }
 

@@ -20,10 +20,10 @@ use super::Vas;
 use crate::bookmark::{self, BookmarkConfig, MAX_FUTURE_SKEW, NewBookmark};
 use crate::events::Event;
 use crate::media::Frame;
+use crate::model::ListQuery;
 use crate::model::{Bookmark, BookmarkId, BookmarkState, StreamId};
 use crate::record::MediaLayout;
 use crate::record::fs::MediaFile;
-use crate::store::Range;
 use crate::{Error, ErrorKind, Result};
 
 /// The folder clips go to, under the stream's media folder.
@@ -71,6 +71,7 @@ impl BookmarkTasks {
     }
 }
 
+#[vas_macros::calls(bookmarks)]
 impl Vas {
     /// Bookmarks a moment of a stream: answers at once with the `pending` bookmark; its clip
     /// of `[at − before, at + after]` (a progressive MP4) is made as soon as `at + after` has
@@ -79,7 +80,9 @@ impl Vas {
     ///
     /// Errors: `NotFound` (unknown stream), `InvalidInput` (margins or label out of bounds,
     /// see [`NewBookmark::validate`]; `at` more than a few seconds in the future).
-    pub async fn add_bookmark(&self, new: NewBookmark) -> Result<Bookmark> {
+    #[call(rest = "POST /api/v1/bookmarks")]
+    pub async fn add_bookmark(&self, bookmark: NewBookmark) -> Result<Bookmark> {
+        let new = bookmark;
         new.validate()?;
         self.run(move |v| async move {
             let now = v.inner.clock.now_utc();
@@ -91,10 +94,10 @@ impl Vas {
                     MAX_FUTURE_SKEW.as_secs()
                 )));
             }
-            let stream = v.inner.store.get_stream(new.stream).await?;
+            let stream = v.inner.store.get_stream(new.stream_id).await?;
             let bookmark = Bookmark {
                 id: BookmarkId::new(),
-                stream_id: new.stream,
+                stream_id: new.stream_id,
                 at,
                 before: new.before,
                 after: new.after,
@@ -108,10 +111,10 @@ impl Vas {
                 detail: None,
             };
             v.inner.store.insert_bookmark(&bookmark).await?;
-            info!(stream = %new.stream, bookmark = %bookmark.id, "bookmark made");
+            info!(stream = %new.stream_id, bookmark = %bookmark.id, "bookmark made");
             v.announce(&bookmark);
             // Subscribe now, so no frame between now and the task's start is missed.
-            let room = v.room(new.stream);
+            let room = v.room(new.stream_id);
             let live = room.hub.subscribe();
             let from = at - chrono::TimeDelta::from_std(new.before).unwrap_or_default();
             let held = match room.preroll.since(from) {
@@ -143,13 +146,16 @@ impl Vas {
         .await
     }
 
-    /// Bookmarks matching a query (stream, moment range, limit), oldest first.
-    pub async fn bookmarks(&self, query: Range) -> Result<Vec<Bookmark>> {
+    /// Bookmarks matching a query (stream, moment range, limit), oldest first (by moment) or
+    /// newest first, as the query asks.
+    #[call(rest = "GET /api/v1/bookmarks")]
+    pub async fn bookmarks(&self, query: ListQuery) -> Result<Vec<Bookmark>> {
         self.run(|v| async move { v.inner.store.list_bookmarks(query).await })
             .await
     }
 
     /// One bookmark (`NotFound` if unknown).
+    #[call(rest = "GET /api/v1/bookmarks/{id}")]
     pub async fn bookmark(&self, id: BookmarkId) -> Result<Bookmark> {
         self.run(move |v| async move { v.inner.store.get_bookmark(id).await })
             .await
@@ -157,6 +163,7 @@ impl Vas {
 
     /// The file of a ready bookmark's clip. `NotFound` if unknown; `FailedPrecondition`
     /// while pending or when it failed (the message says why).
+    #[call(rest = "GET /api/v1/bookmarks/{id}/clip.mp4")]
     pub async fn bookmark_clip(&self, id: BookmarkId) -> Result<PathBuf> {
         self.run(move |v| async move {
             let b = v.inner.store.get_bookmark(id).await?;
@@ -179,6 +186,7 @@ impl Vas {
     }
 
     /// Deletes a bookmark: its row, then its clip. `NotFound` if unknown.
+    #[call(rest = "DELETE /api/v1/bookmarks/{id}")]
     pub async fn delete_bookmark(&self, id: BookmarkId) -> Result<()> {
         self.run(move |v| async move {
             let b = v.inner.store.get_bookmark(id).await?;
@@ -211,8 +219,8 @@ impl Vas {
 
     fn announce(&self, b: &Bookmark) {
         self.inner.events.publish(Event::Bookmark {
-            stream: b.stream_id,
-            bookmark: b.id,
+            stream_id: b.stream_id,
+            bookmark_id: b.id,
             state: b.state,
             detail: b.detail.clone(),
             at: self.inner.clock.now_utc(),

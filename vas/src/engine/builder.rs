@@ -18,7 +18,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::events::EventBus;
 use crate::hub::HubConfig;
 use crate::ingest::{CameraSource, IngestConfig, RtspSource};
-use crate::model::DesiredState;
+use crate::model::{DesiredState, EngineOptions};
 use crate::record::fs::{MediaFs, OsFs};
 use crate::record::{MediaLayout, RecorderConfig, Retention, RetentionPolicy, recover};
 use crate::secrets::{self, SecretBox, SecretKey};
@@ -48,7 +48,7 @@ pub const OWNED_RUNTIME_WORKERS: usize = 4;
 /// let dir = tempfile::tempdir().unwrap();
 /// let vas = vas::Vas::builder().data_dir(dir.path()).build().await.unwrap();
 /// let cam = vas.add_device(vas::NewDevice::new("door", "rtsp://10.0.0.9/main")).await.unwrap();
-/// assert_eq!(vas.streams().await.unwrap().len(), 1);
+/// assert_eq!(vas.streams(None, vas::Order::Oldest).await.unwrap().len(), 1);
 /// vas.remove_device(cam.id).await.unwrap();
 /// vas.close().await;
 /// # });
@@ -86,6 +86,50 @@ pub struct VasBuilder {
 }
 
 impl VasBuilder {
+    /// A builder set up from the shells' [`EngineOptions`].
+    ///
+    /// Errors: `InvalidInput` for a WebRTC address that is not `ip:port`, a public IP that
+    /// is not an IP address, or public IPs without a WebRTC address.
+    pub fn from_options(options: EngineOptions) -> Result<VasBuilder> {
+        let mut b = VasBuilder::default().data_dir(
+            options
+                .data_dir
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+        );
+        if let Some(url) = options.database_url {
+            b = b.database_url(url);
+        }
+        if let Some(dir) = options.media_dir {
+            b = b.media_dir(dir);
+        }
+        match options.webrtc_bind {
+            Some(bind) => {
+                let bind = bind.parse().map_err(|e| {
+                    Error::invalid_input(format!(
+                        "webrtc_bind {bind:?} is not an address (ip:port): {e}"
+                    ))
+                })?;
+                let mut webrtc = SfuConfig {
+                    bind,
+                    ..Default::default()
+                };
+                for ip in options.webrtc_public_ips {
+                    webrtc.public_ips.push(ip.parse().map_err(|e| {
+                        Error::invalid_input(format!(
+                            "webrtc_public_ips: {ip:?} is not an IP address: {e}"
+                        ))
+                    })?);
+                }
+                b = b.webrtc(webrtc);
+            }
+            None if !options.webrtc_public_ips.is_empty() => {
+                return Err(Error::invalid_input("webrtc_public_ips needs webrtc_bind"));
+            }
+            None => {}
+        }
+        Ok(b)
+    }
+
     /// Folder holding the default SQLite file and media folder (default `./vas-data`).
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.data_dir = Some(dir.into());
@@ -161,7 +205,7 @@ impl VasBuilder {
     }
 
     /// Enables WebRTC live view: one UDP port (and ICE-TCP) for all viewers. Without it,
-    /// [`Vas::webrtc_offer`] answers `Unsupported`.
+    /// [`Vas::webrtc_answer`] answers `Unsupported`.
     pub fn webrtc(mut self, config: SfuConfig) -> Self {
         self.webrtc = Some(config);
         self

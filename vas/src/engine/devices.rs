@@ -3,31 +3,36 @@
 //! Owns adding, listing, changing and removing cameras (with their main and sub streams),
 //! the rules for where credentials come from (in the URL or given apart, never two different
 //! sets; a sub stream shares its camera's), sealing them on the way into the store, and the
-//! outside view of a camera ([`Camera`]), which never carries the password.
+//! outside view of a camera ([`Device`]), which never carries the password.
 
 use tracing::info;
 
 use super::Vas;
 use crate::camera_url::{CameraUrl, Credentials};
 use crate::model::{
-    Camera, DesiredState, Device, DeviceId, DevicePatch, NewDevice, Stream, StreamId,
-    StreamProfile, SubStreamChange, resolve_credentials, validate_name,
+    DesiredState, Device, DeviceId, DevicePatch, DeviceRow, NewDevice, Order, StreamId,
+    StreamProfile, StreamRow, SubStreamChange, resolve_credentials, validate_name,
 };
 use crate::secrets;
 use crate::{Error, Result};
 
+#[vas_macros::calls(devices)]
 impl Vas {
     /// Adds a camera with its main stream (and sub stream, if a sub URL is given). Streams
     /// start out stopped and not recording.
     ///
     /// Errors: `InvalidInput` for a bad name or URL, `AlreadyExists` for a duplicate name or
     /// URL, `Unavailable` when the database is down.
-    pub async fn add_device(&self, new: NewDevice) -> Result<Camera> {
-        self.run(|v| async move { v.add_device_now(new).await.map(|d| Camera::of(&d)) })
-            .await
+    #[call(rest = "POST /api/v1/devices")]
+    pub async fn add_device(&self, device: NewDevice) -> Result<Device> {
+        self.run(|v| async move {
+            let d = v.add_device_now(device).await?;
+            v.public(&d).await
+        })
+        .await
     }
 
-    async fn add_device_now(&self, new: NewDevice) -> Result<Device> {
+    async fn add_device_now(&self, new: NewDevice) -> Result<DeviceRow> {
         let name = validate_name(&new.name)?;
         let (rtsp_url, url_creds) = CameraUrl::parse(&new.rtsp_url)?;
         let (sub_rtsp_url, sub_creds) = match new.sub_rtsp_url.as_deref() {
@@ -41,7 +46,7 @@ impl Vas {
             resolve_credentials(url_creds, new.username.as_deref(), new.password.as_deref())?;
         check_sub_credentials(sub_creds.as_ref(), credentials.as_ref())?;
         let now = self.inner.clock.now_utc();
-        let device = Device {
+        let device = DeviceRow {
             id: DeviceId::new(),
             name,
             rtsp_url,
@@ -67,8 +72,8 @@ impl Vas {
         Ok(device)
     }
 
-    fn new_stream(&self, device_id: DeviceId, profile: StreamProfile) -> Stream {
-        Stream {
+    fn new_stream(&self, device_id: DeviceId, profile: StreamProfile) -> StreamRow {
+        StreamRow {
             id: StreamId::new(),
             device_id,
             profile,
@@ -78,26 +83,41 @@ impl Vas {
         }
     }
 
-    /// All cameras.
-    pub async fn devices(&self) -> Result<Vec<Camera>> {
-        self.run(|v| async move {
+    /// Every camera, oldest first (by when it was added), or newest first.
+    #[call(rest = "GET /api/v1/devices")]
+    pub async fn devices(&self, order: Order) -> Result<Vec<Device>> {
+        self.run(move |v| async move {
             let devices = v.inner.store.list_devices().await?;
-            devices
+            let streams = v.inner.store.list_streams(None).await?;
+            let mut devices = devices
                 .into_iter()
-                .map(|d| secrets::open_device(&v.inner.secrets, d).map(|d| Camera::of(&d)))
-                .collect()
+                .map(|d| secrets::open_device(&v.inner.secrets, d).map(|d| d.public(&streams)))
+                .collect::<Result<Vec<_>>>()?;
+            if order == Order::Newest {
+                devices.reverse();
+            }
+            Ok(devices)
         })
         .await
     }
 
     /// One camera (`NotFound` if unknown).
-    pub async fn device(&self, id: DeviceId) -> Result<Camera> {
-        self.run(move |v| async move { v.device_with_secrets(id).await.map(|d| Camera::of(&d)) })
-            .await
+    #[call(rest = "GET /api/v1/devices/{id}")]
+    pub async fn device(&self, id: DeviceId) -> Result<Device> {
+        self.run(move |v| async move {
+            let d = v.device_with_secrets(id).await?;
+            v.public(&d).await
+        })
+        .await
+    }
+
+    /// What the outside sees of a camera (with its streams' ids).
+    async fn public(&self, d: &DeviceRow) -> Result<Device> {
+        Ok(d.public(&self.inner.store.list_streams(Some(d.id)).await?))
     }
 
     /// A camera with its credentials opened: for the engine's own use, never handed out.
-    pub(super) async fn device_with_secrets(&self, id: DeviceId) -> Result<Device> {
+    pub(super) async fn device_with_secrets(&self, id: DeviceId) -> Result<DeviceRow> {
         let d = self.inner.store.get_device(id).await?;
         secrets::open_device(&self.inner.secrets, d)
     }
@@ -108,14 +128,16 @@ impl Vas {
     /// `""` clear them.
     ///
     /// Errors: `NotFound`, `InvalidInput` (bad name, URL or credentials), `AlreadyExists`.
-    pub async fn update_device(&self, id: DeviceId, patch: DevicePatch) -> Result<Camera> {
-        self.run(
-            move |v| async move { v.update_device_now(id, patch).await.map(|d| Camera::of(&d)) },
-        )
+    #[call(rest = "PATCH /api/v1/devices/{id}")]
+    pub async fn update_device(&self, id: DeviceId, patch: DevicePatch) -> Result<Device> {
+        self.run(move |v| async move {
+            let d = v.update_device_now(id, patch).await?;
+            v.public(&d).await
+        })
         .await
     }
 
-    async fn update_device_now(&self, id: DeviceId, patch: DevicePatch) -> Result<Device> {
+    async fn update_device_now(&self, id: DeviceId, patch: DevicePatch) -> Result<DeviceRow> {
         let mut device = self.device_with_secrets(id).await?;
         let mut url_creds = None;
         if let Some(name) = &patch.name {
@@ -188,6 +210,7 @@ impl Vas {
 
     /// Removes a camera, its streams and everything indexed for them (rows first, then
     /// files, so no row ever points at a missing file).
+    #[call(rest = "DELETE /api/v1/devices/{id}")]
     pub async fn remove_device(&self, id: DeviceId) -> Result<()> {
         self.run(move |v| async move {
             let streams = v.inner.store.list_streams(Some(id)).await?;

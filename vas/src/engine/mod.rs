@@ -33,20 +33,26 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 pub use blocking::BlockingVas;
+pub(crate) use bookmarks::bookmarks_calls;
 pub use builder::{
     DEFAULT_DATA_DIR, MEDIA_DIR_NAME, OWNED_RUNTIME_WORKERS, SQLITE_FILE_NAME, VasBuilder,
 };
-pub use viewers::{WebRtcAddresses, WebRtcSession};
+pub(crate) use devices::devices_calls;
+pub(crate) use snapshots::snapshots_calls;
+pub(crate) use streams::streams_calls;
+pub use viewers::WebRtcAddresses;
+pub(crate) use viewers::viewers_calls;
 
 use crate::clock::SharedClock;
 use crate::events::{EventBus, EventSubscription};
 use crate::hub::HubConfig;
 use crate::ingest::{CameraSource, IngestConfig};
-use crate::model::{Recording, RecordingId, StreamId};
+use crate::model::ListQuery;
+use crate::model::{EngineOptions, Recording, RecordingId, StreamId};
 use crate::record::fs::MediaFs;
 use crate::record::{MediaLayout, MediaPlaylist, RecorderConfig, RetentionTask, SegmentWriter};
 use crate::secrets::SecretBox;
-use crate::store::{self, Range, Store};
+use crate::store::{self, Store};
 use crate::{Error, ErrorKind, Result};
 
 /// Longest [`Vas::close`] waits for one recorder to finish its recording (streams close
@@ -177,10 +183,28 @@ impl Drop for Inner {
     }
 }
 
+#[vas_macros::calls(engine)]
 impl Vas {
     /// Starts configuring an engine.
     pub fn builder() -> VasBuilder {
         VasBuilder::default()
+    }
+
+    /// Opens an engine with the shells' options: opens (and migrates) the database,
+    /// prepares the media folder, recovers what a crash left, and resumes the streams that
+    /// were running. [`Vas::builder`] offers more.
+    ///
+    /// Errors: `InvalidInput` (a malformed database URL or WebRTC address), `Unavailable`
+    /// (the database cannot be reached), the disk's (the data folder cannot be made).
+    #[call(rest = "none: the server opens its engine at start-up", twin = false)]
+    pub async fn open(options: EngineOptions) -> Result<Vas> {
+        VasBuilder::from_options(options)?.build().await
+    }
+
+    /// [`open`](Self::open) for callers without an async runtime: the engine owns its runtime
+    /// and threads ([`VasBuilder::build_blocking`]).
+    pub fn open_blocking(options: EngineOptions) -> Result<Vas> {
+        VasBuilder::from_options(options)?.build_blocking()
     }
 
     /// The same engine, with calls that block the calling thread instead of being awaited
@@ -215,7 +239,8 @@ impl Vas {
         self.inner.store.backend()
     }
 
-    /// Checks the database answers (`Unavailable` if not).
+    /// Checks that the engine and its database answer (`Unavailable` if not).
+    #[call(rest = "GET /healthz")]
     pub async fn health(&self) -> Result<()> {
         self.run(|v| async move { v.inner.store.ping().await })
             .await
@@ -229,6 +254,7 @@ impl Vas {
     /// The engine's events (see [`crate::events`]) from now on: stream states, recorders,
     /// viewers joining and leaving. Bounded: a reader that falls more than
     /// [`crate::events::EVENT_BUFFER`] events behind is told how many it missed.
+    #[call(rest = "none: events reach embedders; the server shows them as stream states")]
     pub fn events(&self) -> EventSubscription {
         self.inner.events.subscribe()
     }
@@ -253,6 +279,10 @@ impl Vas {
     /// stops everything without waiting (logged); the next start's recovery then finishes
     /// any recording left open. An engine that owns its runtime stops it when it is dropped
     /// (or at once, by [`BlockingVas::close`]).
+    #[call(
+        rest = "none: the server closes its engine when it stops",
+        twin = false
+    )]
     pub async fn close(&self) {
         self.inner
             .closed
@@ -293,13 +323,16 @@ impl Vas {
         info!("VAS engine closed");
     }
 
-    /// Recordings matching a query (stream, time range, limit), oldest first.
-    pub async fn recordings(&self, query: Range) -> Result<Vec<Recording>> {
+    /// Recordings matching a query (stream, time range, limit), oldest first (by start) or
+    /// newest first, as the query asks.
+    #[call(rest = "GET /api/v1/recordings")]
+    pub async fn recordings(&self, query: ListQuery) -> Result<Vec<Recording>> {
         self.run(|v| async move { v.inner.store.list_recordings(query).await })
             .await
     }
 
     /// One recording (`NotFound` if unknown).
+    #[call(rest = "GET /api/v1/recordings/{id}")]
     pub async fn recording(&self, id: RecordingId) -> Result<Recording> {
         self.run(|v| async move { v.inner.store.get_recording(id).await })
             .await
@@ -314,14 +347,14 @@ impl Vas {
     /// A VOD playlist for a stream's time range, across recordings, with a discontinuity
     /// between recordings. Segment URIs are `uri_prefix` + their location under the media
     /// folder. `NotFound` when nothing was recorded in the range.
+    #[call(rest = "GET /api/v1/streams/{id}/playback.m3u8")]
     pub async fn playback_playlist(
         &self,
         stream: StreamId,
         from: chrono::DateTime<chrono::Utc>,
         to: chrono::DateTime<chrono::Utc>,
-        uri_prefix: &str,
+        uri_prefix: String,
     ) -> Result<MediaPlaylist> {
-        let uri_prefix = uri_prefix.to_owned();
         self.run(move |v| async move {
             v.inner.store.get_stream(stream).await?;
             crate::record::playback::playback_playlist(

@@ -9,30 +9,33 @@ use tracing::{info, warn};
 use super::Vas;
 use crate::events::Event;
 use crate::frames::{FrameOptions, PixelFormat};
-use crate::model::{MAX_LABEL_CHARS, Snapshot, SnapshotId, StreamId};
+use crate::model::{
+    ListQuery, MAX_LABEL_CHARS, Snapshot, SnapshotId, SnapshotImage, SnapshotOptions, StreamId,
+    StreamState,
+};
 use crate::record::MediaLayout;
-use crate::snapshot::{Jpeg, SnapshotOptions, Source};
-use crate::status::StreamState;
-use crate::store::Range;
+use crate::snapshot::Source;
 use crate::{Error, ErrorKind, Result};
 
-/// Largest saved snapshot file read back ([`Vas::stored_snapshot_image`]); our own JPEGs
+/// Largest saved snapshot file read back ([`Vas::saved_snapshot_image`]); our own JPEGs
 /// are far smaller, so anything larger is not one of ours.
 pub const MAX_SNAPSHOT_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The folder saved snapshots go to, under the stream's media folder.
 pub const SNAPSHOT_DIR_NAME: &str = "snapshots";
 
+#[vas_macros::calls(snapshots)]
 impl Vas {
     /// A JPEG of a stream, nothing stored: the newest frame (decoded forward from the
     /// cached keyframe, so without waiting for the camera's next one), the newest keyframe,
-    /// or the frame at a past moment from the recordings ([`Source`]).
+    /// or the frame at a past moment, from memory or the recordings.
     ///
     /// Errors: `NotFound` (unknown stream, or nothing recorded at a past moment),
     /// `InvalidInput` (options out of range, see [`SnapshotOptions::validate`]),
     /// `Unavailable` (the stream is not live, unless [`SnapshotOptions::stale_ok`]; or it has
     /// sent no picture yet; never a hang), `Unsupported` (an H.265 stream).
-    pub async fn snapshot(&self, id: StreamId, options: SnapshotOptions) -> Result<Jpeg> {
+    #[call(rest = "GET /api/v1/streams/{id}/snapshot.jpg")]
+    pub async fn snapshot(&self, id: StreamId, options: SnapshotOptions) -> Result<SnapshotImage> {
         options.validate()?;
         self.run(move |v| async move {
             v.inner.store.get_stream(id).await?;
@@ -42,7 +45,7 @@ impl Vas {
     }
 
     /// The picture for [`snapshot`](Self::snapshot), once the stream is known.
-    async fn picture(&self, id: StreamId, options: SnapshotOptions) -> Result<Jpeg> {
+    async fn picture(&self, id: StreamId, options: SnapshotOptions) -> Result<SnapshotImage> {
         let room = self.room(id);
         let live = room.status().state == StreamState::Live;
         let snapshots = &self.inner.snapshots;
@@ -66,6 +69,7 @@ impl Vas {
     ///
     /// Errors: as [`snapshot`](Self::snapshot), plus `InvalidInput` (label too long) and the
     /// disk's (`StorageFull`, `Io`).
+    #[call(rest = "POST /api/v1/streams/{id}/snapshots")]
     pub async fn save_snapshot(
         &self,
         id: StreamId,
@@ -89,7 +93,7 @@ impl Vas {
                 stream_id: id,
                 taken_at: jpeg.time,
                 location: snapshot_location(id, SnapshotId::new()),
-                bytes: jpeg.bytes.len() as u64,
+                bytes: jpeg.jpeg.len() as u64,
                 width: jpeg.width,
                 height: jpeg.height,
                 label,
@@ -98,8 +102,7 @@ impl Vas {
                 location: snapshot_location(id, snapshot.id),
                 ..snapshot
             };
-            v.write_snapshot_file(&snapshot.location, jpeg.bytes)
-                .await?;
+            v.write_snapshot_file(&snapshot.location, jpeg.jpeg).await?;
             // The file exists; now the row (and without a row, no file is left behind).
             if let Err(e) = v.inner.store.insert_snapshot(&snapshot).await {
                 v.remove_media_file(&snapshot.location).await;
@@ -107,8 +110,8 @@ impl Vas {
             }
             info!(stream = %id, snapshot = %snapshot.id, "snapshot saved");
             v.inner.events.publish(Event::SnapshotSaved {
-                stream: id,
-                snapshot: snapshot.id,
+                stream_id: id,
+                snapshot_id: snapshot.id,
                 taken_at: snapshot.taken_at,
             });
             Ok(snapshot)
@@ -116,21 +119,25 @@ impl Vas {
         .await
     }
 
-    /// Saved snapshots matching a query (stream, capture-time range, limit), oldest first.
-    pub async fn stored_snapshots(&self, query: Range) -> Result<Vec<Snapshot>> {
+    /// Saved snapshots matching a query (stream, capture-time range, limit), oldest first
+    /// (by capture time) or newest first, as the query asks.
+    #[call(rest = "GET /api/v1/snapshots")]
+    pub async fn saved_snapshots(&self, query: ListQuery) -> Result<Vec<Snapshot>> {
         self.run(|v| async move { v.inner.store.list_snapshots(query).await })
             .await
     }
 
     /// One saved snapshot (`NotFound` if unknown).
-    pub async fn stored_snapshot(&self, id: SnapshotId) -> Result<Snapshot> {
+    #[call(rest = "GET /api/v1/snapshots/{id}")]
+    pub async fn saved_snapshot(&self, id: SnapshotId) -> Result<Snapshot> {
         self.run(move |v| async move { v.inner.store.get_snapshot(id).await })
             .await
     }
 
     /// A saved snapshot's JPEG. `NotFound` if unknown; `Corrupt` if its file is missing or
     /// not what was saved.
-    pub async fn stored_snapshot_image(&self, id: SnapshotId) -> Result<Bytes> {
+    #[call(rest = "GET /api/v1/snapshots/{id}/image.jpg")]
+    pub async fn saved_snapshot_image(&self, id: SnapshotId) -> Result<Bytes> {
         self.run(move |v| async move {
             let s = v.inner.store.get_snapshot(id).await?;
             let path = v.inner.layout.resolve(&s.location)?;
@@ -165,6 +172,7 @@ impl Vas {
     }
 
     /// Deletes a saved snapshot: its row, then its file. `NotFound` if unknown.
+    #[call(rest = "DELETE /api/v1/snapshots/{id}")]
     pub async fn delete_snapshot(&self, id: SnapshotId) -> Result<()> {
         self.run(move |v| async move {
             let s = v.inner.store.get_snapshot(id).await?;
@@ -240,7 +248,7 @@ impl Vas {
         id: StreamId,
         at: DateTime<Utc>,
         options: SnapshotOptions,
-    ) -> Result<Jpeg> {
+    ) -> Result<SnapshotImage> {
         let held = self
             .room(id)
             .preroll

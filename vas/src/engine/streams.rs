@@ -21,9 +21,11 @@ use crate::frames::{EncodedSubscription, FrameOptions, FrameSubscription, FrameT
 use crate::hub::{Hub, HubConfig};
 use crate::ingest::CameraTarget;
 use crate::ingest::supervisor::{IngestContext, IngestTask, Timeline};
-use crate::model::{DesiredState, Stream, StreamId};
-use crate::record::{Recorder, RecorderStatus, RecorderTask};
-use crate::status::{StreamInfo, StreamState, StreamStatus};
+use crate::model::{
+    DesiredState, DeviceId, Order, RecorderStatus, Stream, StreamId, StreamRow, StreamState,
+    StreamStatus,
+};
+use crate::record::{Recorder, RecorderTask};
 use crate::{Error, ErrorKind, Result};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -81,13 +83,9 @@ impl StreamRoom {
         lock(&self.status).clone()
     }
 
-    fn info(&self, stream: Stream) -> StreamInfo {
-        StreamInfo {
-            stream,
-            status: lock(&self.status).clone(),
-            recording: lock(&self.recording).as_ref().map(|rx| rx.borrow().clone()),
-            viewers: 0,
-        }
+    fn info(&self, stream: &StreamRow, viewers: usize) -> Stream {
+        let recording = lock(&self.recording).as_ref().map(|rx| rx.borrow().clone());
+        Stream::of(stream, lock(&self.status).clone(), recording, viewers)
     }
 
     /// Stops the recorder and ingest, in that order (so the recording ends with everything
@@ -201,22 +199,42 @@ impl StreamRooms {
     }
 }
 
+#[vas_macros::calls(streams)]
 impl Vas {
     pub(super) fn room(&self, id: StreamId) -> Arc<StreamRoom> {
         self.inner.streams.get_or_create(id, self.inner.hub)
     }
 
-    /// All streams with their live status.
-    pub async fn streams(&self) -> Result<Vec<StreamInfo>> {
-        self.run(|v| async move {
-            let streams = v.inner.store.list_streams(None).await?;
-            Ok(streams.into_iter().map(|s| v.info(s)).collect())
+    /// The streams, with their live status: of one camera (`device_id`) or of every camera,
+    /// oldest first (by when they were created; a camera's main stream before its sub
+    /// stream), or newest first.
+    ///
+    /// Errors: `NotFound` for an unknown `device_id`.
+    #[call(rest = "GET /api/v1/streams")]
+    pub async fn streams(&self, device_id: Option<DeviceId>, order: Order) -> Result<Vec<Stream>> {
+        self.run(move |v| async move {
+            if let Some(d) = device_id {
+                v.inner.store.get_device(d).await?;
+            }
+            let mut streams: Vec<Stream> = v
+                .inner
+                .store
+                .list_streams(device_id)
+                .await?
+                .into_iter()
+                .map(|s| v.info(s))
+                .collect();
+            if order == Order::Newest {
+                streams.reverse();
+            }
+            Ok(streams)
         })
         .await
     }
 
     /// One stream with its live status (`NotFound` if unknown).
-    pub async fn stream(&self, id: StreamId) -> Result<StreamInfo> {
+    #[call(rest = "GET /api/v1/streams/{id}")]
+    pub async fn stream(&self, id: StreamId) -> Result<Stream> {
         self.run(move |v| async move {
             let s = v.inner.store.get_stream(id).await?;
             Ok(v.info(s))
@@ -224,19 +242,12 @@ impl Vas {
         .await
     }
 
-    pub(super) fn info(&self, stream: Stream) -> StreamInfo {
-        let id = stream.id;
-        let mut info = match self.inner.streams.get(id) {
-            Some(room) => room.info(stream),
-            None => StreamInfo {
-                stream,
-                status: StreamStatus::default(),
-                recording: None,
-                viewers: 0,
-            },
-        };
-        info.viewers = self.inner.viewers.count(id);
-        info
+    pub(super) fn info(&self, stream: StreamRow) -> Stream {
+        let viewers = self.inner.viewers.count(stream.id);
+        match self.inner.streams.get(stream.id) {
+            Some(room) => room.info(&stream, viewers),
+            None => Stream::of(&stream, StreamStatus::default(), None, viewers),
+        }
     }
 
     /// Subscribes to a stream's encoded frames (see [`EncodedSubscription`]): starts at the
@@ -244,7 +255,8 @@ impl Vas {
     /// Works for stopped streams too (frames arrive once it runs).
     ///
     /// Errors: `NotFound` (unknown stream).
-    pub async fn subscribe(&self, id: StreamId) -> Result<EncodedSubscription> {
+    #[call(rest = "none: encoded frames are for embedders; browsers get WebRTC")]
+    pub async fn encoded_frames(&self, id: StreamId) -> Result<EncodedSubscription> {
         self.run(move |v| async move {
             v.inner.store.get_stream(id).await?;
             Ok(EncodedSubscription::new(v.room(id).hub.subscribe()))
@@ -259,6 +271,7 @@ impl Vas {
     ///
     /// Errors: `NotFound` (unknown stream), `InvalidInput` (options out of range, see
     /// [`FrameOptions::validate`]), `ResourceExhausted` (no thread for the decoder).
+    #[call(rest = "none: decoded frames are for embedders; browsers get WebRTC")]
     pub async fn frames(&self, id: StreamId, options: FrameOptions) -> Result<FrameSubscription> {
         // The tap validates the options (it owns what they mean).
         self.run(move |v| async move {
@@ -282,7 +295,8 @@ impl Vas {
     /// Asks for a stream to run; stored, so it runs again after a restart.
     ///
     /// Errors: `NotFound`, or `FailedPrecondition` when its camera is disabled.
-    pub async fn start_stream(&self, id: StreamId) -> Result<StreamInfo> {
+    #[call(rest = "POST /api/v1/streams/{id}/start")]
+    pub async fn start_stream(&self, id: StreamId) -> Result<Stream> {
         self.run(move |v| async move {
             let s = v.inner.store.get_stream(id).await?;
             let device = v.device_with_secrets(s.device_id).await?;
@@ -307,7 +321,8 @@ impl Vas {
     /// Asks for a stream to stop; stored.
     ///
     /// Errors: `NotFound`.
-    pub async fn stop_stream(&self, id: StreamId) -> Result<StreamInfo> {
+    #[call(rest = "POST /api/v1/streams/{id}/stop")]
+    pub async fn stop_stream(&self, id: StreamId) -> Result<Stream> {
         self.run(move |v| async move {
             let s = v
                 .inner
@@ -325,7 +340,8 @@ impl Vas {
     /// records while it runs.
     ///
     /// Errors: `NotFound`.
-    pub async fn set_recording(&self, id: StreamId, record: bool) -> Result<StreamInfo> {
+    #[call(rest = "PATCH /api/v1/streams/{id}")]
+    pub async fn set_recording(&self, id: StreamId, record: bool) -> Result<Stream> {
         self.run(move |v| async move {
             let s = v.inner.store.set_stream_record(id, record).await?;
             info!(stream = %id, record, "stream recording setting changed");
@@ -399,7 +415,7 @@ impl Vas {
                     ..StreamStatus::default()
                 };
                 self.inner.events.publish(Event::StreamState {
-                    stream: id,
+                    stream_id: id,
                     state: StreamState::Connecting,
                     error: None,
                     at: self.inner.clock.now_utc(),

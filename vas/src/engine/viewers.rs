@@ -13,21 +13,9 @@ use tracing::{info, warn};
 
 use super::{Inner, Vas};
 use crate::events::Event;
-use crate::model::{DesiredState, StreamId};
+use crate::model::{DesiredState, StreamId, WebRtcSession};
 use crate::sfu::{DisconnectReason, Sfu, SfuEvent, ViewerId};
 use crate::{Error, ErrorKind, Result};
-
-/// A WebRTC viewer the engine accepted: what [`Vas::webrtc_offer`] returns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct WebRtcSession {
-    /// The viewer, for [`Vas::webrtc_close`] and the viewer events.
-    pub viewer: ViewerId,
-    /// The stream it watches.
-    pub stream: StreamId,
-    /// The SDP answer for the browser (ICE-lite, host candidates included, no trickle).
-    pub answer_sdp: String,
-}
 
 #[derive(Debug)]
 pub(super) struct Viewers {
@@ -108,12 +96,12 @@ impl Viewers {
         let Some(stream) = stream else { return };
         inner.events.publish(match left {
             None => Event::ViewerJoined {
-                stream,
+                stream_id: stream,
                 viewer,
                 at: now,
             },
             Some(reason) => Event::ViewerLeft {
-                stream,
+                stream_id: stream,
                 viewer,
                 reason,
                 at: now,
@@ -158,15 +146,17 @@ impl Viewers {
     }
 }
 
+#[vas_macros::calls(viewers)]
 impl Vas {
-    /// Starts a WebRTC viewer of a stream from the browser's SDP offer (WHEP-style; no
-    /// trickle needed).
+    /// Answers a browser's SDP offer to watch a stream (WHEP-style; the answer carries the
+    /// candidates, so no trickle is needed): the viewer and the answer to send back.
     ///
     /// Errors: `NotFound` (unknown stream), `FailedPrecondition` (stream stopped or its
     /// camera disabled), `InvalidInput`/`TooLarge` (bad offer), `Unsupported` (no usable
     /// codec, H.265, or WebRTC not enabled), `ResourceExhausted` (viewer limit).
-    pub async fn webrtc_offer(&self, id: StreamId, offer_sdp: &str) -> Result<WebRtcSession> {
-        let offer = offer_sdp.to_owned();
+    #[call(rest = "POST /api/v1/streams/{id}/whep")]
+    pub async fn webrtc_answer(&self, id: StreamId, offer_sdp: String) -> Result<WebRtcSession> {
+        let offer = offer_sdp;
         self.run(move |v| async move {
             let sfu = v.inner.viewers.sfu.clone().ok_or_else(|| {
                 Error::new(
@@ -188,22 +178,25 @@ impl Vas {
             info!(stream = %id, viewer = viewer.0, "WebRTC viewer added");
             Ok(WebRtcSession {
                 viewer,
-                stream: id,
+                stream_id: id,
                 answer_sdp,
             })
         })
         .await
     }
 
-    /// Ends a WebRTC viewer; false if it was already gone.
-    pub async fn webrtc_close(&self, viewer: ViewerId) -> bool {
+    /// Ends a WebRTC viewer: true if it was watching, false if it had already gone.
+    ///
+    /// Errors: `Closed` once the engine is closed.
+    #[call(rest = "DELETE /api/v1/whep/{session}")]
+    pub async fn webrtc_close(&self, viewer: ViewerId) -> Result<bool> {
         self.inner.viewers.lock().remove(&viewer);
         let Some(sfu) = self.inner.viewers.sfu.clone() else {
-            return false;
+            self.check_open()?;
+            return Ok(false);
         };
         self.run(move |_| async move { Ok(sfu.remove_viewer(viewer).await) })
             .await
-            .unwrap_or(false)
     }
 
     /// Whether a WebRTC viewer is still known (not closed, reaped or failed).

@@ -20,7 +20,7 @@ pub use crate::media::{
     AudioCodec, AudioParams, Frame as EncodedFrame, NalUnits, Track, VideoCodec, VideoParams,
 };
 
-/// A subscription to a stream's encoded frames, from [`crate::Vas::subscribe`]. It starts
+/// A subscription to a stream's encoded frames, from [`crate::Vas::encoded_frames`]. It starts
 /// at the cached GOP (so the first delivery is a keyframe, at once, when the stream is
 /// live) and stays subscribed across camera reconnects. Dropping it unsubscribes.
 ///
@@ -30,8 +30,8 @@ pub use crate::media::{
 /// let dir = tempfile::tempdir().unwrap();
 /// let vas = vas::Vas::builder().data_dir(dir.path()).build().await?;
 /// vas.add_device(vas::NewDevice::new("gate", "rtsp://10.0.0.5/stream1")).await?;
-/// let stream = vas.streams().await?[0].stream.id;
-/// let mut frames = vas.subscribe(stream).await?;
+/// let stream = vas.streams(None, vas::Order::Oldest).await?[0].id;
+/// let mut frames = vas.encoded_frames(stream).await?;
 /// // Nothing runs yet: the wait ends at its timeout.
 /// let err = frames.recv_timeout(Duration::from_millis(20)).unwrap_err();
 /// assert_eq!(err.kind(), vas::ErrorKind::Timeout);

@@ -60,67 +60,20 @@ pub(crate) use tap::FrameTap;
 /// Largest output width or height a subscription may ask for.
 pub const MAX_OUTPUT_DIMENSION: u32 = 8192;
 /// Largest queue a [`Strategy::Queue`] subscription may ask for.
-pub const MAX_QUEUE: usize = 64;
+pub const MAX_QUEUE: u32 = 64;
 /// Highest rate cap a subscription may ask for ([`FrameOptions::max_fps`]).
 pub const MAX_FPS: f64 = 1000.0;
 /// Slack of the rate cap, as a fraction of the interval: a frame this much early still counts
 /// (so 30 fps capped at 15 keeps every other frame despite capture-time jitter).
 const RATE_CAP_SLACK_DIVISOR: i32 = 8;
 
-/// How a frame's pixels are laid out in [`VideoFrame::data`].
-///
-/// Rows are tightly packed (a plane's stride is its width in bytes; see [`VideoFrame::planes`]).
-/// Colour is converted with the BT.601 limited-range matrix, as ffmpeg does for streams that do
-/// not say otherwise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PixelFormat {
-    /// Planar YUV 4:2:0: a Y plane, then U, then V at half width and height (the decoder's own
-    /// format: no conversion).
-    I420,
-    /// YUV 4:2:0 with a Y plane and one interleaved UV plane at half height.
-    Nv12,
-    /// Packed 8-bit R, G, B.
-    Rgb24,
-    /// Packed 8-bit B, G, R (OpenCV's order).
-    Bgr24,
-    /// The Y (luma) plane alone.
-    Gray8,
-}
+pub use crate::model::{FrameInfo, FrameOptions, PixelFormat, Strategy};
 
 impl PixelFormat {
-    /// Every format.
-    pub const ALL: &'static [PixelFormat] = &[
-        PixelFormat::I420,
-        PixelFormat::Nv12,
-        PixelFormat::Rgb24,
-        PixelFormat::Bgr24,
-        PixelFormat::Gray8,
-    ];
-
-    /// The lowercase name shells use (`"i420"`, `"nv12"`, `"rgb24"`, `"bgr24"`, `"gray"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PixelFormat::I420 => "i420",
-            PixelFormat::Nv12 => "nv12",
-            PixelFormat::Rgb24 => "rgb24",
-            PixelFormat::Bgr24 => "bgr24",
-            PixelFormat::Gray8 => "gray",
-        }
-    }
-
-    /// Parses [`as_str`](Self::as_str)'s names (and `"gray8"`); `InvalidInput` otherwise.
+    /// Parses a name ([`as_str`](Self::as_str)'s, or `"gray8"`, `"yuv420p"`); `InvalidInput`
+    /// naming the allowed ones otherwise.
     pub fn parse(name: &str) -> Result<PixelFormat> {
-        match name {
-            "i420" | "yuv420p" => Ok(PixelFormat::I420),
-            "nv12" => Ok(PixelFormat::Nv12),
-            "rgb24" => Ok(PixelFormat::Rgb24),
-            "bgr24" => Ok(PixelFormat::Bgr24),
-            "gray" | "gray8" => Ok(PixelFormat::Gray8),
-            other => Err(Error::invalid_input(format!(
-                "unknown pixel format {other:?}; one of i420, nv12, rgb24, bgr24, gray"
-            ))),
-        }
+        name.parse()
     }
 
     /// Whether the format subsamples chroma (so width and height are kept even).
@@ -150,12 +103,6 @@ impl PixelFormat {
     }
 }
 
-impl std::fmt::Display for PixelFormat {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// One plane of a [`VideoFrame`]: where it starts in [`VideoFrame::data`], the bytes per row,
 /// and how many rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,60 +115,20 @@ pub struct Plane {
     pub rows: usize,
 }
 
-/// How frames wait for a subscriber that is not reading.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Strategy {
-    /// Keep only the newest frame (the default): a consumer never sees a stale picture.
-    Latest,
-    /// Keep up to `max` frames (1..=[`MAX_QUEUE`]), dropping the oldest when full.
-    Queue {
-        /// Frames kept.
-        max: usize,
-    },
-}
-
-/// What a decoded-frame subscription delivers.
-///
-/// ```
-/// use vas::frames::{FrameOptions, PixelFormat, Strategy};
-/// let opts = FrameOptions::new(PixelFormat::Rgb24)
-///     .max_size(640, 640)
-///     .max_fps(5.0)
-///     .strategy(Strategy::Queue { max: 8 });
-/// assert!(opts.validate().is_ok());
-/// assert!(FrameOptions::new(PixelFormat::Gray8).max_size(0, 10).validate().is_err());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FrameOptions {
-    format: PixelFormat,
-    max_size: Option<(u32, u32)>,
-    max_fps: Option<f64>,
-    strategy: Strategy,
-}
-
-impl Default for FrameOptions {
-    /// I420 at the camera's size and rate, newest frame only.
-    fn default() -> Self {
-        FrameOptions::new(PixelFormat::I420)
-    }
-}
-
 impl FrameOptions {
     /// Frames in `format`, at the camera's size and rate, newest frame only.
     pub fn new(format: PixelFormat) -> Self {
         FrameOptions {
             format,
-            max_size: None,
-            max_fps: None,
-            strategy: Strategy::Latest,
+            ..Default::default()
         }
     }
 
     /// Scales pictures to fit inside `width`×`height`, keeping the aspect ratio (sizes are
     /// rounded to even numbers for the 4:2:0 formats).
     pub fn max_size(mut self, width: u32, height: u32) -> Self {
-        self.max_size = Some((width, height));
+        self.max_width = Some(width);
+        self.max_height = Some(height);
         self
     }
 
@@ -231,40 +138,27 @@ impl FrameOptions {
         self
     }
 
-    /// How frames wait for a consumer that is not reading (default [`Strategy::Latest`]).
-    pub fn strategy(mut self, strategy: Strategy) -> Self {
-        self.strategy = strategy;
+    /// Keeps up to `max` frames for a consumer that is not reading ([`Strategy::Queue`]),
+    /// dropping the oldest when full.
+    pub fn queue(mut self, max: u32) -> Self {
+        self.strategy = Strategy::Queue;
+        self.max_queue = max;
         self
-    }
-
-    /// The pixel format.
-    pub fn format(&self) -> PixelFormat {
-        self.format
-    }
-
-    /// The bounding box, if any.
-    pub fn size(&self) -> Option<(u32, u32)> {
-        self.max_size
-    }
-
-    /// The rate cap, if any.
-    pub fn fps(&self) -> Option<f64> {
-        self.max_fps
-    }
-
-    /// The delivery strategy.
-    pub fn delivery(&self) -> Strategy {
-        self.strategy
     }
 
     /// Checks the options: `InvalidInput` names the first bad one.
     pub fn validate(&self) -> Result<()> {
-        if let Some((w, h)) = self.max_size
-            && !((1..=MAX_OUTPUT_DIMENSION).contains(&w) && (1..=MAX_OUTPUT_DIMENSION).contains(&h))
-        {
-            return Err(Error::invalid_input(format!(
-                "frame size {w}x{h} is out of range; width and height must be 1..={MAX_OUTPUT_DIMENSION}"
-            )));
+        for (what, v) in [
+            ("max_width", self.max_width),
+            ("max_height", self.max_height),
+        ] {
+            if let Some(v) = v
+                && !(1..=MAX_OUTPUT_DIMENSION).contains(&v)
+            {
+                return Err(Error::invalid_input(format!(
+                    "{what} {v} is out of range; it must be 1..={MAX_OUTPUT_DIMENSION}"
+                )));
+            }
         }
         if let Some(fps) = self.max_fps
             && !(fps.is_finite() && fps > 0.0 && fps <= MAX_FPS)
@@ -273,31 +167,39 @@ impl FrameOptions {
                 "max_fps {fps} is out of range; it must be above 0 and at most {MAX_FPS}"
             )));
         }
-        if let Strategy::Queue { max } = self.strategy
-            && !(1..=MAX_QUEUE).contains(&max)
-        {
+        if self.strategy == Strategy::Queue && !(1..=MAX_QUEUE).contains(&self.max_queue) {
             return Err(Error::invalid_input(format!(
-                "queue size {max} is out of range; it must be 1..={MAX_QUEUE}"
+                "max_queue {} is out of range; it must be 1..={MAX_QUEUE}",
+                self.max_queue
             )));
         }
         Ok(())
     }
 
+    /// Frames a subscriber's queue holds: one for [`Strategy::Latest`].
+    pub(crate) fn queue_len(&self) -> usize {
+        match self.strategy {
+            Strategy::Queue => self.max_queue as usize,
+            _ => 1,
+        }
+    }
+
     /// The output size for a `width`×`height` picture.
     fn output_size(&self, width: u32, height: u32) -> (u32, u32) {
-        let (w, h) = match self.max_size {
-            None => (width, height),
-            Some((bw, bh)) => {
-                // Fit inside the box, keeping the aspect ratio.
-                let scale = f64::min(
-                    f64::from(bw) / f64::from(width),
-                    f64::from(bh) / f64::from(height),
-                );
-                (
-                    ((f64::from(width) * scale).round() as u32).clamp(1, bw),
-                    ((f64::from(height) * scale).round() as u32).clamp(1, bh),
-                )
-            }
+        let (w, h) = if self.max_width.is_none() && self.max_height.is_none() {
+            (width, height)
+        } else {
+            // Fit inside the box (unbounded where not given), keeping the aspect ratio.
+            let bw = self.max_width.unwrap_or(u32::MAX);
+            let bh = self.max_height.unwrap_or(u32::MAX);
+            let scale = f64::min(
+                f64::from(bw) / f64::from(width),
+                f64::from(bh) / f64::from(height),
+            );
+            (
+                ((f64::from(width) * scale).round() as u32).clamp(1, bw),
+                ((f64::from(height) * scale).round() as u32).clamp(1, bh),
+            )
         };
         if self.format.subsampled() {
             // 4:2:0 wants even sizes; never below 2.
@@ -380,6 +282,20 @@ impl VideoFrame {
     pub fn epoch(&self) -> u32 {
         self.epoch
     }
+
+    /// What the frame says about itself, as one record (what every shell shows).
+    pub fn info(&self) -> FrameInfo {
+        FrameInfo {
+            width: self.width,
+            height: self.height,
+            format: self.format,
+            pts: self.pts,
+            time: self.time,
+            keyframe: self.keyframe,
+            seq: self.seq,
+            epoch: self.epoch,
+        }
+    }
 }
 
 /// A subscription to a stream's decoded frames. Dropping it unsubscribes (and stops the
@@ -461,10 +377,7 @@ impl Slot {
         let mut st = self.lock();
         frame.seq = st.produced;
         st.produced += 1;
-        let max = match self.options.strategy {
-            Strategy::Latest => 1,
-            Strategy::Queue { max } => max,
-        };
+        let max = self.options.queue_len();
         while st.frames.len() >= max {
             st.frames.pop_front();
             st.dropped += 1;
@@ -595,8 +508,8 @@ mod tests {
             base.max_fps(0.0),
             base.max_fps(f64::NAN),
             base.max_fps(-1.0),
-            base.strategy(Strategy::Queue { max: 0 }),
-            base.strategy(Strategy::Queue { max: MAX_QUEUE + 1 }),
+            base.queue(0),
+            base.queue(MAX_QUEUE + 1),
         ] {
             assert_eq!(
                 bad.validate().unwrap_err().kind(),
@@ -657,7 +570,7 @@ mod tests {
         assert_eq!(st.frames[0].seq, 4);
         assert_eq!(st.dropped, 4);
         drop(st);
-        let queue = Slot::new(FrameOptions::default().strategy(Strategy::Queue { max: 3 }));
+        let queue = Slot::new(FrameOptions::default().queue(3));
         for n in 0..5 {
             queue.push(frame(n));
         }

@@ -337,7 +337,6 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::frames::Strategy;
     use crate::hub::HubConfig;
     use crate::media::{Track, VideoCodec, VideoParams};
 
@@ -366,7 +365,7 @@ mod tests {
             .subscribe(
                 StreamId::new(),
                 &hub,
-                FrameOptions::new(PixelFormat::Gray8).strategy(Strategy::Queue { max: 64 }),
+                FrameOptions::new(PixelFormat::Gray8).queue(64),
             )
             .unwrap();
         for (i, f) in frames.iter().enumerate() {

@@ -23,7 +23,7 @@ use crate::events::{Event, EventBus};
 use crate::hub::Hub;
 use crate::media::{CLOCK_RATE, Frame};
 use crate::model::StreamId;
-use crate::status::{StreamState, StreamStatus};
+use crate::model::{StreamState, StreamStatus};
 use crate::{Error, ErrorKind};
 
 /// Gap assumed between the last frame of one connection and the first of the next (one
@@ -132,7 +132,7 @@ impl Runner {
         };
         if changed {
             self.ctx.events.publish(Event::StreamState {
-                stream: self.ctx.stream,
+                stream_id: self.ctx.stream,
                 state,
                 error,
                 at: self.ctx.clock.now_utc(),

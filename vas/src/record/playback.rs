@@ -15,8 +15,9 @@ use chrono::{DateTime, Utc};
 use super::fs::{MediaFs, read_to_string_bounded};
 use super::layout::MediaLayout;
 use super::playlist::{MediaPlaylist, PlaylistSegment, segment_end};
+use crate::model::ListQuery;
 use crate::model::StreamId;
-use crate::store::{self, Range, Store};
+use crate::store::{self, Store};
 use crate::{Error, Result};
 
 /// Largest playlist file playback reads back.
@@ -34,9 +35,9 @@ pub(crate) async fn playback_playlist(
     to: DateTime<Utc>,
     uri_prefix: &str,
 ) -> Result<MediaPlaylist> {
-    let range = Range {
+    let range = ListQuery {
         limit: store::MAX_LIST_LIMIT,
-        ..Range::stream(stream).between(from, to)
+        ..ListQuery::stream(stream).between(from, to)
     };
     let recordings = store.list_recordings(range).await?;
     let mut groups = Vec::new();

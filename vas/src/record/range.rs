@@ -26,8 +26,9 @@ use super::playback::MAX_PLAYLIST_READ;
 use super::playlist::{MediaPlaylist, segment_end};
 use super::ts_read::{Continuity, ReadOptions, read_segment};
 use crate::media::Frame;
+use crate::model::ListQuery;
 use crate::model::{Recording, RecordingId, StreamId};
-use crate::store::{self, Range, Store};
+use crate::store::{self, Store};
 use crate::{Error, ErrorKind, Result};
 
 /// Most payload bytes a range returns by default.
@@ -96,9 +97,9 @@ pub async fn recordings_for_range(
     let until = to
         .checked_add_signed(TimeDelta::microseconds(1))
         .unwrap_or(to);
-    let range = Range {
+    let range = ListQuery {
         limit: store::MAX_LIST_LIMIT,
-        ..Range::stream(stream).between(from, until)
+        ..ListQuery::stream(stream).between(from, until)
     };
     store.list_recordings(range).await
 }

@@ -432,14 +432,14 @@ mod tests {
     const MB: u64 = 1 << 20;
 
     /// A camera recording 10-minute chunks of `bytes` each on a simulated clock.
-    struct Camera {
+    struct Device {
         stream: StreamId,
         recordings: Vec<Recording>,
     }
 
-    impl Camera {
+    impl Device {
         fn new() -> Self {
-            Camera {
+            Device {
                 stream: StreamId::new(),
                 recordings: Vec::new(),
             }
@@ -467,7 +467,7 @@ mod tests {
         }
     }
 
-    fn input(now: DateTime<Utc>, cams: &[&Camera]) -> RetentionInput {
+    fn input(now: DateTime<Utc>, cams: &[&Device]) -> RetentionInput {
         let mut candidates: Vec<Recording> = cams
             .iter()
             .flat_map(|c| c.recordings.iter().cloned())
@@ -481,7 +481,7 @@ mod tests {
         }
     }
 
-    fn apply(cams: &mut [&mut Camera], p: &RetentionPlan) {
+    fn apply(cams: &mut [&mut Device], p: &RetentionPlan) {
         for c in cams {
             c.recordings
                 .retain(|r| !p.deletions.iter().any(|d| d.recording.id == r.id));
@@ -491,7 +491,7 @@ mod tests {
     #[test]
     fn age_limit_follows_the_simulated_clock() {
         let clock = SimulatedClock::new("2026-03-01T00:00:00Z".parse().unwrap());
-        let mut cam = Camera::new();
+        let mut cam = Device::new();
         let policy = RetentionPolicy {
             max_age: Some(24 * HOUR),
             ..Default::default()
@@ -519,7 +519,7 @@ mod tests {
     #[test]
     fn byte_limits_delete_oldest_first_per_stream_and_in_total() {
         let clock = SimulatedClock::new("2026-03-01T00:00:00Z".parse().unwrap());
-        let (mut a, mut b) = (Camera::new(), Camera::new());
+        let (mut a, mut b) = (Device::new(), Device::new());
         for _ in 0..10 {
             clock.advance(Duration::from_secs(600));
             a.chunk(&clock, 3 * MB);
@@ -569,7 +569,7 @@ mod tests {
     #[test]
     fn watermark_deletes_until_enough_is_free() {
         let clock = SimulatedClock::new("2026-03-01T00:00:00Z".parse().unwrap());
-        let mut a = Camera::new();
+        let mut a = Device::new();
         for _ in 0..10 {
             clock.advance(Duration::from_secs(600));
             a.chunk(&clock, 2 * MB);
@@ -599,7 +599,7 @@ mod tests {
     #[test]
     fn pending_bookmarks_and_open_recordings_are_never_deleted() {
         let clock = SimulatedClock::new("2026-03-01T00:00:00Z".parse().unwrap());
-        let mut a = Camera::new();
+        let mut a = Device::new();
         for _ in 0..6 {
             clock.advance(Duration::from_secs(600));
             a.chunk(&clock, MB);

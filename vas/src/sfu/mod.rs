@@ -30,7 +30,7 @@
 //! [`SfuEvent::KeyframeWanted`], never sent to the camera; the viewer recovers at the
 //! camera's next keyframe.
 //!
-//! ## Camera reconnects
+//! ## Device reconnects
 //!
 //! The hub's presentation times are continuous across reconnects, and each viewer's RTP
 //! sequence numbers are its own counters, so a new camera connection (new
@@ -65,7 +65,6 @@ pub mod room;
 pub mod tcp;
 mod viewer;
 
-use std::fmt;
 use std::time::Duration;
 
 #[cfg(test)]
@@ -129,15 +128,7 @@ impl Default for CoreConfig {
     }
 }
 
-/// Identifies a viewer within one SFU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ViewerId(pub u64);
-
-impl fmt::Display for ViewerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "viewer-{}", self.0)
-    }
-}
+pub use crate::model::ViewerId;
 
 /// Why a viewer went away.
 #[derive(Debug, Clone, PartialEq, Eq)]

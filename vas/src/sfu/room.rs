@@ -122,7 +122,7 @@ pub struct RoomStats {
     pub skipped_frames: u64,
     /// Frames the hub reported lost for this stream's subscription.
     pub lost_frames: u64,
-    /// Camera connections seen after the first (epoch changes).
+    /// Device connections seen after the first (epoch changes).
     pub epoch_changes: u64,
     /// RTP time rebases after a presentation-time discontinuity.
     pub rebases: u64,

@@ -1,7 +1,7 @@
 //! Snapshots: any moment of a stream as a JPEG, at once.
 //!
 //! Owns turning a stream's pictures into JPEG files: what a caller asks for
-//! ([`SnapshotOptions`]: which picture, an output width, a quality), what it gets ([`Jpeg`]:
+//! ([`SnapshotOptions`]: which picture, an output width, a quality), what it gets ([`SnapshotImage`]:
 //! the bytes with the capture time of the frame), and the rules that keep it cheap:
 //! * **Current without waiting for a keyframe.** The newest picture comes from the stream's
 //!   decoder ([`crate::frames`]), which starts at the hub's cached keyframe and decodes
@@ -48,46 +48,17 @@ pub const DEFAULT_QUALITY: u8 = 85;
 /// Widest snapshot one may ask for (the same bound as decoded frames).
 pub const MAX_WIDTH: u32 = MAX_OUTPUT_DIMENSION;
 
-/// Which picture a snapshot shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Source {
+pub use crate::model::{SnapshotImage, SnapshotOptions};
+
+/// Which picture a snapshot shows, from its options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
     /// The newest frame the camera sent (decoded forward from the cached keyframe).
-    #[default]
     Newest,
     /// The newest keyframe (one decode: the fastest picture, up to a GOP old).
     Keyframe,
-    /// The frame showing at a past moment, from the stream's recordings.
+    /// The frame showing at a past moment, from memory or the stream's recordings.
     At(DateTime<Utc>),
-}
-
-/// What a snapshot should look like.
-///
-/// ```
-/// use vas::snapshot::{SnapshotOptions, Source};
-/// let o = SnapshotOptions::new().width(640).quality(70);
-/// assert!(o.validate().is_ok());
-/// assert_eq!(o.source(), Source::Newest);
-/// assert!(SnapshotOptions::new().width(0).validate().is_err());
-/// assert!(SnapshotOptions::new().quality(101).validate().is_err());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SnapshotOptions {
-    width: Option<u32>,
-    quality: u8,
-    source: Source,
-    stale_ok: bool,
-}
-
-impl Default for SnapshotOptions {
-    fn default() -> Self {
-        SnapshotOptions {
-            width: None,
-            quality: DEFAULT_QUALITY,
-            source: Source::Newest,
-            stale_ok: false,
-        }
-    }
 }
 
 impl SnapshotOptions {
@@ -108,40 +79,36 @@ impl SnapshotOptions {
         self
     }
 
-    /// Which picture.
-    pub fn source(&self) -> Source {
-        self.source
+    /// The picture showing at a past moment.
+    pub fn at(mut self, at: DateTime<Utc>) -> Self {
+        self.at = Some(at);
+        self
     }
 
-    /// Sets which picture.
-    pub fn from_source(mut self, source: Source) -> Self {
-        self.source = source;
+    /// The newest keyframe instead of the newest frame.
+    pub fn keyframe(mut self) -> Self {
+        self.keyframe = true;
         self
     }
 
     /// When the stream is not live, return its last good picture (marked
-    /// [`Jpeg::offline`]) instead of an `Unavailable` error.
+    /// [`SnapshotImage::offline`]) instead of an `Unavailable` error.
     pub fn stale_ok(mut self, stale_ok: bool) -> Self {
         self.stale_ok = stale_ok;
         self
     }
 
-    /// The asked width, if any.
-    pub fn asked_width(&self) -> Option<u32> {
-        self.width
+    /// Which picture the options ask for.
+    pub(crate) fn source(&self) -> Source {
+        match (self.at, self.keyframe) {
+            (Some(at), _) => Source::At(at),
+            (None, true) => Source::Keyframe,
+            (None, false) => Source::Newest,
+        }
     }
 
-    /// The asked quality.
-    pub fn asked_quality(&self) -> u8 {
-        self.quality
-    }
-
-    /// Whether a stale picture is acceptable.
-    pub fn is_stale_ok(&self) -> bool {
-        self.stale_ok
-    }
-
-    /// `InvalidInput` for a width of 0 or above [`MAX_WIDTH`], or a quality outside 1–100.
+    /// `InvalidInput` for a width of 0 or above [`MAX_WIDTH`], a quality outside 1–100, or
+    /// both `at` and `keyframe`.
     pub fn validate(&self) -> Result<()> {
         if let Some(w) = self.width
             && !(1..=MAX_WIDTH).contains(&w)
@@ -156,6 +123,11 @@ impl SnapshotOptions {
                 self.quality
             )));
         }
+        if self.at.is_some() && self.keyframe {
+            return Err(Error::invalid_input(
+                "a snapshot is of a past moment (at) or of the newest keyframe, not both",
+            ));
+        }
         Ok(())
     }
 
@@ -168,22 +140,6 @@ impl SnapshotOptions {
         let h = (f64::from(height) * f64::from(w) / f64::from(width.max(1))).round() as u32;
         ((w & !1).max(2), (h.min(MAX_WIDTH) & !1).max(2))
     }
-}
-
-/// A snapshot: a JPEG and the frame it shows.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Jpeg {
-    /// The JPEG file.
-    pub bytes: Bytes,
-    /// Capture time of the frame shown.
-    pub time: DateTime<Utc>,
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-    /// Whether the stream was not live: this is its last good picture, not a current one.
-    pub offline: bool,
 }
 
 /// Limits of the snapshot service.
@@ -238,7 +194,7 @@ struct WarmState {
     sub: FrameSubscription,
     picture: Option<VideoFrame>,
     /// The newest encodings (a few sizes and qualities of recent pictures).
-    jpegs: std::collections::VecDeque<(JpegKey, Jpeg)>,
+    jpegs: std::collections::VecDeque<(JpegKey, SnapshotImage)>,
 }
 
 /// Encodings kept per warm stream (pollers asking for a few different sizes share them).
@@ -275,7 +231,7 @@ pub(crate) struct Snapshots {
 #[derive(Debug, Default)]
 struct KeyframeState {
     decoder: Option<H264Decoder>,
-    jpegs: std::collections::VecDeque<(JpegKey, Jpeg)>,
+    jpegs: std::collections::VecDeque<(JpegKey, SnapshotImage)>,
 }
 
 impl Snapshots {
@@ -343,7 +299,7 @@ impl Snapshots {
         live: bool,
         options: SnapshotOptions,
         subscribe: impl FnOnce() -> Result<FrameSubscription>,
-    ) -> Result<Jpeg> {
+    ) -> Result<SnapshotImage> {
         options.validate()?;
         let target = newest_frame(hub, live, &options)?;
         let warm = self.warm_entry(stream, subscribe)?;
@@ -398,7 +354,7 @@ impl Snapshots {
         hub: &Hub,
         live: bool,
         options: SnapshotOptions,
-    ) -> Result<Jpeg> {
+    ) -> Result<SnapshotImage> {
         options.validate()?;
         newest_frame(hub, live, &options)?;
         let Some(key) = hub.cached_keyframe() else {
@@ -536,7 +492,7 @@ fn shows(picture: &VideoFrame, target: &Frame) -> bool {
 }
 
 /// Scales (if asked) and encodes a full-size I420 picture.
-fn encode_picture(picture: &VideoFrame, size: (u32, u32), quality: u8) -> Result<Jpeg> {
+fn encode_picture(picture: &VideoFrame, size: (u32, u32), quality: u8) -> Result<SnapshotImage> {
     let (w, h) = (picture.width(), picture.height());
     let data = picture.data();
     let pixels = if size == (w, h) {
@@ -560,8 +516,8 @@ fn encode_picture(picture: &VideoFrame, size: (u32, u32), quality: u8) -> Result
         };
         convert(&view, PixelFormat::I420, size, &mut Scaler::new())?
     };
-    Ok(Jpeg {
-        bytes: encode_i420(&pixels, size.0, size.1, quality)?,
+    Ok(SnapshotImage {
+        jpeg: encode_i420(&pixels, size.0, size.1, quality)?,
         time: picture.time(),
         width: size.0,
         height: size.1,
@@ -576,7 +532,7 @@ pub(crate) fn decode_and_encode(
     frames: &[Frame],
     until: Option<DateTime<Utc>>,
     options: SnapshotOptions,
-) -> Result<Jpeg> {
+) -> Result<SnapshotImage> {
     decode_with(&mut H264Decoder::new(), frames, until, options)
 }
 
@@ -586,7 +542,7 @@ fn decode_with(
     frames: &[Frame],
     until: Option<DateTime<Utc>>,
     options: SnapshotOptions,
-) -> Result<Jpeg> {
+) -> Result<SnapshotImage> {
     let mut scaler = Scaler::new();
     let mut last: Option<(Bytes, u32, u32, DateTime<Utc>)> = None;
     let mut error: Option<Error> = None;
@@ -614,8 +570,8 @@ fn decode_with(
             Error::unavailable("no picture could be decoded from the frames at hand")
         }));
     };
-    Ok(Jpeg {
-        bytes: encode_i420(&pixels, w, h, options.quality)?,
+    Ok(SnapshotImage {
+        jpeg: encode_i420(&pixels, w, h, options.quality)?,
         time,
         width: w,
         height: h,

@@ -23,9 +23,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    Bookmark, BookmarkId, BookmarkState, DesiredState, Device, DeviceId, Recording, RecordingId,
-    Snapshot, SnapshotId, Stream, StreamId,
+    Bookmark, BookmarkId, BookmarkState, DesiredState, DeviceId, DeviceRow, Recording, RecordingId,
+    Snapshot, SnapshotId, StreamId, StreamRow,
 };
+pub(crate) use crate::model::{ListQuery, MAX_LIST_LIMIT, checked_limit};
 use crate::{Error, ErrorKind, Result};
 
 pub use postgres::PostgresStore;
@@ -40,11 +41,6 @@ pub const POSTGRES_MAX_CONNECTIONS: u32 = 16;
 pub const SQLITE_MAX_CONNECTIONS: u32 = 4;
 /// How long SQLite waits on a locked database before giving up.
 pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Default number of rows a list query returns.
-pub const DEFAULT_LIST_LIMIT: u32 = 100;
-/// Most rows a list query may return.
-pub const MAX_LIST_LIMIT: u32 = 1000;
-
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -53,59 +49,6 @@ pub enum Backend {
     Sqlite,
     /// PostgreSQL server.
     Postgres,
-}
-
-/// A time-bounded, optionally per-stream listing.
-///
-/// Rows overlapping `[from, to)` are returned, oldest first, at most `limit` of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Range {
-    /// Only this stream, or all streams.
-    pub stream: Option<StreamId>,
-    /// Lower bound (inclusive), or unbounded.
-    pub from: Option<DateTime<Utc>>,
-    /// Upper bound (exclusive), or unbounded.
-    pub to: Option<DateTime<Utc>>,
-    /// Most rows to return (clamped to [`MAX_LIST_LIMIT`]).
-    pub limit: u32,
-}
-
-impl Default for Range {
-    fn default() -> Self {
-        Range {
-            stream: None,
-            from: None,
-            to: None,
-            limit: DEFAULT_LIST_LIMIT,
-        }
-    }
-}
-
-impl Range {
-    /// Everything of one stream (up to the default limit).
-    pub fn stream(id: StreamId) -> Self {
-        Range {
-            stream: Some(id),
-            ..Default::default()
-        }
-    }
-
-    /// Sets both bounds.
-    pub fn between(mut self, from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
-        self.from = Some(from);
-        self.to = Some(to);
-        self
-    }
-
-    pub(crate) fn checked_limit(&self) -> Result<i64> {
-        let limit = checked_limit(self.limit)?;
-        if let (Some(f), Some(t)) = (self.from, self.to)
-            && f > t
-        {
-            return Err(Error::invalid_input("from is after to"));
-        }
-        Ok(limit)
-    }
 }
 
 /// How much recorded media one stream has, from the rows.
@@ -117,15 +60,6 @@ pub struct StreamUsage {
     pub recordings: u64,
     /// Their bytes on disk, as the rows say.
     pub bytes: u64,
-}
-
-pub(crate) fn checked_limit(limit: u32) -> Result<i64> {
-    if limit == 0 || limit > MAX_LIST_LIMIT {
-        return Err(Error::invalid_input(format!(
-            "limit must be between 1 and {MAX_LIST_LIMIT}"
-        )));
-    }
-    Ok(i64::from(limit))
 }
 
 /// Persistent state of VAS. Implemented for SQLite and PostgreSQL; see the module docs.
@@ -140,29 +74,29 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn ping(&self) -> Result<()>;
 
     /// Adds a camera and its streams in one transaction.
-    async fn insert_device(&self, device: &Device, streams: &[Stream]) -> Result<()>;
+    async fn insert_device(&self, device: &DeviceRow, streams: &[StreamRow]) -> Result<()>;
     /// One camera.
-    async fn get_device(&self, id: DeviceId) -> Result<Device>;
+    async fn get_device(&self, id: DeviceId) -> Result<DeviceRow>;
     /// All cameras, by creation time.
-    async fn list_devices(&self) -> Result<Vec<Device>>;
+    async fn list_devices(&self) -> Result<Vec<DeviceRow>>;
     /// Replaces a camera's fields and adds/removes streams, in one transaction.
     async fn update_device(
         &self,
-        device: &Device,
-        add_streams: &[Stream],
+        device: &DeviceRow,
+        add_streams: &[StreamRow],
         remove_streams: &[StreamId],
     ) -> Result<()>;
     /// Removes a camera and (by cascade) everything indexed under its streams.
     async fn delete_device(&self, id: DeviceId) -> Result<()>;
 
     /// One stream.
-    async fn get_stream(&self, id: StreamId) -> Result<Stream>;
+    async fn get_stream(&self, id: StreamId) -> Result<StreamRow>;
     /// All streams, or one camera's, by creation time.
-    async fn list_streams(&self, device: Option<DeviceId>) -> Result<Vec<Stream>>;
+    async fn list_streams(&self, device: Option<DeviceId>) -> Result<Vec<StreamRow>>;
     /// Stores whether the user wants the stream running.
-    async fn set_stream_desired(&self, id: StreamId, desired: DesiredState) -> Result<Stream>;
+    async fn set_stream_desired(&self, id: StreamId, desired: DesiredState) -> Result<StreamRow>;
     /// Stores whether the stream records.
-    async fn set_stream_record(&self, id: StreamId, record: bool) -> Result<Stream>;
+    async fn set_stream_record(&self, id: StreamId, record: bool) -> Result<StreamRow>;
 
     /// Indexes a recording (its playlist must already exist on disk).
     async fn insert_recording(&self, recording: &Recording) -> Result<()>;
@@ -176,7 +110,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// One recording.
     async fn get_recording(&self, id: RecordingId) -> Result<Recording>;
     /// Recordings overlapping a range, oldest first.
-    async fn list_recordings(&self, range: Range) -> Result<Vec<Recording>>;
+    async fn list_recordings(&self, range: ListQuery) -> Result<Vec<Recording>>;
     /// Recordings without an end (left open by a crash, or still running).
     async fn open_recordings(&self) -> Result<Vec<Recording>>;
     /// Removes a recording's row (delete its files afterwards).
@@ -216,7 +150,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// One bookmark.
     async fn get_bookmark(&self, id: BookmarkId) -> Result<Bookmark>;
     /// Bookmarks whose moment lies in a range, oldest first.
-    async fn list_bookmarks(&self, range: Range) -> Result<Vec<Bookmark>>;
+    async fn list_bookmarks(&self, range: ListQuery) -> Result<Vec<Bookmark>>;
     /// Moves a bookmark's clip along its lifecycle (`detail`: why it failed, or what a ready
     /// clip lacks).
     async fn update_bookmark(
@@ -234,7 +168,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// One snapshot.
     async fn get_snapshot(&self, id: SnapshotId) -> Result<Snapshot>;
     /// Snapshots taken in a range, oldest first.
-    async fn list_snapshots(&self, range: Range) -> Result<Vec<Snapshot>>;
+    async fn list_snapshots(&self, range: ListQuery) -> Result<Vec<Snapshot>>;
     /// Removes a snapshot's row.
     async fn delete_snapshot(&self, id: SnapshotId) -> Result<()>;
 }
@@ -411,19 +345,19 @@ mod tests {
 
     #[test]
     fn range_limits_are_checked() {
-        assert!(Range::default().checked_limit().is_ok());
-        let zero = Range {
+        assert!(ListQuery::default().checked_limit().is_ok());
+        let zero = ListQuery {
             limit: 0,
             ..Default::default()
         };
         assert!(zero.checked_limit().is_err());
-        let huge = Range {
+        let huge = ListQuery {
             limit: MAX_LIST_LIMIT + 1,
             ..Default::default()
         };
         assert!(huge.checked_limit().is_err());
         let now = Utc::now();
-        let r = Range::default().between(now, now - chrono::Duration::seconds(1));
+        let r = ListQuery::default().between(now, now - chrono::Duration::seconds(1));
         assert!(r.checked_limit().is_err());
     }
 }

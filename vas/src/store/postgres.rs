@@ -9,14 +9,14 @@ use sqlx::{Postgres, QueryBuilder, Row, Transaction};
 use uuid::Uuid;
 
 use super::{
-    ACQUIRE_TIMEOUT, Backend, MAX_LIST_LIMIT, POSTGRES_MAX_CONNECTIONS, Range, Store, StreamUsage,
-    Subject, checked_limit, clamp_u64, duration_ms, map_sqlx, mask_database_url, ms_duration,
-    to_i64,
+    ACQUIRE_TIMEOUT, Backend, ListQuery, MAX_LIST_LIMIT, POSTGRES_MAX_CONNECTIONS, Store,
+    StreamUsage, Subject, checked_limit, clamp_u64, duration_ms, map_sqlx, mask_database_url,
+    ms_duration, to_i64,
 };
 use crate::camera_url::{CameraUrl, Credentials};
 use crate::model::{
-    Bookmark, BookmarkId, BookmarkState, DesiredState, Device, DeviceId, MAX_BOOKMARK_MARGIN,
-    Recording, RecordingId, Snapshot, SnapshotId, Stream, StreamId,
+    Bookmark, BookmarkId, BookmarkState, DesiredState, DeviceId, DeviceRow, MAX_BOOKMARK_MARGIN,
+    Order, Recording, RecordingId, Snapshot, SnapshotId, StreamId, StreamRow,
 };
 use crate::{Error, Result};
 
@@ -88,7 +88,7 @@ fn uuid(row: &PgRow, col: &str) -> Result<Uuid> {
     get(row, col)
 }
 
-fn device_from_row(row: &PgRow) -> Result<Device> {
+fn device_from_row(row: &PgRow) -> Result<DeviceRow> {
     let username: Option<String> = get(row, "username")?;
     let password: Option<String> = get(row, "password")?;
     let credentials = match (username, password) {
@@ -99,7 +99,7 @@ fn device_from_row(row: &PgRow) -> Result<Device> {
         }),
     };
     let sub: Option<String> = get(row, "sub_rtsp_url")?;
-    Ok(Device {
+    Ok(DeviceRow {
         id: DeviceId(uuid(row, "id")?),
         name: get(row, "name")?,
         rtsp_url: CameraUrl::try_from(get::<String>(row, "rtsp_url")?)?,
@@ -112,8 +112,8 @@ fn device_from_row(row: &PgRow) -> Result<Device> {
     })
 }
 
-fn stream_from_row(row: &PgRow) -> Result<Stream> {
-    Ok(Stream {
+fn stream_from_row(row: &PgRow) -> Result<StreamRow> {
+    Ok(StreamRow {
         id: StreamId(uuid(row, "id")?),
         device_id: DeviceId(uuid(row, "device_id")?),
         profile: get::<String>(row, "profile")?.parse()?,
@@ -162,7 +162,7 @@ fn snapshot_from_row(row: &PgRow) -> Result<Snapshot> {
     })
 }
 
-async fn insert_stream(tx: &mut Transaction<'_, Postgres>, s: &Stream) -> Result<()> {
+async fn insert_stream(tx: &mut Transaction<'_, Postgres>, s: &StreamRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO streams (id, device_id, profile, desired_state, record, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -183,18 +183,19 @@ fn not_found(subject: Subject) -> Error {
     map_sqlx(sqlx::Error::RowNotFound, subject)
 }
 
-/// Builds `SELECT * FROM table WHERE … ORDER BY time LIMIT n` with only the filters the
+/// Builds `SELECT * FROM table WHERE … ORDER BY time LIMIT n` (in the query's order) with
+/// only the filters the
 /// range has, so the planner can always use the `(stream_id, time)` index. With `end_col`,
 /// rows overlap the range (recordings); without, their `time_col` lies in it.
 fn range_select(
     table: &str,
     time_col: &str,
     end_col: Option<&str>,
-    r: &Range,
+    r: &ListQuery,
 ) -> Result<QueryBuilder<Postgres>> {
     let limit = r.checked_limit()?;
     let mut q = QueryBuilder::new(format!("SELECT * FROM {table} WHERE 1 = 1"));
-    if let Some(s) = r.stream {
+    if let Some(s) = r.stream_id {
         q.push(" AND stream_id = ").push_bind(s.0);
     }
     if let Some(to) = r.to {
@@ -209,8 +210,14 @@ fn range_select(
             None => q.push(format_args!(" AND {time_col} >= ")).push_bind(from),
         };
     }
-    q.push(format_args!(" ORDER BY {time_col}, id LIMIT "))
-        .push_bind(limit);
+    let direction = match r.order {
+        Order::Newest => "DESC",
+        _ => "ASC",
+    };
+    q.push(format_args!(
+        " ORDER BY {time_col} {direction}, id {direction} LIMIT "
+    ))
+    .push_bind(limit);
     Ok(q)
 }
 
@@ -228,7 +235,7 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn insert_device(&self, d: &Device, streams: &[Stream]) -> Result<()> {
+    async fn insert_device(&self, d: &DeviceRow, streams: &[StreamRow]) -> Result<()> {
         let mut tx = self
             .pool
             .begin()
@@ -257,7 +264,7 @@ impl Store for PostgresStore {
         tx.commit().await.map_err(|e| map_sqlx(e, Subject::Device))
     }
 
-    async fn get_device(&self, id: DeviceId) -> Result<Device> {
+    async fn get_device(&self, id: DeviceId) -> Result<DeviceRow> {
         let row = sqlx::query("SELECT * FROM devices WHERE id = $1")
             .bind(id.0)
             .fetch_one(&self.pool)
@@ -266,7 +273,7 @@ impl Store for PostgresStore {
         device_from_row(&row)
     }
 
-    async fn list_devices(&self) -> Result<Vec<Device>> {
+    async fn list_devices(&self) -> Result<Vec<DeviceRow>> {
         sqlx::query("SELECT * FROM devices ORDER BY created_at, id")
             .fetch_all(&self.pool)
             .await
@@ -278,8 +285,8 @@ impl Store for PostgresStore {
 
     async fn update_device(
         &self,
-        d: &Device,
-        add_streams: &[Stream],
+        d: &DeviceRow,
+        add_streams: &[StreamRow],
         remove_streams: &[StreamId],
     ) -> Result<()> {
         let mut tx = self
@@ -332,7 +339,7 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn get_stream(&self, id: StreamId) -> Result<Stream> {
+    async fn get_stream(&self, id: StreamId) -> Result<StreamRow> {
         let row = sqlx::query("SELECT * FROM streams WHERE id = $1")
             .bind(id.0)
             .fetch_one(&self.pool)
@@ -341,7 +348,7 @@ impl Store for PostgresStore {
         stream_from_row(&row)
     }
 
-    async fn list_streams(&self, device: Option<DeviceId>) -> Result<Vec<Stream>> {
+    async fn list_streams(&self, device: Option<DeviceId>) -> Result<Vec<StreamRow>> {
         let rows =
             match device {
                 Some(d) => sqlx::query(
@@ -360,7 +367,7 @@ impl Store for PostgresStore {
         rows.iter().map(stream_from_row).collect()
     }
 
-    async fn set_stream_desired(&self, id: StreamId, desired: DesiredState) -> Result<Stream> {
+    async fn set_stream_desired(&self, id: StreamId, desired: DesiredState) -> Result<StreamRow> {
         let row = sqlx::query("UPDATE streams SET desired_state = $1 WHERE id = $2 RETURNING *")
             .bind(desired.as_str())
             .bind(id.0)
@@ -370,7 +377,7 @@ impl Store for PostgresStore {
         stream_from_row(&row)
     }
 
-    async fn set_stream_record(&self, id: StreamId, record: bool) -> Result<Stream> {
+    async fn set_stream_record(&self, id: StreamId, record: bool) -> Result<StreamRow> {
         let row = sqlx::query("UPDATE streams SET record = $1 WHERE id = $2 RETURNING *")
             .bind(record)
             .bind(id.0)
@@ -425,7 +432,7 @@ impl Store for PostgresStore {
         recording_from_row(&row)
     }
 
-    async fn list_recordings(&self, range: Range) -> Result<Vec<Recording>> {
+    async fn list_recordings(&self, range: ListQuery) -> Result<Vec<Recording>> {
         range_select("recordings", "start_at", Some("end_at"), &range)?
             .build()
             .fetch_all(&self.pool)
@@ -598,7 +605,7 @@ impl Store for PostgresStore {
         bookmark_from_row(&row)
     }
 
-    async fn list_bookmarks(&self, range: Range) -> Result<Vec<Bookmark>> {
+    async fn list_bookmarks(&self, range: ListQuery) -> Result<Vec<Bookmark>> {
         range_select("bookmarks", "at", None, &range)?
             .build()
             .fetch_all(&self.pool)
@@ -669,7 +676,7 @@ impl Store for PostgresStore {
         snapshot_from_row(&row)
     }
 
-    async fn list_snapshots(&self, range: Range) -> Result<Vec<Snapshot>> {
+    async fn list_snapshots(&self, range: ListQuery) -> Result<Vec<Snapshot>> {
         range_select("snapshots", "taken_at", None, &range)?
             .build()
             .fetch_all(&self.pool)

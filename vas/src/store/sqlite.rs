@@ -12,14 +12,14 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use uuid::Uuid;
 
 use super::{
-    ACQUIRE_TIMEOUT, Backend, MAX_LIST_LIMIT, Range, SQLITE_BUSY_TIMEOUT, SQLITE_MAX_CONNECTIONS,
-    Store, StreamUsage, Subject, checked_limit, clamp_u64, duration_ms, map_sqlx,
-    mask_database_url, ms_duration, to_i64,
+    ACQUIRE_TIMEOUT, Backend, ListQuery, MAX_LIST_LIMIT, SQLITE_BUSY_TIMEOUT,
+    SQLITE_MAX_CONNECTIONS, Store, StreamUsage, Subject, checked_limit, clamp_u64, duration_ms,
+    map_sqlx, mask_database_url, ms_duration, to_i64,
 };
 use crate::camera_url::{CameraUrl, Credentials};
 use crate::model::{
-    Bookmark, BookmarkId, BookmarkState, DesiredState, Device, DeviceId, MAX_BOOKMARK_MARGIN,
-    Recording, RecordingId, Snapshot, SnapshotId, Stream, StreamId,
+    Bookmark, BookmarkId, BookmarkState, DesiredState, DeviceId, DeviceRow, MAX_BOOKMARK_MARGIN,
+    Order, Recording, RecordingId, Snapshot, SnapshotId, StreamId, StreamRow,
 };
 use crate::{Error, Result};
 
@@ -108,7 +108,7 @@ where
     row.try_get(col).map_err(|e| map_sqlx(e, Subject::Schema))
 }
 
-fn device_from_row(row: &SqliteRow) -> Result<Device> {
+fn device_from_row(row: &SqliteRow) -> Result<DeviceRow> {
     let username: Option<String> = get(row, "username")?;
     let password: Option<String> = get(row, "password")?;
     let credentials = match (username, password) {
@@ -119,7 +119,7 @@ fn device_from_row(row: &SqliteRow) -> Result<Device> {
         }),
     };
     let sub: Option<String> = get(row, "sub_rtsp_url")?;
-    Ok(Device {
+    Ok(DeviceRow {
         id: DeviceId(uuid(row, "id")?),
         name: get(row, "name")?,
         rtsp_url: CameraUrl::try_from(get::<String>(row, "rtsp_url")?)?,
@@ -132,8 +132,8 @@ fn device_from_row(row: &SqliteRow) -> Result<Device> {
     })
 }
 
-fn stream_from_row(row: &SqliteRow) -> Result<Stream> {
-    Ok(Stream {
+fn stream_from_row(row: &SqliteRow) -> Result<StreamRow> {
+    Ok(StreamRow {
         id: StreamId(uuid(row, "id")?),
         device_id: DeviceId(uuid(row, "device_id")?),
         profile: get::<String>(row, "profile")?.parse()?,
@@ -182,7 +182,7 @@ fn snapshot_from_row(row: &SqliteRow) -> Result<Snapshot> {
     })
 }
 
-async fn insert_stream(tx: &mut Transaction<'_, Sqlite>, s: &Stream) -> Result<()> {
+async fn insert_stream(tx: &mut Transaction<'_, Sqlite>, s: &StreamRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO streams (id, device_id, profile, desired_state, record, created_at) \
          VALUES (?, ?, ?, ?, ?, ?)",
@@ -203,18 +203,19 @@ fn not_found(subject: Subject) -> Error {
     map_sqlx(sqlx::Error::RowNotFound, subject)
 }
 
-/// Builds `SELECT * FROM table WHERE … ORDER BY time LIMIT n` with only the filters the
+/// Builds `SELECT * FROM table WHERE … ORDER BY time LIMIT n` (in the query's order) with
+/// only the filters the
 /// range has, so the planner can always use the `(stream_id, time)` index. With `end_col`,
 /// rows overlap the range (recordings); without, their `time_col` lies in it.
 fn range_select(
     table: &str,
     time_col: &str,
     end_col: Option<&str>,
-    r: &Range,
+    r: &ListQuery,
 ) -> Result<QueryBuilder<Sqlite>> {
     let limit = r.checked_limit()?;
     let mut q = QueryBuilder::new(format!("SELECT * FROM {table} WHERE 1 = 1"));
-    if let Some(s) = r.stream {
+    if let Some(s) = r.stream_id {
         q.push(" AND stream_id = ").push_bind(s.0.to_string());
     }
     if let Some(to) = r.to {
@@ -232,8 +233,14 @@ fn range_select(
                 .push_bind(micros(from)),
         };
     }
-    q.push(format_args!(" ORDER BY {time_col}, id LIMIT "))
-        .push_bind(limit);
+    let direction = match r.order {
+        Order::Newest => "DESC",
+        _ => "ASC",
+    };
+    q.push(format_args!(
+        " ORDER BY {time_col} {direction}, id {direction} LIMIT "
+    ))
+    .push_bind(limit);
     Ok(q)
 }
 
@@ -251,7 +258,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn insert_device(&self, d: &Device, streams: &[Stream]) -> Result<()> {
+    async fn insert_device(&self, d: &DeviceRow, streams: &[StreamRow]) -> Result<()> {
         let mut tx = self
             .pool
             .begin()
@@ -280,7 +287,7 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(|e| map_sqlx(e, Subject::Device))
     }
 
-    async fn get_device(&self, id: DeviceId) -> Result<Device> {
+    async fn get_device(&self, id: DeviceId) -> Result<DeviceRow> {
         let row = sqlx::query("SELECT * FROM devices WHERE id = ?")
             .bind(id.0.to_string())
             .fetch_one(&self.pool)
@@ -289,7 +296,7 @@ impl Store for SqliteStore {
         device_from_row(&row)
     }
 
-    async fn list_devices(&self) -> Result<Vec<Device>> {
+    async fn list_devices(&self) -> Result<Vec<DeviceRow>> {
         sqlx::query("SELECT * FROM devices ORDER BY created_at, id")
             .fetch_all(&self.pool)
             .await
@@ -301,8 +308,8 @@ impl Store for SqliteStore {
 
     async fn update_device(
         &self,
-        d: &Device,
-        add_streams: &[Stream],
+        d: &DeviceRow,
+        add_streams: &[StreamRow],
         remove_streams: &[StreamId],
     ) -> Result<()> {
         let mut tx = self
@@ -355,7 +362,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn get_stream(&self, id: StreamId) -> Result<Stream> {
+    async fn get_stream(&self, id: StreamId) -> Result<StreamRow> {
         let row = sqlx::query("SELECT * FROM streams WHERE id = ?")
             .bind(id.0.to_string())
             .fetch_one(&self.pool)
@@ -364,7 +371,7 @@ impl Store for SqliteStore {
         stream_from_row(&row)
     }
 
-    async fn list_streams(&self, device: Option<DeviceId>) -> Result<Vec<Stream>> {
+    async fn list_streams(&self, device: Option<DeviceId>) -> Result<Vec<StreamRow>> {
         let rows =
             match device {
                 Some(d) => sqlx::query(
@@ -383,7 +390,7 @@ impl Store for SqliteStore {
         rows.iter().map(stream_from_row).collect()
     }
 
-    async fn set_stream_desired(&self, id: StreamId, desired: DesiredState) -> Result<Stream> {
+    async fn set_stream_desired(&self, id: StreamId, desired: DesiredState) -> Result<StreamRow> {
         let row = sqlx::query("UPDATE streams SET desired_state = ? WHERE id = ? RETURNING *")
             .bind(desired.as_str())
             .bind(id.0.to_string())
@@ -393,7 +400,7 @@ impl Store for SqliteStore {
         stream_from_row(&row)
     }
 
-    async fn set_stream_record(&self, id: StreamId, record: bool) -> Result<Stream> {
+    async fn set_stream_record(&self, id: StreamId, record: bool) -> Result<StreamRow> {
         let row = sqlx::query("UPDATE streams SET record = ? WHERE id = ? RETURNING *")
             .bind(record)
             .bind(id.0.to_string())
@@ -448,7 +455,7 @@ impl Store for SqliteStore {
         recording_from_row(&row)
     }
 
-    async fn list_recordings(&self, range: Range) -> Result<Vec<Recording>> {
+    async fn list_recordings(&self, range: ListQuery) -> Result<Vec<Recording>> {
         range_select("recordings", "start_at", Some("end_at"), &range)?
             .build()
             .fetch_all(&self.pool)
@@ -624,7 +631,7 @@ impl Store for SqliteStore {
         bookmark_from_row(&row)
     }
 
-    async fn list_bookmarks(&self, range: Range) -> Result<Vec<Bookmark>> {
+    async fn list_bookmarks(&self, range: ListQuery) -> Result<Vec<Bookmark>> {
         range_select("bookmarks", "at", None, &range)?
             .build()
             .fetch_all(&self.pool)
@@ -695,7 +702,7 @@ impl Store for SqliteStore {
         snapshot_from_row(&row)
     }
 
-    async fn list_snapshots(&self, range: Range) -> Result<Vec<Snapshot>> {
+    async fn list_snapshots(&self, range: ListQuery) -> Result<Vec<Snapshot>> {
         range_select("snapshots", "taken_at", None, &range)?
             .build()
             .fetch_all(&self.pool)

@@ -77,7 +77,7 @@ fn a_plain_thread_runs_the_whole_engine_and_close_stops_its_threads() {
     let engine = vas.blocking();
     let mut events = engine.events();
     let cam_row = engine.add_device(NewDevice::new("cam", cam.url())).unwrap();
-    let stream = engine.streams().unwrap()[0].stream.id;
+    let stream = engine.streams(None, crate::Order::Oldest).unwrap()[0].id;
     engine.start_stream(stream).unwrap();
 
     // Decoded and encoded frames, received on this thread.
@@ -86,7 +86,7 @@ fn a_plain_thread_runs_the_whole_engine_and_close_stops_its_threads() {
         .unwrap();
     let frame = frames.recv_timeout(Duration::from_secs(10)).unwrap();
     assert!(frame.width() > 0 && frame.height() > 0);
-    let mut encoded = engine.subscribe(stream).unwrap();
+    let mut encoded = engine.encoded_frames(stream).unwrap();
     match encoded.recv_timeout(Duration::from_secs(10)).unwrap() {
         EncodedDelivery::Frame(f) => assert!(f.keyframe, "the first delivery is a keyframe"),
         other => panic!("{other:?}"),
@@ -109,12 +109,12 @@ fn a_plain_thread_runs_the_whole_engine_and_close_stops_its_threads() {
     let jpeg = engine
         .snapshot(stream, crate::snapshot::SnapshotOptions::new())
         .unwrap();
-    assert!(jpeg.bytes.starts_with(&[0xFF, 0xD8]));
+    assert!(jpeg.jpeg.starts_with(&[0xFF, 0xD8]));
     let saved = engine
         .save_snapshot(stream, crate::snapshot::SnapshotOptions::new(), None)
         .unwrap();
     assert_eq!(
-        engine.stored_snapshot_image(saved.id).unwrap().len() as u64,
+        engine.saved_snapshot_image(saved.id).unwrap().len() as u64,
         saved.bytes
     );
     let mark = engine
@@ -137,25 +137,26 @@ fn a_plain_thread_runs_the_whole_engine_and_close_stops_its_threads() {
     engine.delete_snapshot(saved.id).unwrap();
     assert!(
         engine
-            .bookmarks(crate::Range::stream(stream))
+            .bookmarks(crate::ListQuery::stream(stream))
             .unwrap()
             .is_empty()
     );
     assert!(
         engine
-            .stored_snapshots(crate::Range::stream(stream))
+            .saved_snapshots(crate::ListQuery::stream(stream))
             .unwrap()
             .is_empty()
     );
 
     // The async calls work from an executor that is not tokio.
-    let infos = futures::executor::block_on(vas.streams()).unwrap();
-    assert_eq!(infos[0].status.state, StreamState::Live);
-    let listed = futures::executor::block_on(vas.devices()).unwrap();
+    let infos = futures::executor::block_on(vas.streams(None, crate::Order::Oldest)).unwrap();
+    assert_eq!(infos[0].state, StreamState::Live);
+    let listed = futures::executor::block_on(vas.devices(crate::Order::Oldest)).unwrap();
     assert_eq!(listed[0].id, cam_row.id);
 
     // A blocking call from inside a runtime is refused, not a deadlock or a panic.
-    let inside = camera_rt.block_on(async { engine.streams().map(|_| ()) });
+    let inside =
+        camera_rt.block_on(async { engine.streams(None, crate::Order::Oldest).map(|_| ()) });
     assert_eq!(inside.unwrap_err().kind(), ErrorKind::FailedPrecondition);
     let inside = camera_rt.block_on(async {
         Vas::builder()
@@ -175,9 +176,15 @@ fn a_plain_thread_runs_the_whole_engine_and_close_stops_its_threads() {
         "close took {:?}",
         t.elapsed()
     );
-    assert_eq!(engine.streams().unwrap_err().kind(), ErrorKind::Closed);
     assert_eq!(
-        futures::executor::block_on(vas.streams())
+        engine
+            .streams(None, crate::Order::Oldest)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Closed
+    );
+    assert_eq!(
+        futures::executor::block_on(vas.streams(None, crate::Order::Oldest))
             .unwrap_err()
             .kind(),
         ErrorKind::Closed

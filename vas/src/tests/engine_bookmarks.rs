@@ -40,7 +40,7 @@ async fn engine(dir: &Path, config: BookmarkConfig) -> Vas {
 
 async fn live_stream(vas: &Vas, url: &str, record: bool) -> StreamId {
     vas.add_device(NewDevice::new("gate", url)).await.unwrap();
-    let id = vas.streams().await.unwrap()[0].stream.id;
+    let id = vas.streams(None, crate::Order::Oldest).await.unwrap()[0].id;
     vas.set_recording(id, record).await.unwrap();
     vas.start_stream(id).await.unwrap();
     wait_live(vas, id).await;
@@ -49,7 +49,7 @@ async fn live_stream(vas: &Vas, url: &str, record: bool) -> StreamId {
 
 async fn wait_live(vas: &Vas, id: StreamId) {
     let t = Instant::now();
-    while vas.stream(id).await.unwrap().status.state != StreamState::Live {
+    while vas.stream(id).await.unwrap().state != StreamState::Live {
         assert!(t.elapsed() < Duration::from_secs(20), "stream never live");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -157,7 +157,7 @@ async fn a_clip_from_the_preroll_is_exactly_before_plus_after_and_made_at_once()
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
     assert!(
-        vas.bookmarks(crate::Range::stream(id))
+        vas.bookmarks(crate::ListQuery::stream(id))
             .await
             .unwrap()
             .is_empty()
@@ -194,7 +194,9 @@ async fn a_clip_from_the_preroll_is_exactly_before_plus_after_and_made_at_once()
     let mut states = Vec::new();
     while let Ok(Some(e)) = events.try_recv() {
         if let Event::Bookmark {
-            bookmark, state, ..
+            bookmark_id: bookmark,
+            state,
+            ..
         } = e
             && bookmark == b.id
         {

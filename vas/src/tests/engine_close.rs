@@ -6,8 +6,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::frames::FrameOptions;
+use crate::model::ListQuery;
 use crate::model::NewDevice;
-use crate::store::Range;
 use crate::{ErrorKind, Vas};
 use vas_synth::{CameraConfig, CameraMode, SyntheticCamera};
 
@@ -25,7 +25,7 @@ async fn close_finishes_recordings_and_refuses_everything_after() {
     vas.add_device(NewDevice::new("cam", cam.url()))
         .await
         .unwrap();
-    let id = vas.streams().await.unwrap()[0].stream.id;
+    let id = vas.streams(None, crate::Order::Oldest).await.unwrap()[0].id;
     vas.set_recording(id, true).await.unwrap();
     vas.start_stream(id).await.unwrap();
     let mut frames = vas.frames(id, FrameOptions::default()).await.unwrap();
@@ -55,7 +55,10 @@ async fn close_finishes_recordings_and_refuses_everything_after() {
 
     // Everything after answers `Closed`.
     for e in [
-        vas.streams().await.map(|_| ()).unwrap_err(),
+        vas.streams(None, crate::Order::Oldest)
+            .await
+            .map(|_| ())
+            .unwrap_err(),
         vas.add_device(NewDevice::new("late", "rtsp://10.0.0.1/x"))
             .await
             .map(|_| ())
@@ -65,7 +68,7 @@ async fn close_finishes_recordings_and_refuses_everything_after() {
             .await
             .map(|_| ())
             .unwrap_err(),
-        vas.recordings(Range::stream(id))
+        vas.recordings(ListQuery::stream(id))
             .await
             .map(|_| ())
             .unwrap_err(),
@@ -98,7 +101,7 @@ async fn close_finishes_recordings_and_refuses_everything_after() {
 
     // A new engine on the same folder finds the recording closed, with a playlist that ends.
     let vas = Vas::builder().data_dir(dir.path()).build().await.unwrap();
-    let recordings = vas.recordings(Range::stream(id)).await.unwrap();
+    let recordings = vas.recordings(ListQuery::stream(id)).await.unwrap();
     assert_eq!(recordings.len(), 1, "{recordings:?}");
     let rec = &recordings[0];
     assert!(rec.end.is_some(), "the recording was closed: {rec:?}");

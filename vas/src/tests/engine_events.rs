@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use crate::events::EventSubscription;
 use crate::ingest::{BackoffPolicy, IngestConfig};
 use crate::model::NewDevice;
+use crate::model::StreamState;
 use crate::record::RecorderState;
 use crate::sfu::SfuConfig;
-use crate::status::StreamState;
 use crate::tests::sfu_support::chromium_like_config;
 use crate::{ErrorKind, Event, StreamId, Vas};
 use str0m::change::SdpAnswer;
@@ -62,10 +62,10 @@ async fn watch(vas: &Vas, stream: StreamId) -> (crate::sfu::ViewerId, tokio::tas
     api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
     let (offer, pending) = api.apply().unwrap();
     let session = vas
-        .webrtc_offer(stream, &offer.to_sdp_string())
+        .webrtc_answer(stream, offer.to_sdp_string())
         .await
         .unwrap();
-    assert_eq!(session.stream, stream);
+    assert_eq!(session.stream_id, stream);
     let (viewer, answer) = (session.viewer, session.answer_sdp);
     rtc.sdp_api()
         .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
@@ -152,8 +152,11 @@ async fn one_stream_of_events_in_order_for_a_camera_that_comes_and_goes() {
         .add_device(NewDevice::new("cam", cam.url()))
         .await
         .unwrap();
-    let id = vas.streams().await.unwrap()[0].stream.id;
-    assert_eq!(vas.streams().await.unwrap()[0].stream.device_id, d.id);
+    let id = vas.streams(None, crate::Order::Oldest).await.unwrap()[0].id;
+    assert_eq!(
+        vas.streams(None, crate::Order::Oldest).await.unwrap()[0].device_id,
+        d.id
+    );
     vas.set_recording(id, true).await.unwrap();
     vas.start_stream(id).await.unwrap();
 
@@ -163,7 +166,7 @@ async fn one_stream_of_events_in_order_for_a_camera_that_comes_and_goes() {
         matches!(
             e,
             Event::Recorder {
-                recording: Some(_),
+                recording_id: Some(_),
                 ..
             }
         )
@@ -174,7 +177,7 @@ async fn one_stream_of_events_in_order_for_a_camera_that_comes_and_goes() {
             matches!(
                 e,
                 Event::Recorder {
-                    recording: Some(_),
+                    recording_id: Some(_),
                     ..
                 }
             )
@@ -192,7 +195,7 @@ async fn one_stream_of_events_in_order_for_a_camera_that_comes_and_goes() {
     let (viewer, client) = watch(&vas, id).await;
     let seen = until(&mut events, id, |e| matches!(e, Event::ViewerJoined { .. })).await;
     assert!(matches!(seen.last(), Some(Event::ViewerJoined { viewer: v, .. }) if *v == viewer));
-    assert!(vas.webrtc_close(viewer).await);
+    assert!(vas.webrtc_close(viewer).await.unwrap());
     let seen = until(&mut events, id, |e| matches!(e, Event::ViewerLeft { .. })).await;
     let Some(Event::ViewerLeft {
         viewer: v, reason, ..

@@ -8,7 +8,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::frames::{FrameOptions, FrameSubscription, PixelFormat, Strategy, VideoFrame};
+use crate::frames::{FrameOptions, FrameSubscription, PixelFormat, VideoFrame};
 use crate::hub::Delivery;
 use crate::ingest::{BackoffPolicy, IngestConfig};
 use crate::model::NewDevice;
@@ -59,16 +59,16 @@ async fn add_stream(vas: &Vas, url: &str, start: bool) -> StreamId {
         .await
         .unwrap();
     let s = vas
-        .streams()
+        .streams(None, crate::Order::Oldest)
         .await
         .unwrap()
         .into_iter()
-        .find(|s| s.stream.device_id == d.id)
+        .find(|s| s.device_id == d.id)
         .unwrap();
     if start {
-        vas.start_stream(s.stream.id).await.unwrap();
+        vas.start_stream(s.id).await.unwrap();
     }
-    s.stream.id
+    s.id
 }
 
 /// Receives on a blocking thread, so the engine's runtime keeps running meanwhile.
@@ -94,8 +94,8 @@ async fn pixels_match_ffmpeg_decode_of_the_same_bitstream() {
     let id = add_stream(&vas, &cam.url(), false).await;
     // Subscribe before the stream runs, so encoded and decoded both start at its first
     // keyframe.
-    let mut encoded = vas.subscribe(id).await.unwrap();
-    let queue = |format| FrameOptions::new(format).strategy(Strategy::Queue { max: 32 });
+    let mut encoded = vas.encoded_frames(id).await.unwrap();
+    let queue = |format| FrameOptions::new(format).queue(32);
     let mut subs = Vec::new();
     for format in [
         PixelFormat::I420,
@@ -281,7 +281,7 @@ async fn idle_subscribers_cost_one_decoder_and_bounded_memory() {
             0 => FrameOptions::new(PixelFormat::Rgb24),
             1 => FrameOptions::new(PixelFormat::I420),
             2 => FrameOptions::new(PixelFormat::Bgr24).max_size(320, 320),
-            _ => FrameOptions::new(PixelFormat::Gray8).strategy(Strategy::Queue { max: 4 }),
+            _ => FrameOptions::new(PixelFormat::Gray8).queue(4),
         };
         idle.push(vas.frames(id, opts).await.unwrap());
     }
@@ -397,7 +397,7 @@ async fn receiving_works_from_a_plain_thread_and_ends_when_the_stream_is_removed
     vas.start_stream(id).await.unwrap();
     rx.recv_timeout(Duration::from_secs(15))
         .expect("a frame on the plain thread");
-    let device = vas.stream(id).await.unwrap().stream.device_id;
+    let device = vas.stream(id).await.unwrap().device_id;
     vas.remove_device(device).await.unwrap();
     let (stopped, frame, end) = tokio::task::spawn_blocking(move || thread.join().unwrap())
         .await

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use crate::hub::Delivery;
 use crate::media::Frame;
-use crate::snapshot::{SnapshotOptions, Source};
+use crate::snapshot::SnapshotOptions;
 use crate::tests::record_support::annexb;
-use crate::{ErrorKind, NewDevice, Range, StreamId, StreamState, Vas};
+use crate::{ErrorKind, ListQuery, NewDevice, StreamId, StreamState, Vas};
 use vas_synth::{CameraConfig, CameraMode, SyntheticCamera};
 use vas_testkit::psnr;
 
@@ -36,12 +36,17 @@ async fn stream(vas: &Vas, url: &str) -> StreamId {
     vas.add_device(NewDevice::new("synthetic", url))
         .await
         .unwrap();
-    vas.streams().await.unwrap().last().unwrap().stream.id
+    vas.streams(None, crate::Order::Oldest)
+        .await
+        .unwrap()
+        .last()
+        .unwrap()
+        .id
 }
 
 async fn wait_live(vas: &Vas, id: StreamId) {
     let t = Instant::now();
-    while vas.stream(id).await.unwrap().status.state != StreamState::Live {
+    while vas.stream(id).await.unwrap().state != StreamState::Live {
         assert!(t.elapsed() < Duration::from_secs(20), "stream never live");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -89,7 +94,7 @@ async fn the_snapshot_is_the_newest_frame_and_matches_ffmpegs_decode_of_it() {
     let dir = tempfile::tempdir().unwrap();
     let vas = Vas::builder().data_dir(dir.path()).build().await.unwrap();
     let id = stream(&vas, &cam.url()).await;
-    let mut encoded = vas.subscribe(id).await.unwrap();
+    let mut encoded = vas.encoded_frames(id).await.unwrap();
     vas.start_stream(id).await.unwrap();
 
     // Everything the camera sent, from its first keyframe, as the hub carries it.
@@ -123,7 +128,7 @@ async fn the_snapshot_is_the_newest_frame_and_matches_ffmpegs_decode_of_it() {
             newest_before
         );
         assert_eq!((jpeg.width, jpeg.height), (640, 360));
-        assert_eq!(jpeg_size(&jpeg.bytes), (640, 360));
+        assert_eq!(jpeg_size(&jpeg.jpeg), (640, 360));
         // The frame it names, and ffmpeg's decode of the GOP up to it.
         tokio::time::sleep(Duration::from_millis(100)).await;
         pull(&mut frames);
@@ -144,7 +149,7 @@ async fn the_snapshot_is_the_newest_frame_and_matches_ffmpegs_decode_of_it() {
         );
         let theirs = &all[all.len() - size..];
         let file = tmp.path().join("snap.jpg");
-        std::fs::write(&file, &jpeg.bytes).unwrap();
+        std::fs::write(&file, &jpeg.jpeg).unwrap();
         let (ours, _) = ffmpeg_rgb(&file, None);
         let db = psnr(&ours, theirs);
         eprintln!(
@@ -162,9 +167,9 @@ async fn the_snapshot_is_the_newest_frame_and_matches_ffmpegs_decode_of_it() {
         .snapshot(id, SnapshotOptions::new().width(320).quality(60))
         .await
         .unwrap();
-    assert_eq!(jpeg_size(&small.bytes), (320, 180));
+    assert_eq!(jpeg_size(&small.jpeg), (320, 180));
     let key = vas
-        .snapshot(id, SnapshotOptions::new().from_source(Source::Keyframe))
+        .snapshot(id, SnapshotOptions::new().keyframe())
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -220,7 +225,7 @@ async fn streams_without_a_live_picture_answer_at_once_and_stale_ok_gives_the_la
     let live = vas.snapshot(id, SnapshotOptions::new()).await.unwrap();
     cam.stop().await;
     let t = Instant::now();
-    while vas.stream(id).await.unwrap().status.state == StreamState::Live {
+    while vas.stream(id).await.unwrap().state == StreamState::Live {
         assert!(t.elapsed() < Duration::from_secs(30), "stream stayed live");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -235,7 +240,7 @@ async fn streams_without_a_live_picture_answer_at_once_and_stale_ok_gives_the_la
     assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
     assert!(stale.offline);
     assert!(stale.time >= live.time);
-    assert_eq!(jpeg_size(&stale.bytes), (320, 180));
+    assert_eq!(jpeg_size(&stale.jpeg), (320, 180));
     vas.close().await;
 }
 
@@ -265,19 +270,22 @@ async fn saved_snapshots_have_a_file_and_a_row_until_deleted() {
     assert!(file.starts_with(dir.path()));
     let on_disk = std::fs::read(&file).unwrap();
     assert_eq!(on_disk.len() as u64, saved.bytes);
-    let image = vas.stored_snapshot_image(saved.id).await.unwrap();
+    let image = vas.saved_snapshot_image(saved.id).await.unwrap();
     assert_eq!(&image[..], &on_disk[..]);
     let (rgb, _) = ffmpeg_rgb(&file, None);
     assert_eq!(rgb.len(), 320 * 180 * 3);
-    assert_eq!(vas.stored_snapshot(saved.id).await.unwrap(), saved);
+    assert_eq!(vas.saved_snapshot(saved.id).await.unwrap(), saved);
     assert_eq!(
-        vas.stored_snapshots(Range::stream(id)).await.unwrap(),
+        vas.saved_snapshots(ListQuery::stream(id)).await.unwrap(),
         vec![saved.clone()]
     );
     // The event says so (after the stream's own events).
     loop {
         match events.recv_timeout(Duration::from_secs(5)) {
-            Ok(crate::Event::SnapshotSaved { snapshot, .. }) if snapshot == saved.id => break,
+            Ok(crate::Event::SnapshotSaved {
+                snapshot_id: snapshot,
+                ..
+            }) if snapshot == saved.id => break,
             Ok(_) => {}
             Err(e) => panic!("no SnapshotSaved event: {e}"),
         }
@@ -286,8 +294,8 @@ async fn saved_snapshots_have_a_file_and_a_row_until_deleted() {
     vas.delete_snapshot(saved.id).await.unwrap();
     assert!(!file.exists(), "the file goes with the row");
     for e in [
-        vas.stored_snapshot(saved.id).await.unwrap_err(),
-        vas.stored_snapshot_image(saved.id).await.unwrap_err(),
+        vas.saved_snapshot(saved.id).await.unwrap_err(),
+        vas.saved_snapshot_image(saved.id).await.unwrap_err(),
         vas.delete_snapshot(saved.id).await.unwrap_err(),
     ] {
         assert_eq!(e.kind(), ErrorKind::NotFound);
@@ -299,7 +307,7 @@ async fn saved_snapshots_have_a_file_and_a_row_until_deleted() {
         .await
         .unwrap();
     std::fs::remove_file(vas.resolve_media(&again.location).unwrap()).unwrap();
-    let e = vas.stored_snapshot_image(again.id).await.unwrap_err();
+    let e = vas.saved_snapshot_image(again.id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
     vas.close().await;
 }
@@ -311,7 +319,7 @@ async fn a_hundred_snapshots_and_bookmarks_at_once_do_not_stall_a_live_consumer(
     let dir = tempfile::tempdir().unwrap();
     let vas = Vas::builder().data_dir(dir.path()).build().await.unwrap();
     let id = stream(&vas, &cam.url()).await;
-    let mut live = vas.subscribe(id).await.unwrap();
+    let mut live = vas.encoded_frames(id).await.unwrap();
     vas.start_stream(id).await.unwrap();
     wait_live(&vas, id).await;
     // Warm up (the first snapshot starts the decoder).
@@ -376,7 +384,7 @@ async fn a_hundred_snapshots_and_bookmarks_at_once_do_not_stall_a_live_consumer(
     // The 50 clips are made, all of them.
     let t = Instant::now();
     loop {
-        let all = vas.bookmarks(Range::stream(id)).await.unwrap();
+        let all = vas.bookmarks(ListQuery::stream(id)).await.unwrap();
         assert_eq!(all.len(), 50);
         if all.iter().all(|b| b.state == crate::BookmarkState::Ready) {
             break;
@@ -414,14 +422,14 @@ async fn a_snapshot_at_a_past_time_matches_ffmpegs_decode_of_the_recording() {
     // Before anything was recorded: not found.
     let long_ago = chrono::Utc::now() - chrono::TimeDelta::hours(1);
     let e = vas
-        .snapshot(id, SnapshotOptions::new().from_source(Source::At(long_ago)))
+        .snapshot(id, SnapshotOptions::new().at(long_ago))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
 
     let at = chrono::Utc::now() - chrono::TimeDelta::milliseconds(4300);
     let jpeg = vas
-        .snapshot(id, SnapshotOptions::new().from_source(Source::At(at)))
+        .snapshot(id, SnapshotOptions::new().at(at))
         .await
         .unwrap();
     assert!(jpeg.time <= at, "{} shows a frame after {at}", jpeg.time);
@@ -430,7 +438,7 @@ async fn a_snapshot_at_a_past_time_matches_ffmpegs_decode_of_the_recording() {
         "{}",
         jpeg.time
     );
-    assert_eq!(jpeg_size(&jpeg.bytes), (640, 360));
+    assert_eq!(jpeg_size(&jpeg.jpeg), (640, 360));
 
     // ffmpeg decodes the segment file on disk; the frame the JPEG names is compared.
     let recorded = vas.recorded_frames(id, at, at).await.unwrap();
@@ -459,7 +467,7 @@ async fn a_snapshot_at_a_past_time_matches_ffmpegs_decode_of_the_recording() {
     let theirs = &decoded[index * size..(index + 1) * size];
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("past.jpg");
-    std::fs::write(&file, &jpeg.bytes).unwrap();
+    std::fs::write(&file, &jpeg.jpeg).unwrap();
     let (ours, _) = ffmpeg_rgb(&file, None);
     let db = psnr(&ours, theirs);
     eprintln!("past-time snapshot: frame {index} of its segment, PSNR against ffmpeg {db:.1} dB");

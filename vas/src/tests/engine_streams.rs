@@ -27,7 +27,7 @@ async fn credential_rules_and_the_password_never_comes_back() {
         .unwrap();
     assert!(cam.has_credentials);
     assert_eq!(cam.rtsp_url, "rtsp://admin:***@10.0.0.5/main");
-    let listed = vas.devices().await.unwrap();
+    let listed = vas.devices(crate::Order::Oldest).await.unwrap();
     assert_eq!(listed, vec![cam.clone()]);
     assert!(!format!("{listed:?}").contains("s3cret"), "{listed:?}");
 
@@ -61,7 +61,7 @@ async fn credential_rules_and_the_password_never_comes_back() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
-    assert_eq!(vas.devices().await.unwrap().len(), 2);
+    assert_eq!(vas.devices(crate::Order::Oldest).await.unwrap().len(), 2);
 
     // A duplicate name: AlreadyExists.
     let e = vas
@@ -101,13 +101,13 @@ async fn sub_streams_are_added_changed_and_removed_with_the_camera() {
         .add_device(NewDevice::new("gate", "rtsp://admin:pw@10.0.0.5/main"))
         .await
         .unwrap();
-    let profiles = |v: Vec<crate::StreamInfo>| {
-        let mut p: Vec<StreamProfile> = v.iter().map(|s| s.stream.profile).collect();
+    let profiles = |v: Vec<crate::Stream>| {
+        let mut p: Vec<StreamProfile> = v.iter().map(|s| s.profile).collect();
         p.sort_by_key(|p| p.as_str());
         p
     };
     assert_eq!(
-        profiles(vas.streams().await.unwrap()),
+        profiles(vas.streams(None, crate::Order::Oldest).await.unwrap()),
         vec![StreamProfile::Main]
     );
 
@@ -126,23 +126,25 @@ async fn sub_streams_are_added_changed_and_removed_with_the_camera() {
         with_sub.sub_rtsp_url.as_deref(),
         Some("rtsp://admin:***@10.0.0.5/sub")
     );
-    let streams = vas.streams().await.unwrap();
+    let streams = vas.streams(None, crate::Order::Oldest).await.unwrap();
     assert_eq!(
         profiles(streams.clone()),
         vec![StreamProfile::Main, StreamProfile::Sub]
     );
     let sub = streams
         .iter()
-        .find(|s| s.stream.profile == StreamProfile::Sub)
+        .find(|s| s.profile == StreamProfile::Sub)
         .unwrap()
-        .stream
         .id;
 
     // Keep leaves it; Remove removes it and forgets it.
     vas.update_device(cam.id, DevicePatch::default())
         .await
         .unwrap();
-    assert_eq!(vas.streams().await.unwrap().len(), 2);
+    assert_eq!(
+        vas.streams(None, crate::Order::Oldest).await.unwrap().len(),
+        2
+    );
     let without = vas
         .update_device(
             cam.id,
@@ -159,7 +161,12 @@ async fn sub_streams_are_added_changed_and_removed_with_the_camera() {
         ErrorKind::NotFound
     );
     vas.remove_device(cam.id).await.unwrap();
-    assert!(vas.streams().await.unwrap().is_empty());
+    assert!(
+        vas.streams(None, crate::Order::Oldest)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         vas.remove_device(cam.id).await.unwrap_err().kind(),
         ErrorKind::NotFound
@@ -181,8 +188,8 @@ async fn many_streams_started_and_stopped_at_once_end_as_asked() {
         .await
         .unwrap();
     }
-    for s in vas.streams().await.unwrap() {
-        ids.push(s.stream.id);
+    for s in vas.streams(None, crate::Order::Oldest).await.unwrap() {
+        ids.push(s.id);
     }
     // Start all at once, each twice, with stops of every other one in between.
     let mut calls = tokio::task::JoinSet::new();
@@ -205,11 +212,11 @@ async fn many_streams_started_and_stopped_at_once_end_as_asked() {
     for (n, id) in ids.iter().enumerate() {
         let info = vas.stream(*id).await.unwrap();
         if n % 2 == 0 {
-            assert_eq!(info.stream.desired, DesiredState::Stopped);
-            assert_eq!(info.status.state, StreamState::Stopped, "{n}");
+            assert_eq!(info.desired_state, DesiredState::Stopped);
+            assert_eq!(info.state, StreamState::Stopped, "{n}");
         } else {
-            assert_eq!(info.stream.desired, DesiredState::Running);
-            assert_ne!(info.status.state, StreamState::Stopped, "{n}");
+            assert_eq!(info.desired_state, DesiredState::Running);
+            assert_ne!(info.state, StreamState::Stopped, "{n}");
         }
     }
     // Stop all at once: every one ends stopped.
@@ -219,13 +226,10 @@ async fn many_streams_started_and_stopped_at_once_end_as_asked() {
         calls.spawn(async move { v.stop_stream(id).await.unwrap() });
     }
     while let Some(r) = calls.join_next().await {
-        assert_eq!(r.unwrap().stream.desired, DesiredState::Stopped);
+        assert_eq!(r.unwrap().desired_state, DesiredState::Stopped);
     }
     for id in &ids {
-        assert_eq!(
-            vas.stream(*id).await.unwrap().status.state,
-            StreamState::Stopped
-        );
+        assert_eq!(vas.stream(*id).await.unwrap().state, StreamState::Stopped);
     }
     vas.close().await;
 }
@@ -254,19 +258,9 @@ async fn one_streams_slow_stop_does_not_delay_another_streams_calls() {
         .unwrap();
     vas.add_device(NewDevice::new("a", a.url())).await.unwrap();
     let b_cam = vas.add_device(NewDevice::new("b", b.url())).await.unwrap();
-    let streams = vas.streams().await.unwrap();
-    let id_a = streams
-        .iter()
-        .find(|s| s.stream.device_id != b_cam.id)
-        .unwrap()
-        .stream
-        .id;
-    let id_b = streams
-        .iter()
-        .find(|s| s.stream.device_id == b_cam.id)
-        .unwrap()
-        .stream
-        .id;
+    let streams = vas.streams(None, crate::Order::Oldest).await.unwrap();
+    let id_a = streams.iter().find(|s| s.device_id != b_cam.id).unwrap().id;
+    let id_b = streams.iter().find(|s| s.device_id == b_cam.id).unwrap().id;
     // A records; wait for its first segment so its stop has a playlist to finish.
     vas.set_recording(id_a, true).await.unwrap();
     vas.start_stream(id_a).await.unwrap();
@@ -297,7 +291,7 @@ async fn one_streams_slow_stop_does_not_delay_another_streams_calls() {
     let t = Instant::now();
     vas.stop_stream(id_b).await.unwrap();
     vas.start_stream(id_b).await.unwrap();
-    let listed = vas.streams().await.unwrap();
+    let listed = vas.streams(None, crate::Order::Oldest).await.unwrap();
     vas.stream(id_b).await.unwrap();
     vas.set_recording(id_b, false).await.unwrap();
     let b_calls = t.elapsed();
@@ -311,9 +305,6 @@ async fn one_streams_slow_stop_does_not_delay_another_streams_calls() {
         "calls about B waited for A's stop: {b_calls:?} (A's stop took {a_stop:?})"
     );
     assert_eq!(listed.len(), 2);
-    assert_eq!(
-        vas.stream(id_a).await.unwrap().status.state,
-        StreamState::Stopped
-    );
+    assert_eq!(vas.stream(id_a).await.unwrap().state, StreamState::Stopped);
     vas.close().await;
 }

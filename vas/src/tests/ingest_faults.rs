@@ -1,4 +1,4 @@
-//! Camera faults over real sockets, each its own scenario: every one ends in a clear state and
+//! Device faults over real sockets, each its own scenario: every one ends in a clear state and
 //! error, is retried by policy, and never panics or leaves a task behind.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,7 +12,7 @@ use crate::events::{EventBus, EventSubscription};
 use crate::hub::{Hub, HubConfig};
 use crate::ingest::supervisor::{IngestContext, IngestTask};
 use crate::ingest::{BackoffPolicy, CameraTarget, IngestConfig, RtpTransport, RtspSource};
-use crate::status::{StreamState, StreamStatus};
+use crate::model::{StreamState, StreamStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use crate::ingest::{BackoffPolicy, IngestConfig};
 use crate::model::NewDevice;
-use crate::status::StreamState;
+use crate::model::StreamState;
 use crate::{StreamId, Vas};
 use vas_synth::{CameraConfig, SyntheticCamera};
 
@@ -28,7 +28,7 @@ fn rss_bytes() -> u64 {
 async fn wait_state(vas: &Vas, id: StreamId, state: StreamState) -> Duration {
     let t = Instant::now();
     loop {
-        let s = vas.stream(id).await.unwrap().status;
+        let s = vas.stream(id).await.unwrap();
         if s.state == state {
             return t.elapsed();
         }
@@ -68,10 +68,13 @@ async fn fifty_kill_restart_cycles_return_to_live_without_leaks() {
         .add_device(NewDevice::new("flappy", cam.url()))
         .await
         .unwrap();
-    let id = vas.streams().await.unwrap()[0].stream.id;
-    assert_eq!(vas.streams().await.unwrap()[0].stream.device_id, d.id);
+    let id = vas.streams(None, crate::Order::Oldest).await.unwrap()[0].id;
+    assert_eq!(
+        vas.streams(None, crate::Order::Oldest).await.unwrap()[0].device_id,
+        d.id
+    );
     vas.start_stream(id).await.unwrap();
-    let mut sub = vas.subscribe(id).await.unwrap();
+    let mut sub = vas.encoded_frames(id).await.unwrap();
     let drain = tokio::spawn(async move { while sub.recv().await.is_ok() {} });
 
     let metrics = tokio::runtime::Handle::current().metrics();
@@ -95,7 +98,7 @@ async fn fifty_kill_restart_cycles_return_to_live_without_leaks() {
     }
     let (tasks0, fds0, rss0) = baseline.unwrap();
     let (tasks, fds, rss) = (metrics.num_alive_tasks(), open_fds(), rss_bytes());
-    let status = vas.stream(id).await.unwrap().status;
+    let status = vas.stream(id).await.unwrap();
     back_to_live.sort();
     eprintln!(
         "{CYCLES} cycles: back to live median {:?}, max {:?}; reconnects {}; tasks {tasks0}->{tasks}, fds {fds0}->{fds}, rss {:.1}->{:.1} MB",

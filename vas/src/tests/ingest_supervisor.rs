@@ -14,7 +14,7 @@ use crate::ingest::source::{CameraConnection, RawFrame};
 use crate::ingest::supervisor::{IngestContext, IngestTask, Timeline};
 use crate::ingest::{BackoffPolicy, CameraSource, CameraTarget, IngestConfig, RtpTransport};
 use crate::media::{Track, VideoCodec, VideoParams};
-use crate::status::{StreamState, StreamStatus};
+use crate::model::{StreamState, StreamStatus};
 use crate::{Error, ErrorKind, StreamId};
 use async_trait::async_trait;
 use bytes::Bytes;

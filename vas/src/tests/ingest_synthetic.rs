@@ -7,7 +7,7 @@ use crate::frames::{EncodedDelivery as Delivery, EncodedSubscription};
 use crate::ingest::{BackoffPolicy, IngestConfig, RtpTransport};
 use crate::media::{AudioCodec, Frame, Track, VideoCodec};
 use crate::model::NewDevice;
-use crate::status::StreamState;
+use crate::model::StreamState;
 use crate::{StreamId, Vas};
 use vas_synth::{CameraConfig, SyntheticCamera};
 
@@ -49,14 +49,14 @@ async fn add_and_start(vas: &Vas, url: &str) -> StreamId {
         .await
         .unwrap();
     let s = vas
-        .streams()
+        .streams(None, crate::Order::Oldest)
         .await
         .unwrap()
         .into_iter()
-        .find(|s| s.stream.device_id == d.id)
+        .find(|s| s.device_id == d.id)
         .unwrap();
-    vas.start_stream(s.stream.id).await.unwrap();
-    s.stream.id
+    vas.start_stream(s.id).await.unwrap();
+    s.id
 }
 
 async fn next_frame(sub: &mut EncodedSubscription) -> Frame {
@@ -73,7 +73,7 @@ async fn next_frame(sub: &mut EncodedSubscription) -> Frame {
 async fn wait_state(vas: &Vas, id: StreamId, state: StreamState, limit: Duration) {
     let t = Instant::now();
     loop {
-        let s = vas.stream(id).await.unwrap().status;
+        let s = vas.stream(id).await.unwrap();
         if s.state == state {
             return;
         }
@@ -94,7 +94,7 @@ async fn frames_at_configured_rate(transport: RtpTransport) {
     let dir = tempfile::tempdir().unwrap();
     let vas = engine(&dir, transport).await;
     let id = add_and_start(&vas, &cam.url()).await;
-    let mut sub = vas.subscribe(id).await.unwrap();
+    let mut sub = vas.encoded_frames(id).await.unwrap();
     let first = next_frame(&mut sub).await;
     let (mut video, mut audio) = (0, 0);
     let start_pts = first.pts;
@@ -125,7 +125,7 @@ async fn frames_at_configured_rate(transport: RtpTransport) {
         audio >= 100,
         "{transport:?}: {audio} audio frames in {secs:.1} s"
     );
-    let status = vas.stream(id).await.unwrap().status;
+    let status = vas.stream(id).await.unwrap();
     assert_eq!(status.state, StreamState::Live);
     assert!((20.0..=30.0).contains(&status.fps), "{status:?}");
     assert!(status.bitrate_bps > 100_000, "{status:?}");
@@ -150,7 +150,7 @@ async fn resolution_change_mid_stream_carries_new_parameters() {
     let dir = tempfile::tempdir().unwrap();
     let vas = engine(&dir, RtpTransport::Tcp).await;
     let id = add_and_start(&vas, &cam.url()).await;
-    let mut sub = vas.subscribe(id).await.unwrap();
+    let mut sub = vas.encoded_frames(id).await.unwrap();
     let f = next_frame(&mut sub).await;
     assert_eq!(
         f.video_params().map(|p| (p.width, p.height)),
@@ -184,11 +184,11 @@ async fn frozen_camera_stalls_then_recovers() {
     wait_state(&vas, id, StreamState::Live, Duration::from_secs(5)).await;
     cam.set_frozen(true);
     wait_state(&vas, id, StreamState::Reconnecting, Duration::from_secs(6)).await;
-    let err = vas.stream(id).await.unwrap().status.last_error.unwrap();
+    let err = vas.stream(id).await.unwrap().last_error.unwrap();
     assert!(err.contains("stalled"), "{err}");
     cam.set_frozen(false);
     wait_state(&vas, id, StreamState::Live, Duration::from_secs(10)).await;
-    assert!(vas.stream(id).await.unwrap().status.reconnects >= 1);
+    assert!(vas.stream(id).await.unwrap().reconnects >= 1);
     vas.close().await;
 }
 
@@ -201,13 +201,13 @@ async fn stopping_or_deleting_while_live_releases_the_camera() {
     wait_state(&vas, id, StreamState::Live, Duration::from_secs(5)).await;
     assert_eq!(cam.session_count(), 1);
     let info = vas.stop_stream(id).await.unwrap();
-    assert_eq!(info.status.state, StreamState::Stopped);
+    assert_eq!(info.state, StreamState::Stopped);
     wait_sessions(&cam, 0).await;
 
     vas.start_stream(id).await.unwrap();
     wait_state(&vas, id, StreamState::Live, Duration::from_secs(5)).await;
-    let mut sub = vas.subscribe(id).await.unwrap();
-    let device = vas.stream(id).await.unwrap().stream.device_id;
+    let mut sub = vas.encoded_frames(id).await.unwrap();
+    let device = vas.stream(id).await.unwrap().device_id;
     vas.remove_device(device).await.unwrap();
     wait_sessions(&cam, 0).await;
     // Subscribers learn the stream is gone.
@@ -246,7 +246,7 @@ async fn editing_or_disabling_the_camera_retargets_ingest() {
     let vas = engine(&dir, RtpTransport::Tcp).await;
     let id = add_and_start(&vas, &a.url()).await;
     wait_state(&vas, id, StreamState::Live, Duration::from_secs(5)).await;
-    let device = vas.stream(id).await.unwrap().stream.device_id;
+    let device = vas.stream(id).await.unwrap().device_id;
     let enabled = |on: bool| crate::DevicePatch {
         enabled: Some(on),
         ..Default::default()
@@ -263,10 +263,7 @@ async fn editing_or_disabling_the_camera_retargets_ingest() {
 
     vas.update_device(device, enabled(false)).await.unwrap();
     wait_sessions(&b, 0).await;
-    assert_eq!(
-        vas.stream(id).await.unwrap().status.state,
-        StreamState::Stopped
-    );
+    assert_eq!(vas.stream(id).await.unwrap().state, StreamState::Stopped);
     vas.update_device(device, enabled(true)).await.unwrap();
     wait_state(&vas, id, StreamState::Live, Duration::from_secs(5)).await;
     vas.close().await;

@@ -7,9 +7,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::config::RecorderConfig;
+use crate::model::ListQuery;
 use crate::model::NewDevice;
 use crate::record::ts_read::{ReadOptions, read_segment_bytes};
-use crate::store::Range;
 use crate::{ErrorKind, Vas};
 use chrono::TimeDelta;
 use vas_synth::{CameraConfig, CameraMode, SyntheticCamera};
@@ -57,14 +57,14 @@ async fn a_range_starts_at_a_keyframe_and_crosses_segments_and_recordings() {
     vas.add_device(NewDevice::new("cam", cam.url()))
         .await
         .unwrap();
-    let id = vas.streams().await.unwrap()[0].stream.id;
+    let id = vas.streams(None, crate::Order::Oldest).await.unwrap()[0].id;
     vas.set_recording(id, true).await.unwrap();
     vas.start_stream(id).await.unwrap();
 
     // Record until two recordings are closed.
     let t = Instant::now();
     let recordings = loop {
-        let recs = vas.recordings(Range::stream(id)).await.unwrap();
+        let recs = vas.recordings(ListQuery::stream(id)).await.unwrap();
         if recs.iter().filter(|r| r.end.is_some()).count() >= 2 {
             break recs;
         }

@@ -74,7 +74,7 @@ async fn a_full_disk_is_an_error_state_then_recording_resumes_when_space_returns
         failed.frames_dropped > 0,
         "frames after the error are dropped"
     );
-    assert_eq!(failed.recording, None);
+    assert_eq!(failed.recording_id, None);
 
     // Nothing written is corrupt: the playlist on disk is the last complete one, and every
     // segment file decodes (the torn frame was cut off).

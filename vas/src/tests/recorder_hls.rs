@@ -24,7 +24,7 @@ async fn twelve_seconds_become_one_recording_that_decodes_cleanly() {
     let rows = env.recordings().await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].end, None, "open while recording");
-    assert_eq!(live.recording, Some(rows[0].id));
+    assert_eq!(live.recording_id, Some(rows[0].id));
     let (_, playlist) = playlist_of(&env.layout, &rows[0]);
     assert!(!playlist.ended);
     assert!(!playlist.segments.is_empty());

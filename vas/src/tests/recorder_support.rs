@@ -15,13 +15,16 @@ use std::time::Duration;
 use crate::clock::SimulatedClock;
 use crate::hub::{Hub, HubConfig};
 use crate::media::{Frame, Track, VideoCodec};
-use crate::model::{DesiredState, Device, DeviceId, Recording, Stream, StreamId, StreamProfile};
+use crate::model::ListQuery;
+use crate::model::{
+    DesiredState, DeviceId, DeviceRow, Recording, StreamId, StreamProfile, StreamRow,
+};
 use crate::record::SegmentWriter;
 use crate::record::fs::{FaultFs, MediaFs};
 use crate::record::layout::MediaLayout;
 use crate::record::playlist::MediaPlaylist;
 use crate::record::recorder::{Recorder, RecorderConfig, RecorderStatus, RecorderTask};
-use crate::store::{Range, Store};
+use crate::store::Store;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
@@ -175,7 +178,7 @@ impl Env {
     /// The stream's recordings, oldest first.
     pub async fn recordings(&self) -> Vec<Recording> {
         self.store
-            .list_recordings(Range::stream(self.stream))
+            .list_recordings(ListQuery::stream(self.stream))
             .await
             .expect("list recordings")
     }
@@ -184,7 +187,7 @@ impl Env {
 /// Adds a camera with one stream; returns the stream.
 pub async fn add_camera(store: &dyn Store, name: &str) -> StreamId {
     let now = t0();
-    let device = Device {
+    let device = DeviceRow {
         id: DeviceId::new(),
         name: name.to_owned(),
         rtsp_url: crate::camera_url::CameraUrl::parse(&format!("rtsp://{name}.cams.test/main"))
@@ -197,7 +200,7 @@ pub async fn add_camera(store: &dyn Store, name: &str) -> StreamId {
         created_at: now,
         updated_at: now,
     };
-    let stream = Stream {
+    let stream = StreamRow {
         id: StreamId::new(),
         device_id: device.id,
         profile: StreamProfile::Main,
@@ -380,7 +383,7 @@ pub fn folder_bytes(dir: &Path) -> u64 {
 /// holds exactly its playlist and the segments it lists.
 pub async fn assert_rows_match_files(store: &dyn Store, layout: &MediaLayout, stream: StreamId) {
     let rows = store
-        .list_recordings(Range::stream(stream))
+        .list_recordings(ListQuery::stream(stream))
         .await
         .expect("list");
     let row_ids: BTreeSet<String> = rows.iter().map(|r| r.id.to_string()).collect();

@@ -4,23 +4,18 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::model::ListQuery;
 use crate::model::NewDevice;
+use crate::model::StreamState;
 use crate::record::fs::FaultFs;
 use crate::record::{RecorderConfig, RecorderState, RetentionPolicy};
-use crate::status::StreamState;
-use crate::store::Range;
 use crate::{StreamId, Vas};
 use vas_synth::{CameraConfig, SyntheticCamera};
 
 /// Free space retention keeps on the (simulated) disk.
 const MIN_FREE: u64 = 600_000;
 
-async fn until<F: Fn(&crate::status::StreamInfo) -> bool>(
-    vas: &Vas,
-    id: StreamId,
-    what: &str,
-    f: F,
-) {
+async fn until<F: Fn(&crate::model::Stream) -> bool>(vas: &Vas, id: StreamId, what: &str, f: F) {
     let t = Instant::now();
     loop {
         let info = vas.stream(id).await.unwrap();
@@ -71,7 +66,7 @@ async fn disk_full_is_an_error_state_retention_makes_room_and_recording_resumes(
     vas.add_device(NewDevice::new("cam", cam.url()))
         .await
         .unwrap();
-    let id = vas.streams().await.unwrap()[0].stream.id;
+    let id = vas.streams(None, crate::Order::Oldest).await.unwrap()[0].id;
     vas.start_stream(id).await.unwrap();
     vas.set_recording(id, true).await.unwrap();
     // Several closed recordings to make room with.
@@ -105,8 +100,11 @@ async fn disk_full_is_an_error_state_retention_makes_room_and_recording_resumes(
     let info = vas.stream(id).await.unwrap();
     let err = info.recording.as_ref().unwrap().last_error.clone().unwrap();
     eprintln!("recorder error: {err}");
-    assert_eq!(info.status.state, StreamState::Live, "ingest keeps running");
-    assert!(vas.streams().await.is_ok(), "the API keeps working");
+    assert_eq!(info.state, StreamState::Live, "ingest keeps running");
+    assert!(
+        vas.streams(None, crate::Order::Oldest).await.is_ok(),
+        "the API keeps working"
+    );
 
     // Retention deletes the oldest recordings until the watermark holds; recording resumes.
     let errors_before = info.recording.unwrap().errors;
@@ -125,11 +123,11 @@ async fn disk_full_is_an_error_state_retention_makes_room_and_recording_resumes(
     .await;
     assert!(fs.failed_writes() > 0);
     let info = vas.stream(id).await.unwrap();
-    assert_eq!(info.status.state, StreamState::Live);
+    assert_eq!(info.state, StreamState::Live);
 
     // Stop, then check every recording left: rows match folders, every segment decodes.
     vas.set_recording(id, false).await.unwrap();
-    let recs = vas.recordings(Range::stream(id)).await.unwrap();
+    let recs = vas.recordings(ListQuery::stream(id)).await.unwrap();
     assert!(!recs.is_empty());
     let mut on_disk: Vec<String> = std::fs::read_dir(media.join(id.to_string()))
         .unwrap()

@@ -70,7 +70,7 @@ fn pending_bookmark(stream: StreamId, at: DateTime<Utc>) -> Bookmark {
 
 async fn remaining(env: &Env, stream: StreamId) -> Vec<RecordingId> {
     env.store
-        .list_recordings(crate::store::Range::stream(stream))
+        .list_recordings(crate::model::ListQuery::stream(stream))
         .await
         .unwrap()
         .into_iter()

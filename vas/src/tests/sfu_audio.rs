@@ -35,7 +35,7 @@ fn pcmu_is_forwarded_and_aac_is_not() {
         config: Bytes::from_static(&[0x14, 0x08]),
     });
     let mut w = World::new(CoreConfig::default());
-    let mut cam = Camera::new();
+    let mut cam = Device::new();
     let video = cam.params.clone();
     let a = w
         .connect_client("g711", Some(&video), Some(&pcmu))

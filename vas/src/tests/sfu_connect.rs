@@ -22,7 +22,7 @@ fn is_stap_a_with_parameter_sets(payload: &[u8]) -> bool {
 #[test]
 fn viewers_connect_and_start_at_a_keyframe() {
     let mut w = World::new(CoreConfig::default());
-    let mut cam = Camera::new();
+    let mut cam = Device::new();
     let params = cam.params.clone();
     let a = w
         .connect_client(STREAM, Some(&params), None)

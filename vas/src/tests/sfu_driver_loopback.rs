@@ -33,7 +33,7 @@ async fn a_real_client_receives_the_stream_over_loopback() {
     let publisher = {
         let hub = hub.clone();
         tokio::spawn(async move {
-            let mut cam = Camera::new();
+            let mut cam = Device::new();
             let mut tick = tokio::time::interval(Duration::from_millis(33));
             loop {
                 tick.tick().await;

@@ -29,7 +29,7 @@ fn stun_request(username: &[u8]) -> Vec<u8> {
 #[test]
 fn garbage_is_ignored() {
     let mut w = World::new(CoreConfig::default());
-    let mut cam = Camera::new();
+    let mut cam = Device::new();
     let params = cam.params.clone();
     let v = w
         .connect_client(STREAM, Some(&params), None)

@@ -19,7 +19,7 @@ fn is_srtp_media(d: &[u8]) -> bool {
 #[test]
 fn lost_packets_are_retransmitted() {
     let mut w = World::new(CoreConfig::default());
-    let mut cam = Camera::new();
+    let mut cam = Device::new();
     let params = cam.params.clone();
     let lossy = w
         .connect_client(STREAM, Some(&params), None)

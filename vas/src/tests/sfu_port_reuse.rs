@@ -10,7 +10,7 @@ use crate::tests::sfu_support::*;
 #[test]
 fn a_new_peer_on_an_old_peers_address_connects() {
     let mut w = World::new(CoreConfig::default());
-    let mut cam = Camera::new();
+    let mut cam = Device::new();
     let params = cam.params.clone();
     let old = w
         .connect_client("s", Some(&params), None)

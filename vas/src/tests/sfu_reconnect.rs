@@ -13,7 +13,7 @@ const STREAM: &str = "cam-4/main";
 #[test]
 fn camera_reconnect_keeps_the_viewer_stream_continuous() {
     let mut w = World::new(CoreConfig::default());
-    let mut cam = Camera::new();
+    let mut cam = Device::new();
     let params = cam.params.clone();
     let v = w
         .connect_client(STREAM, Some(&params), None)
@@ -21,7 +21,7 @@ fn camera_reconnect_keeps_the_viewer_stream_continuous() {
     assert!(w.run_until(Duration::from_secs(5), |w| w.clients[v].connected));
 
     let mut published = 0;
-    let mut publish = |w: &mut World, cam: &mut Camera, n: usize| {
+    let mut publish = |w: &mut World, cam: &mut Device, n: usize| {
         for _ in 0..n {
             let f = cam.next();
             w.publish(STREAM, &f);

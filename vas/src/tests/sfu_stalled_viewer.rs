@@ -26,7 +26,7 @@ async fn a_stalled_viewer_does_not_hold_up_the_others() {
     let camera = {
         let (hub, published) = (hub.clone(), published.clone());
         tokio::spawn(async move {
-            let mut cam = Camera::new();
+            let mut cam = Device::new();
             cam.key_bytes = 60_000;
             cam.delta_bytes = 50_000; // ≈12 Mbit/s: fills a stalled TCP path within a second
             let mut tick = tokio::time::interval(Duration::from_millis(33));

@@ -11,7 +11,7 @@ const STREAM: &str = "cam-3/main";
 #[test]
 fn leaving_viewers_do_not_affect_the_others() {
     let mut w = World::new(CoreConfig::default());
-    let mut cam = Camera::new();
+    let mut cam = Device::new();
     let params = cam.params.clone();
     for _ in 0..3 {
         w.connect_client(STREAM, Some(&params), None)

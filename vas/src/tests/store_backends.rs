@@ -6,20 +6,21 @@ use std::time::Duration;
 
 use crate::ErrorKind;
 use crate::camera_url::{CameraUrl, Credentials};
+use crate::model::ListQuery;
 use crate::model::{
-    Bookmark, BookmarkId, BookmarkState, DesiredState, Device, DeviceId, Recording, RecordingId,
-    Snapshot, SnapshotId, Stream, StreamId, StreamProfile,
+    Bookmark, BookmarkId, BookmarkState, DesiredState, DeviceId, DeviceRow, Recording, RecordingId,
+    Snapshot, SnapshotId, StreamId, StreamProfile, StreamRow,
 };
-use crate::store::{Range, Store};
+use crate::store::Store;
 use chrono::{DateTime, TimeZone, Utc};
 
 fn t(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_780_000_000 + secs, 0).unwrap()
 }
 
-fn device(name: &str, url: &str) -> Device {
+fn device(name: &str, url: &str) -> DeviceRow {
     let (rtsp_url, credentials) = CameraUrl::parse(url).unwrap();
-    Device {
+    DeviceRow {
         id: DeviceId::new(),
         name: name.to_owned(),
         rtsp_url,
@@ -32,8 +33,8 @@ fn device(name: &str, url: &str) -> Device {
     }
 }
 
-fn stream(device: DeviceId, profile: StreamProfile) -> Stream {
-    Stream {
+fn stream(device: DeviceId, profile: StreamProfile) -> StreamRow {
+    StreamRow {
         id: StreamId::new(),
         device_id: device,
         profile,
@@ -56,7 +57,7 @@ fn recording(stream: StreamId, start: i64, end: Option<i64>) -> Recording {
 }
 
 /// A camera with one main stream, inserted.
-async fn camera(store: &dyn Store, name: &str) -> (Device, Stream) {
+async fn camera(store: &dyn Store, name: &str) -> (DeviceRow, StreamRow) {
     let d = device(name, &format!("rtsp://{name}.cams.local/main"));
     let s = stream(d.id, StreamProfile::Main);
     store
@@ -177,7 +178,11 @@ async fn delete_cascades_to_everything_indexed(store: &dyn Store) {
     }
     assert_eq!(store.list_devices().await.unwrap(), vec![other]);
     assert_eq!(
-        store.list_recordings(Range::default()).await.unwrap().len(),
+        store
+            .list_recordings(ListQuery::default())
+            .await
+            .unwrap()
+            .len(),
         1
     );
     let e = store.delete_device(d.id).await.unwrap_err();
@@ -270,10 +275,13 @@ async fn recordings_in_a_time_range(store: &dyn Store) {
         .unwrap();
     let ids = |v: Vec<Recording>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
 
-    let all = store.list_recordings(Range::stream(s.id)).await.unwrap();
+    let all = store
+        .list_recordings(ListQuery::stream(s.id))
+        .await
+        .unwrap();
     assert_eq!(ids(all), rs.iter().map(|r| r.id).collect::<Vec<_>>());
     // Overlap semantics: touching ends do not overlap; open recordings overlap anything later.
-    let q = |from, to| Range::stream(s.id).between(t(from), t(to));
+    let q = |from, to| ListQuery::stream(s.id).between(t(from), t(to));
     assert_eq!(
         ids(store.list_recordings(q(5, 12)).await.unwrap()),
         vec![rs[0].id, rs[1].id]
@@ -286,13 +294,17 @@ async fn recordings_in_a_time_range(store: &dyn Store) {
         ids(store.list_recordings(q(35, 1_000)).await.unwrap()),
         vec![rs[2].id, rs[3].id]
     );
-    let limited = Range {
+    let limited = ListQuery {
         limit: 2,
-        ..Range::stream(s.id)
+        ..ListQuery::stream(s.id)
     };
     assert_eq!(store.list_recordings(limited).await.unwrap().len(), 2);
     assert_eq!(
-        store.list_recordings(Range::default()).await.unwrap().len(),
+        store
+            .list_recordings(ListQuery::default())
+            .await
+            .unwrap()
+            .len(),
         5
     );
 
@@ -314,15 +326,15 @@ async fn recordings_in_a_time_range(store: &dyn Store) {
     store.delete_recording(rs[0].id).await.unwrap();
     assert_eq!(
         store
-            .list_recordings(Range::stream(s.id))
+            .list_recordings(ListQuery::stream(s.id))
             .await
             .unwrap()
             .len(),
         3
     );
-    let bad = Range {
+    let bad = ListQuery {
         limit: 0,
-        ..Range::default()
+        ..ListQuery::default()
     };
     assert_eq!(
         store.list_recordings(bad).await.unwrap_err().kind(),
@@ -367,7 +379,7 @@ async fn bookmarks_lifecycle(store: &dyn Store) {
     store.insert_bookmark(&b2).await.unwrap();
     assert_eq!(store.get_bookmark(b1.id).await.unwrap(), b1);
     let got = store
-        .list_bookmarks(Range::stream(s.id).between(t(15), t(25)))
+        .list_bookmarks(ListQuery::stream(s.id).between(t(15), t(25)))
         .await
         .unwrap();
     assert_eq!(got, vec![b2.clone()]);
@@ -385,7 +397,7 @@ async fn bookmarks_lifecycle(store: &dyn Store) {
     assert_eq!(ready.detail.as_deref(), Some("short by 1 s"));
     store.delete_bookmark(b2.id).await.unwrap();
     assert_eq!(
-        store.list_bookmarks(Range::stream(s.id)).await.unwrap(),
+        store.list_bookmarks(ListQuery::stream(s.id)).await.unwrap(),
         vec![ready]
     );
     let mut too_long = bookmark(s.id, 1);
@@ -403,11 +415,11 @@ async fn snapshots_lifecycle(store: &dyn Store) {
     store.insert_snapshot(&a).await.unwrap();
     store.insert_snapshot(&b).await.unwrap();
     assert_eq!(store.get_snapshot(b.id).await.unwrap(), b);
-    let r = Range::stream(s.id).between(t(0), t(2));
+    let r = ListQuery::stream(s.id).between(t(0), t(2));
     assert_eq!(store.list_snapshots(r).await.unwrap(), vec![a.clone()]);
     store.delete_snapshot(a.id).await.unwrap();
     assert_eq!(
-        store.list_snapshots(Range::stream(s.id)).await.unwrap(),
+        store.list_snapshots(ListQuery::stream(s.id)).await.unwrap(),
         vec![b]
     );
 }

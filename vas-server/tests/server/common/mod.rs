@@ -111,17 +111,16 @@ pub async fn live_stream(vas: &vas::Vas, url: &str) -> vas::StreamId {
         .await
         .unwrap();
     let id = vas
-        .streams()
+        .streams(None, vas::Order::Oldest)
         .await
         .unwrap()
         .into_iter()
-        .find(|s| s.stream.device_id == d.id)
+        .find(|s| s.device_id == d.id)
         .unwrap()
-        .stream
         .id;
     vas.start_stream(id).await.unwrap();
     let t = std::time::Instant::now();
-    while vas.stream(id).await.unwrap().status.state != vas::StreamState::Live {
+    while vas.stream(id).await.unwrap().state != vas::StreamState::Live {
         assert!(
             t.elapsed() < std::time::Duration::from_secs(20),
             "stream never live"

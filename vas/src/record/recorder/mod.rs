@@ -347,7 +347,7 @@ impl Runner {
         }
         self.status.send_modify(|s| {
             s.state = RecorderState::Stopped;
-            s.recording = None;
+            s.recording_id = None;
         });
     }
 
@@ -542,7 +542,7 @@ impl Runner {
         info!(stream = %self.rec.stream, recording = %id, "recording started");
         self.status.send_modify(|s| {
             s.state = RecorderState::Recording;
-            s.recording = Some(id);
+            s.recording_id = Some(id);
             s.recordings += 1;
         });
         Ok(())
@@ -577,7 +577,7 @@ impl Runner {
         self.phase = Phase::Failed {
             retry_at: self.rec.clock.now() + delay,
         };
-        self.status.send_modify(|s| s.recording = None);
+        self.status.send_modify(|s| s.recording_id = None);
     }
 
     /// Ends the current recording (if it has files) and tries to write its ending.

@@ -45,7 +45,7 @@ pub fn high_params() -> Arc<VideoParams> {
 }
 
 /// A synthetic camera: H.264-like access units at 30 fps.
-pub struct Camera {
+pub struct Device {
     pub params: Arc<VideoParams>,
     pub n: u64,
     pub pts: i64,
@@ -54,9 +54,9 @@ pub struct Camera {
     pub delta_bytes: usize,
 }
 
-impl Camera {
-    pub fn new() -> Camera {
-        Camera {
+impl Device {
+    pub fn new() -> Device {
+        Device {
             params: high_params(),
             n: 0,
             pts: 1_000_000,
