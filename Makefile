@@ -6,6 +6,13 @@
 test:
 	bash scripts/test.sh
 
+# Rewrites every file made from the engine's description (vas::description): the C ABI's
+# generated half and include/vas.h, the Python and uniffi bindings' generated halves and
+# stubs, docs/api.md. make test fails while a committed copy is stale.
+.PHONY: generate
+generate:
+	cargo run --locked -p vas-gen -- write
+
 # Each fuzz target for FUZZ_SECONDS (default 300) seconds.
 FUZZ_SECONDS ?= 300
 fuzz:
@@ -17,12 +24,12 @@ fuzz:
 public-api:
 	bash scripts/public-api.sh --update
 
-# Regenerates the C ABI's generated files, include/vas.h (cbindgen) and
-# vas-ffi/src/result.rs (the result codes, from ErrorKind's table); make test fails while the
-# committed copies are stale.
+# Regenerates the C ABI's generated files from the engine's description (with the other
+# shells': vas-gen writes them all, as `make generate`): vas-ffi/src/generated.rs,
+# vas-ffi/src/result.rs and include/vas.h (cbindgen). make test fails while they are stale.
 .PHONY: header vas.pc install
 header:
-	VAS_UPDATE_GENERATED=1 cargo test --locked -p vas-ffi --test generated
+	cargo run --locked -p vas-gen -- write
 
 # pkg-config for the C ABI in the build tree: target/pkgconfig/vas.pc (include/ and
 # target/$(PROFILE)/), so `PKG_CONFIG_PATH=target/pkgconfig cc $(pkg-config --cflags --libs vas)`
@@ -41,8 +48,9 @@ install:
 	install -m 0755 target/$(PROFILE)/libvas_ffi.so "$(PREFIX)/lib/libvas_ffi.so"
 	bash scripts/vas-pc.sh "$(PREFIX)/lib/pkgconfig/vas.pc" "$(PREFIX)" "$(PREFIX)/include" "$(PREFIX)/lib"
 
-# Regenerates the uniffi bindings (Kotlin, Swift, Python) under vas-ffi/bindings/ with the
-# crate's own uniffi-bindgen; make test fails while the committed copies are stale.
+# Generates the uniffi bindings (Kotlin, Swift, Python) into target/bindings/{kotlin,swift,python}/
+# with the crate's own uniffi-bindgen, from target/debug/libvas_uniffi.so (built with the demo
+# feature). Build output, not committed; make test generates and tests them the same way.
 .PHONY: bindings
 bindings:
-	VAS_UPDATE_BINDINGS=1 bash scripts/uniffi.sh
+	bash scripts/uniffi.sh generate

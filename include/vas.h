@@ -9,8 +9,9 @@
  * - Outputs. Out-pointers are written only when the function returns VAS_OK; on failure
  *   they are left as they were. Every pointer argument is checked for NULL (VAS_INVALID_INPUT)
  *   unless its comment says NULL is allowed.
- * - Handles. Opaque handles are made by vas_<thing>_new() or returned through an
- *   out-pointer, and released by the matching vas_<thing>_free() (which accepts NULL).
+ * - Handles. Opaque handles come from vas_open() or through an out-pointer, and are
+ *   released by the matching vas_<thing>_free() (frames: _release), which accepts NULL.
+ *   A handle taken from a list or another handle is owned by that one.
  *   Using a handle after freeing it is undefined behaviour; the library catches it where
  *   that is cheap (a tag in every handle) and answers VAS_INVALID_INPUT.
  * - Strings. Strings going in are NUL-terminated UTF-8 unless a length is passed with them;
@@ -41,7 +42,7 @@
 #define VAS_ID_STRING_SIZE 37
 
 // Most strings an array argument may hold.
-#define MAX_STRINGS 1024
+#define VAS_MAX_STRINGS 1024
 
 // What a call returned: `VAS_OK` (0) or the kind of error. The numbers are stable.
 typedef enum {
@@ -217,9 +218,30 @@ typedef enum {
   VAS_EVENT_KIND_SNAPSHOT_SAVED = 5,
   // `bookmark`: A bookmark was made (`pending`), or its clip is ready or failed.
   VAS_EVENT_KIND_BOOKMARK = 6,
-  // `missed`: This subscriber fell behind and lost `events` events (the bus keeps the last [`EVENT_BUFFER`]); what follows is the oldest event still kept.
+  // `missed`: This subscriber fell behind and lost `events` events (the bus keeps the last `EVENT_BUFFER`); what follows is the oldest event still kept.
   VAS_EVENT_KIND_MISSED = 7,
 } vas_event_kind;
+
+// The order of a list: by time (a recording's start, a snapshot's capture, a bookmark's
+// moment; a device's or stream's creation), ties broken by id.
+typedef enum {
+  // Not set: in an input, the default; never returned.
+  VAS_ORDER_UNSET = 0,
+  // `oldest`: Oldest first (the default).
+  VAS_ORDER_OLDEST = 1,
+  // `newest`: Newest first: with a limit, the newest rows.
+  VAS_ORDER_NEWEST = 2,
+} vas_order;
+
+// How decoded frames wait for a subscriber that is not reading.
+typedef enum {
+  // Not set: in an input, the default; never returned.
+  VAS_STRATEGY_UNSET = 0,
+  // `latest`: Keep only the newest frame (the default): a consumer never sees a stale picture.
+  VAS_STRATEGY_LATEST = 1,
+  // `queue`: Keep up to `max_queue` frames, dropping the oldest when full.
+  VAS_STRATEGY_QUEUE = 2,
+} vas_strategy;
 
 // A bookmarked moment of a stream, with the clip around it.
 //
@@ -241,17 +263,6 @@ typedef struct vas_bytes vas_bytes;
 // A camera (a device), as the engine hands it out. It never carries the password: URLs come
 // masked (`rtsp://user:***@host/path`) and `has_credentials` says whether any are stored.
 //
-// ```
-// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-// let dir = tempfile::tempdir().unwrap();
-// let vas = vas::Vas::builder().data_dir(dir.path()).build().await?;
-// let cam = vas.add_device(vas::NewDevice::new("gate", "rtsp://admin:pw@10.0.0.5/s1")).await?;
-// assert_eq!(cam.rtsp_url, "rtsp://admin:***@10.0.0.5/s1");
-// assert!(cam.has_credentials);
-// # Ok::<(), vas::Error>(())
-// # }).unwrap();
-// ```
-//
 // A handle: from a call (free it with [`vas_device_free`]) or from a list, or another handle (then owned by that).
 typedef struct vas_device vas_device;
 
@@ -269,8 +280,8 @@ typedef struct vas_encoded_frame_sub vas_encoded_frame_sub;
 // [`vas_engine_free`]. One handle may be used from many threads at once.
 typedef struct vas_engine vas_engine;
 
-// Something that happened in the engine. Each variant's name ([`Event::kind`]) is the same in
-// every shell.
+// Something that happened in the engine. Each variant's name (`Event::kind`) is the same in
+// every shell; its JSON form is an object with that name as `kind` beside the fields.
 //
 // Free it with [`vas_event_free`]; [`vas_event_kind_of`] says which variant it holds.
 typedef struct vas_event vas_event;
@@ -290,13 +301,13 @@ typedef struct vas_frame vas_frame;
 typedef struct vas_frame_sub vas_frame_sub;
 
 // A callback subscription (events, decoded or encoded frames), from `vas_events_listen`,
-// `vas_frames_listen` or `vas_packets_listen`. Its callback runs on a thread the library
-// owns. Stop it with [`vas_listener_stop`], release it with [`vas_listener_free`] — both
-// are safe from inside its own callback.
+// `vas_frames_listen` or `vas_encoded_frames_listen`. Its callback runs on a thread the
+// library owns. Stop it with [`vas_listener_stop`], release it with [`vas_listener_free`] —
+// both are safe from inside its own callback.
 typedef struct vas_listener vas_listener;
 
 // This subscriber fell behind and lost `events` events (the bus keeps the last
-// [`EVENT_BUFFER`]); what follows is the oldest event still kept.
+// `EVENT_BUFFER`); what follows is the oldest event still kept.
 //
 // The `missed` variant of a `vas_event`, owned by it.
 typedef struct vas_missed_event vas_missed_event;
@@ -366,18 +377,7 @@ typedef struct vas_viewer_left_event vas_viewer_left_event;
 // A handle: from a call (free it with [`vas_webrtc_session_free`]) or from a list, or another handle (then owned by that).
 typedef struct vas_webrtc_session vas_webrtc_session;
 
-// How to open an engine from a shell (Rust callers have the richer [`crate::VasBuilder`]).
-//
-// ```
-// let dir = tempfile::tempdir().unwrap();
-// let options = vas::EngineOptions {
-//     data_dir: Some(dir.path().into()),
-//     ..Default::default()
-// };
-// let vas = vas::Vas::open_blocking(options)?;
-// vas.blocking().close();
-// # Ok::<(), vas::Error>(())
-// ```
+// How to open an engine from a shell (Rust callers have the richer `VasBuilder`).
 //
 // Set it up with [`vas_engine_options_init`] (which sets `struct_size` and every default), then change what differs.
 typedef struct {
@@ -409,13 +409,6 @@ typedef struct {
 typedef void (*vas_event_callback)(void *user, const vas_event *event);
 
 // What a decoded-frame subscription delivers.
-//
-// ```
-// use vas::frames::{FrameOptions, PixelFormat};
-// let opts = FrameOptions::new(PixelFormat::Rgb24).max_size(640, 640).max_fps(5.0).queue(8);
-// assert!(opts.validate().is_ok());
-// assert!(FrameOptions::new(PixelFormat::Gray8).max_size(0, 10).validate().is_err());
-// ```
 //
 // Set it up with [`vas_frame_options_init`] (which sets `struct_size` and every default), then change what differs.
 typedef struct {
@@ -454,12 +447,6 @@ typedef void (*vas_encoded_frame_callback)(void *user, const vas_encoded_frame *
 // A camera to add. Credentials may be in the URL or given apart (not both with different
 // values); they are stored sealed and never returned.
 //
-// ```
-// use vas::NewDevice;
-// let d = NewDevice::new("door", "rtsp://user:pw@10.0.0.9/main");
-// assert!(d.enabled);
-// ```
-//
 // Set it up with [`vas_new_device_init`] (which sets `struct_size` and every default), then change what differs.
 typedef struct {
   // `sizeof` the struct, set by the init function (the ABI can grow).
@@ -481,16 +468,6 @@ typedef struct {
 } vas_new_device;
 
 // Changes to a camera: fields left at their default are left alone.
-//
-// ```
-// use vas::{DevicePatch, SubStreamChange};
-// let patch = DevicePatch {
-//     sub_rtsp_url: SubStreamChange::Remove,
-//     enabled: Some(false),
-//     ..DevicePatch::default()
-// };
-// assert_eq!(patch.name, None);
-// ```
 //
 // Set it up with [`vas_device_patch_init`] (which sets `struct_size` and every default), then change what differs.
 typedef struct {
@@ -515,14 +492,6 @@ typedef struct {
 
 // Which picture a snapshot shows and how it is encoded.
 //
-// ```
-// use vas::SnapshotOptions;
-// let o = SnapshotOptions::new().width(640).quality(70);
-// assert!(o.validate().is_ok());
-// assert!(SnapshotOptions::new().width(0).validate().is_err());
-// assert!(SnapshotOptions::new().quality(101).validate().is_err());
-// ```
-//
 // Set it up with [`vas_snapshot_options_init`] (which sets `struct_size` and every default), then change what differs.
 typedef struct {
   // `sizeof` the struct, set by the init function (the ABI can grow).
@@ -543,14 +512,6 @@ typedef struct {
 
 // A bookmark to make: a stream, a moment (default now), the margins, a label.
 //
-// ```
-// use std::time::Duration;
-// use vas::NewBookmark;
-// let b = NewBookmark::new(vas::StreamId::new()).before(Duration::from_secs(3)).label("gate");
-// assert!(b.validate().is_ok());
-// assert!(NewBookmark::new(vas::StreamId::new()).before(Duration::from_secs(31)).validate().is_err());
-// ```
-//
 // Set it up with [`vas_new_bookmark_init`] (which sets `struct_size` and every default), then change what differs.
 typedef struct {
   // `sizeof` the struct, set by the init function (the ABI can grow).
@@ -569,13 +530,6 @@ typedef struct {
 
 // Which recordings, snapshots or bookmarks a listing returns: of one stream or all, those
 // overlapping `[from, to)`, in `order`, at most `limit`.
-//
-// ```
-// use vas::{ListQuery, Order};
-// let q = ListQuery::stream(vas::StreamId::new()).newest().limit(10);
-// assert_eq!((q.order, q.limit), (Order::Newest, 10));
-// assert_eq!(ListQuery::default().order, Order::Oldest);
-// ```
 //
 // Set it up with [`vas_list_query_init`] (which sets `struct_size` and every default), then change what differs.
 typedef struct {
@@ -1313,23 +1267,25 @@ vas_result vas_health(const vas_engine *engine);
 // Recordings matching a query (stream, time range, limit), oldest first (by start) or
 // newest first, as the query asks.
 //
-// `query` may be NULL (every default); set one up with `vas_list_query_init`. `*out` receives the list (free it with `vas_recording_list_free`).
+// `query` may be NULL (every default); set one up with `vas_list_query_init`. `*out` receives the list (free it with `vas_recording_list_free`). `out` may be NULL when the result is not wanted.
 vas_result vas_recordings(const vas_engine *engine,
                           const vas_list_query *query,
                           vas_recording_list **out);
 
 // One recording (`NotFound` if unknown).
 //
-// `id`: the id. `*out` receives the recording (free it with `vas_recording_free`).
-vas_result vas_recording(const vas_engine *engine, vas_id id, vas_recording **out);
+// `id`: the id. `*out` receives the recording (free it with `vas_recording_free`). `out` may be NULL when the result is not wanted.
+vas_result vas_recording_get(const vas_engine *engine,
+                             vas_id id,
+                             vas_recording **out);
 
 // A VOD playlist for a stream's time range, across recordings, with a discontinuity
 // between recordings. Segment URIs are `uri_prefix` + their location under the media
 // folder. `NotFound` when nothing was recorded in the range.
 //
-// `stream`: the id. `from_us`: microseconds since the Unix epoch. `to_us`: microseconds since the Unix epoch. `*out` receives the playlist's text (free it with `vas_string_free`).
+// `id`: the id. `from_us`: microseconds since the Unix epoch. `to_us`: microseconds since the Unix epoch. `*out` receives the playlist's text (free it with `vas_string_free`). `out` may be NULL when the result is not wanted.
 vas_result vas_playback_playlist(const vas_engine *engine,
-                                 vas_id stream,
+                                 vas_id id,
                                  int64_t from_us,
                                  int64_t to_us,
                                  const char *uri_prefix,
@@ -1341,31 +1297,33 @@ vas_result vas_playback_playlist(const vas_engine *engine,
 // Errors: `InvalidInput` for a bad name or URL, `AlreadyExists` for a duplicate name or
 // URL, `Unavailable` when the database is down.
 //
-// `device` may be NULL (every default); set one up with `vas_new_device_init`. `*out` receives the device (free it with `vas_device_free`).
+// `device` may be NULL (every default); set one up with `vas_new_device_init`. `*out` receives the device (free it with `vas_device_free`). `out` may be NULL when the result is not wanted.
 vas_result vas_add_device(const vas_engine *engine,
                           const vas_new_device *device,
                           vas_device **out);
 
 // Every camera, oldest first (by when it was added), or newest first.
 //
-// `order`: a `vas_order` value (0: the default). `*out` receives the list (free it with `vas_device_list_free`).
+// `order`: a `vas_order` value (0: the default). `*out` receives the list (free it with `vas_device_list_free`). `out` may be NULL when the result is not wanted.
 vas_result vas_devices(const vas_engine *engine,
                        uint32_t order,
                        vas_device_list **out);
 
 // One camera (`NotFound` if unknown).
 //
-// `id`: the id. `*out` receives the device (free it with `vas_device_free`).
-vas_result vas_device(const vas_engine *engine, vas_id id, vas_device **out);
+// `id`: the id. `*out` receives the device (free it with `vas_device_free`). `out` may be NULL when the result is not wanted.
+vas_result vas_device_get(const vas_engine *engine,
+                          vas_id id,
+                          vas_device **out);
 
-// Changes a camera. [`SubStreamChange::Set`] adds a sub stream (or changes its URL);
-// [`SubStreamChange::Remove`] removes it (and what was indexed for it). A new URL with
+// Changes a camera. `SubStreamChange::Set` adds a sub stream (or changes its URL);
+// `SubStreamChange::Remove` removes it (and what was indexed for it). A new URL with
 // credentials in it replaces the stored credentials; `username` and `password` both
 // `""` clear them.
 //
 // Errors: `NotFound`, `InvalidInput` (bad name, URL or credentials), `AlreadyExists`.
 //
-// `id`: the id. `patch` may be NULL (every default); set one up with `vas_device_patch_init`. `*out` receives the device (free it with `vas_device_free`).
+// `id`: the id. `patch` may be NULL (every default); set one up with `vas_device_patch_init`. `*out` receives the device (free it with `vas_device_free`). `out` may be NULL when the result is not wanted.
 vas_result vas_update_device(const vas_engine *engine,
                              vas_id id,
                              const vas_device_patch *patch,
@@ -1383,7 +1341,7 @@ vas_result vas_remove_device(const vas_engine *engine, vas_id id);
 //
 // Errors: `NotFound` for an unknown `device_id`.
 //
-// `device_id` may be NULL (absent). `order`: a `vas_order` value (0: the default). `*out` receives the list (free it with `vas_stream_list_free`).
+// `device_id` may be NULL (absent). `order`: a `vas_order` value (0: the default). `*out` receives the list (free it with `vas_stream_list_free`). `out` may be NULL when the result is not wanted.
 vas_result vas_streams(const vas_engine *engine,
                        const vas_id *device_id,
                        uint32_t order,
@@ -1391,53 +1349,62 @@ vas_result vas_streams(const vas_engine *engine,
 
 // One stream with its live status (`NotFound` if unknown).
 //
-// `id`: the id. `*out` receives the stream (free it with `vas_stream_free`).
-vas_result vas_stream(const vas_engine *engine, vas_id id, vas_stream **out);
+// `id`: the id. `*out` receives the stream (free it with `vas_stream_free`). `out` may be NULL when the result is not wanted.
+vas_result vas_stream_get(const vas_engine *engine,
+                          vas_id id,
+                          vas_stream **out);
 
 // Asks for a stream to run; stored, so it runs again after a restart.
 //
 // Errors: `NotFound`, or `FailedPrecondition` when its camera is disabled.
 //
-// `id`: the id. `*out` receives the stream (free it with `vas_stream_free`).
-vas_result vas_start_stream(const vas_engine *engine, vas_id id, vas_stream **out);
+// `id`: the id. `*out` receives the stream (free it with `vas_stream_free`). `out` may be NULL when the result is not wanted.
+vas_result vas_start_stream(const vas_engine *engine,
+                            vas_id id,
+                            vas_stream **out);
 
 // Asks for a stream to stop; stored.
 //
 // Errors: `NotFound`.
 //
-// `id`: the id. `*out` receives the stream (free it with `vas_stream_free`).
-vas_result vas_stop_stream(const vas_engine *engine, vas_id id, vas_stream **out);
+// `id`: the id. `*out` receives the stream (free it with `vas_stream_free`). `out` may be NULL when the result is not wanted.
+vas_result vas_stop_stream(const vas_engine *engine,
+                           vas_id id,
+                           vas_stream **out);
 
 // Switches recording of a stream on or off; stored, so it survives restarts. A stream
 // records while it runs.
 //
 // Errors: `NotFound`.
 //
-// `id`: the id. `*out` receives the stream (free it with `vas_stream_free`).
-vas_result vas_set_recording(const vas_engine *engine, vas_id id, bool record, vas_stream **out);
+// `id`: the id. `*out` receives the stream (free it with `vas_stream_free`). `out` may be NULL when the result is not wanted.
+vas_result vas_set_recording(const vas_engine *engine,
+                             vas_id id,
+                             bool record,
+                             vas_stream **out);
 
 // A JPEG of a stream, nothing stored: the newest frame (decoded forward from the
 // cached keyframe, so without waiting for the camera's next one), the newest keyframe,
 // or the frame at a past moment, from memory or the recordings.
 //
 // Errors: `NotFound` (unknown stream, or nothing recorded at a past moment),
-// `InvalidInput` (options out of range, see [`SnapshotOptions::validate`]),
-// `Unavailable` (the stream is not live, unless [`SnapshotOptions::stale_ok`]; or it has
+// `InvalidInput` (options out of range, see `SnapshotOptions::validate`),
+// `Unavailable` (the stream is not live, unless `SnapshotOptions::stale_ok`; or it has
 // sent no picture yet; never a hang), `Unsupported` (an H.265 stream).
 //
-// `id`: the id. `options` may be NULL (every default); set one up with `vas_snapshot_options_init`. `*out` receives the snapshot image (free it with `vas_snapshot_image_free`).
-vas_result vas_snapshot(const vas_engine *engine,
-                        vas_id id,
-                        const vas_snapshot_options *options,
-                        vas_snapshot_image **out);
+// `id`: the id. `options` may be NULL (every default); set one up with `vas_snapshot_options_init`. `*out` receives the snapshot image (free it with `vas_snapshot_image_free`). `out` may be NULL when the result is not wanted.
+vas_result vas_snapshot_get(const vas_engine *engine,
+                            vas_id id,
+                            const vas_snapshot_options *options,
+                            vas_snapshot_image **out);
 
 // Takes a snapshot and saves it: the JPEG under the stream's media folder, then its row.
-// `label` is trimmed; at most [`MAX_LABEL_CHARS`] characters.
+// `label` is trimmed; at most `MAX_LABEL_CHARS` characters.
 //
-// Errors: as [`snapshot`](Self::snapshot), plus `InvalidInput` (label too long) and the
+// Errors: as `snapshot`, plus `InvalidInput` (label too long) and the
 // disk's (`StorageFull`, `Io`).
 //
-// `id`: the id. `options` may be NULL (every default); set one up with `vas_snapshot_options_init`. `label` may be NULL (absent). `*out` receives the snapshot (free it with `vas_snapshot_free`).
+// `id`: the id. `options` may be NULL (every default); set one up with `vas_snapshot_options_init`. `label` may be NULL (absent). `*out` receives the snapshot (free it with `vas_snapshot_free`). `out` may be NULL when the result is not wanted.
 vas_result vas_save_snapshot(const vas_engine *engine,
                              vas_id id,
                              const vas_snapshot_options *options,
@@ -1447,20 +1414,22 @@ vas_result vas_save_snapshot(const vas_engine *engine,
 // Saved snapshots matching a query (stream, capture-time range, limit), oldest first
 // (by capture time) or newest first, as the query asks.
 //
-// `query` may be NULL (every default); set one up with `vas_list_query_init`. `*out` receives the list (free it with `vas_snapshot_list_free`).
+// `query` may be NULL (every default); set one up with `vas_list_query_init`. `*out` receives the list (free it with `vas_snapshot_list_free`). `out` may be NULL when the result is not wanted.
 vas_result vas_saved_snapshots(const vas_engine *engine,
                                const vas_list_query *query,
                                vas_snapshot_list **out);
 
 // One saved snapshot (`NotFound` if unknown).
 //
-// `id`: the id. `*out` receives the snapshot (free it with `vas_snapshot_free`).
-vas_result vas_saved_snapshot(const vas_engine *engine, vas_id id, vas_snapshot **out);
+// `id`: the id. `*out` receives the snapshot (free it with `vas_snapshot_free`). `out` may be NULL when the result is not wanted.
+vas_result vas_saved_snapshot(const vas_engine *engine,
+                              vas_id id,
+                              vas_snapshot **out);
 
 // A saved snapshot's JPEG. `NotFound` if unknown; `Corrupt` if its file is missing or
 // not what was saved.
 //
-// `id`: the id. `*out` receives the bytes (read them with `vas_bytes_data`, free them with `vas_bytes_free`).
+// `id`: the id. `*out` receives the bytes (read them with `vas_bytes_data`, free them with `vas_bytes_free`). `out` may be NULL when the result is not wanted.
 vas_result vas_saved_snapshot_image(const vas_engine *engine,
                                     vas_id id,
                                     vas_bytes **out);
@@ -1473,12 +1442,12 @@ vas_result vas_delete_snapshot(const vas_engine *engine, vas_id id);
 // Bookmarks a moment of a stream: answers at once with the `pending` bookmark; its clip
 // of `[at − before, at + after]` (a progressive MP4) is made as soon as `at + after` has
 // passed, and the bookmark becomes `ready` (or `failed`, with the reason), also as an
-// [`Event::Bookmark`].
+// `Event::Bookmark`.
 //
 // Errors: `NotFound` (unknown stream), `InvalidInput` (margins or label out of bounds,
-// see [`NewBookmark::validate`]; `at` more than a few seconds in the future).
+// see `NewBookmark::validate`; `at` more than a few seconds in the future).
 //
-// `bookmark` may be NULL (every default); set one up with `vas_new_bookmark_init`. `*out` receives the bookmark (free it with `vas_bookmark_free`).
+// `bookmark` may be NULL (every default); set one up with `vas_new_bookmark_init`. `*out` receives the bookmark (free it with `vas_bookmark_free`). `out` may be NULL when the result is not wanted.
 vas_result vas_add_bookmark(const vas_engine *engine,
                             const vas_new_bookmark *bookmark,
                             vas_bookmark **out);
@@ -1486,21 +1455,25 @@ vas_result vas_add_bookmark(const vas_engine *engine,
 // Bookmarks matching a query (stream, moment range, limit), oldest first (by moment) or
 // newest first, as the query asks.
 //
-// `query` may be NULL (every default); set one up with `vas_list_query_init`. `*out` receives the list (free it with `vas_bookmark_list_free`).
+// `query` may be NULL (every default); set one up with `vas_list_query_init`. `*out` receives the list (free it with `vas_bookmark_list_free`). `out` may be NULL when the result is not wanted.
 vas_result vas_bookmarks(const vas_engine *engine,
                          const vas_list_query *query,
                          vas_bookmark_list **out);
 
 // One bookmark (`NotFound` if unknown).
 //
-// `id`: the id. `*out` receives the bookmark (free it with `vas_bookmark_free`).
-vas_result vas_bookmark(const vas_engine *engine, vas_id id, vas_bookmark **out);
+// `id`: the id. `*out` receives the bookmark (free it with `vas_bookmark_free`). `out` may be NULL when the result is not wanted.
+vas_result vas_bookmark_get(const vas_engine *engine,
+                            vas_id id,
+                            vas_bookmark **out);
 
 // The file of a ready bookmark's clip. `NotFound` if unknown; `FailedPrecondition`
 // while pending or when it failed (the message says why).
 //
-// `id`: the id. `*out` receives the path (free it with `vas_string_free`).
-vas_result vas_bookmark_clip(const vas_engine *engine, vas_id id, char **out);
+// `id`: the id. `*out` receives the path (free it with `vas_string_free`). `out` may be NULL when the result is not wanted.
+vas_result vas_bookmark_clip(const vas_engine *engine,
+                             vas_id id,
+                             char **out);
 
 // Deletes a bookmark: its row, then its clip. `NotFound` if unknown.
 //
@@ -1514,7 +1487,7 @@ vas_result vas_delete_bookmark(const vas_engine *engine, vas_id id);
 // camera disabled), `InvalidInput`/`TooLarge` (bad offer), `Unsupported` (no usable
 // codec, H.265, or WebRTC not enabled), `ResourceExhausted` (viewer limit).
 //
-// `id`: the id. `*out` receives the webrtc session (free it with `vas_webrtc_session_free`).
+// `id`: the id. `*out` receives the webrtc session (free it with `vas_webrtc_session_free`). `out` may be NULL when the result is not wanted.
 vas_result vas_webrtc_answer(const vas_engine *engine,
                              vas_id id,
                              const char *offer_sdp,
@@ -1524,7 +1497,7 @@ vas_result vas_webrtc_answer(const vas_engine *engine,
 //
 // Errors: `Closed` once the engine is closed.
 //
-// `*out` receives the answer.
+// `*out` receives the answer. `out` may be NULL when the result is not wanted.
 vas_result vas_webrtc_close(const vas_engine *engine, uint64_t viewer, bool *out);
 
 // Stops the listener: no callback starts after this returns (when called from another

@@ -180,5 +180,5 @@ fi
 # The browser tests' driver (exact versions from package-lock.json).
 npm ci --prefix vas-server/tests/browser --no-audit --no-fund --loglevel=error
 # The Kotlin compiler for the uniffi bindings' JVM check (JetBrains' distribution on npm).
-npm ci --prefix vas-ffi/uniffi/tests/kotlin --no-audit --no-fund --loglevel=error
+npm ci --prefix vas-uniffi/tests/kotlin --no-audit --no-fund --loglevel=error
 echo "install-deps: every package and capability the suites use is present"

@@ -60,8 +60,16 @@ step "the import graph has no cycles"
 python3 scripts/import-graph.py
 step "build every target, with clippy's lints (-D warnings)"
 cargo build --workspace --all-targets --all-features --locked
-step "vas without features: no warning (dead code shows here)"
-cargo build -p vas --lib --locked
+step "the files made from the engine's description are current (make generate)"
+cargo run --quiet --locked -p vas-gen -- check
+step "vas without its test-only feature: no warning (dead code shows here)"
+cargo build -p vas --lib --locked --features tokio/test-util
+rm -rf target/parity   # the parity test's documents, written by the steps below
+# The shells' scripts build their crate with these features too, so that cargo finds the
+# engine and its dependencies built above with the same features instead of building them
+# again (a package built alone gets only its own dependencies' features; the workspace build
+# unifies the test-only ones in).
+export VAS_SHELL_FEATURES="vas/_internal_test_exports,tokio/test-util"
 step "Rust suites (cargo nextest, a process per test)"
 cargo nextest run --workspace --all-features --locked --no-fail-fast
 step "doc tests"
@@ -74,6 +82,10 @@ step "the Python package, pip-installed into a fresh virtualenv"
 bash scripts/python.sh
 step "the uniffi bindings: generated, run from Kotlin (JVM) and Python"
 bash scripts/uniffi.sh
+step "the parity test: Rust and REST, then the five shells compared"
+python3 tests/parity/run.py shell rust -- target/debug/examples/parity
+python3 tests/parity/run.py rest
+python3 tests/parity/run.py compare
 step "fuzz targets, ${FUZZ_SMOKE_SECONDS:-6} s each"
 bash scripts/fuzz.sh smoke "${FUZZ_SMOKE_SECONDS:-6}"
 step "the public API of vas is the committed one"

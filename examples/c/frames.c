@@ -1,24 +1,37 @@
 /*
  * frames.c: decoded frames and a snapshot from a camera, through VAS's C ABI.
  *
- *   frames [rtsp://user:pass@camera/stream] [seconds] [snapshot.jpg]
+ *   frames rtsp://user:pass@camera/stream [seconds] [snapshot.jpg]
  *
- * Without a URL it starts VAS's synthetic camera. It prints one line per second (frames
- * received, the newest frame's size, mean luma and age), writes one JPEG snapshot, and
- * exits after `seconds` (default 5) having freed everything; the exit status is 0 only if
- * frames arrived every second and the snapshot was written.
+ * It waits (up to 30 s) for the stream to go live, then prints one line per second (frames
+ * received, the newest frame's size, mean luma and age), writes one JPEG snapshot, and exits
+ * after `seconds` (default 5) having freed everything; the exit status is 0 only if frames
+ * arrived every second and the snapshot was written. No camera at hand? `vas-synth` is a
+ * synthetic one (see the README's C section).
  *
  * Build (see the README's C section):
  *   cargo build --release -p vas-ffi
  *   cc -Iinclude examples/c/frames.c target/release/libvas_ffi.a -lstdc++ -lpthread -ldl -lm -o frames
  */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime, nanosleep, mkdtemp */
+#define _XOPEN_SOURCE 700 /* clock_gettime, mkdtemp, nftw */
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "vas.h"
+
+/* How long the stream may take to go live. */
+#define LIVE_DEADLINE_MS 30000
+
+/* Removes one entry of the throwaway data folder (files first: FTW_DEPTH). */
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+  (void)st;
+  (void)type;
+  (void)ftw;
+  return remove(path);
+}
 
 static int fail(const char *what, vas_result r) {
   char msg[512] = "";
@@ -33,6 +46,29 @@ static int64_t now_us(void) {
   return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }
 
+/* Waits for a `stream_state` event saying `stream` is live. */
+static vas_result wait_live(vas_event_sub *events, vas_id stream) {
+  int64_t deadline = now_us() + (int64_t)LIVE_DEADLINE_MS * 1000;
+  for (;;) {
+    int64_t left_ms = (deadline - now_us()) / 1000;
+    if (left_ms <= 0) return VAS_TIMEOUT;
+    vas_event *e = NULL;
+    vas_result r = vas_event_sub_next(events, (uint32_t)left_ms, &e);
+    if (r != VAS_OK) return r;
+    const vas_stream_state_event *s = vas_event_as_stream_state(e);
+    vas_id id = s != NULL ? vas_stream_state_event_stream_id(s) : (vas_id){{0}};
+    int live = s != NULL && memcmp(&id, &stream, sizeof id) == 0 &&
+               vas_stream_state_event_state(s) == VAS_STREAM_STATE_LIVE;
+    const char *error = s != NULL ? vas_stream_state_event_error(s) : NULL;
+    if (error != NULL && memcmp(&id, &stream, sizeof id) == 0) {
+      fprintf(stderr, "stream %s: %s\n", vas_stream_state_name(vas_stream_state_event_state(s)),
+              error);
+    }
+    vas_event_free(e);
+    if (live) return VAS_OK;
+  }
+}
+
 int main(int argc, char **argv) {
   const char *url = NULL, *jpeg_path = "snapshot.jpg";
   long seconds = 5;
@@ -41,54 +77,62 @@ int main(int argc, char **argv) {
     else if (strstr(argv[i], ".jpg") != NULL) jpeg_path = argv[i];
     else seconds = strtol(argv[i], NULL, 10);
   }
+  if (url == NULL) {
+    fprintf(stderr, "usage: %s rtsp://user:pass@camera/stream [seconds] [snapshot.jpg]\n", argv[0]);
+    return 2;
+  }
   if (seconds < 1) seconds = 1;
 
   int status = 1;
   vas_result r;
-  vas_synthetic_camera *camera = NULL;
   vas_engine *engine = NULL;
+  vas_event_sub *events = NULL;
   vas_frame_sub *frames = NULL;
+  vas_snapshot_image *snapshot = NULL;
   char data_dir[] = "/tmp/vas-frames-XXXXXX";
 
-  if (url == NULL) {
-    if ((r = vas_synthetic_camera_new(NULL, &camera)) != VAS_OK) return fail("synthetic camera", r);
-    url = vas_synthetic_camera_url(camera);
-  }
   if (mkdtemp(data_dir) == NULL) {
     perror("mkdtemp");
-    goto out;
+    return 1;
   }
 
-  /* An engine with its database and media in a throwaway folder. */
+  /* An engine with its database and media in a throwaway folder, removed at the end. */
   vas_engine_options options;
   vas_engine_options_init(&options);
   options.data_dir = data_dir;
-  if ((r = vas_engine_new(&options, &engine)) != VAS_OK) {
+  if ((r = vas_open(&options, &engine)) != VAS_OK) {
     fail("engine", r);
     goto out;
   }
 
   vas_new_device device;
   vas_device *added = NULL;
-  vas_id stream;
   vas_new_device_init(&device);
   device.name = "camera";
   device.rtsp_url = url;
-  if ((r = vas_device_add(engine, &device, &added, &stream)) != VAS_OK) {
+  if ((r = vas_add_device(engine, &device, &added)) != VAS_OK) {
     fail("add camera", r);
     goto out;
   }
   printf("camera %s\n", vas_device_rtsp_url(added)); /* credentials masked */
+  vas_id stream = vas_device_main_stream_id(added);
   vas_device_free(added);
-  if ((r = vas_stream_start(engine, stream, NULL)) != VAS_OK) {
+
+  /* Events from before the start, so that the stream's `live` is not missed. */
+  if ((r = vas_events_subscribe(engine, &events)) != VAS_OK ||
+      (r = vas_start_stream(engine, stream, NULL)) != VAS_OK) {
     fail("start", r);
+    goto out;
+  }
+  if ((r = wait_live(events, stream)) != VAS_OK) {
+    fail("waiting for the stream to go live", r);
     goto out;
   }
 
   /* Gray frames are enough for a mean luma; the newest one only, never a backlog. */
   vas_frame_options fo;
   vas_frame_options_init(&fo);
-  fo.format = VAS_PIXEL_FORMAT_GRAY8;
+  fo.format = VAS_PIXEL_FORMAT_GRAY;
   if ((r = vas_frames_subscribe(engine, stream, &fo, &frames)) != VAS_OK) {
     fail("subscribe", r);
     goto out;
@@ -108,6 +152,7 @@ int main(int argc, char **argv) {
       if (r == VAS_TIMEOUT) break;
       if (r != VAS_OK) {
         fail("frames", r);
+        vas_frame_release(newest);
         goto out;
       }
       count++;
@@ -132,29 +177,30 @@ int main(int argc, char **argv) {
     vas_frame_release(newest);
   }
 
-  /* One JPEG of the newest picture, in a buffer the caller frees. */
-  uint8_t *jpeg = NULL;
-  size_t jpeg_len = 0;
-  vas_snapshot_info info;
-  if ((r = vas_snapshot(engine, stream, NULL, &jpeg, &jpeg_len, &info)) != VAS_OK) {
+  /* One JPEG of the newest picture, in a handle the caller frees. */
+  if ((r = vas_snapshot_get(engine, stream, NULL, &snapshot)) != VAS_OK) {
     fail("snapshot", r);
     goto out;
   }
+  size_t jpeg_len = 0;
+  const uint8_t *jpeg = vas_snapshot_image_jpeg(snapshot, &jpeg_len);
   FILE *file = fopen(jpeg_path, "wb");
   int written = file != NULL && fwrite(jpeg, 1, jpeg_len, file) == jpeg_len;
   if (file != NULL && fclose(file) != 0) written = 0;
-  vas_buffer_free(jpeg, jpeg_len);
   if (!written) {
     perror(jpeg_path);
     goto out;
   }
-  printf("snapshot %s %ux%u %zu bytes\n", jpeg_path, info.width, info.height, jpeg_len);
+  printf("snapshot %s %ux%u %zu bytes\n", jpeg_path, vas_snapshot_image_width(snapshot),
+         vas_snapshot_image_height(snapshot), jpeg_len);
   status = quiet == 0 ? 0 : 1;
   if (quiet) fprintf(stderr, "%d second(s) without a frame\n", quiet);
 
 out:
+  vas_snapshot_image_free(snapshot);
   vas_frame_sub_free(frames);
-  vas_engine_free(engine);
-  vas_synthetic_camera_free(camera);
+  vas_event_sub_free(events);
+  vas_engine_free(engine); /* closes the engine first: then its folder can go */
+  nftw(data_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
   return status;
 }

@@ -3,9 +3,10 @@
 
     python examples/python/motion.py [RTSP_URL] [--seconds N] [--timeout S]
 
-Without a URL it watches VAS's built-in synthetic camera. Each second it prints how many
-frames it compared and the mean absolute difference between consecutive grey frames (0 is a
-still picture, higher is more motion), and how old the newest frame was when it got it.
+Without a URL it watches VAS's synthetic camera (`vas.SyntheticCamera`, in packages built
+with the `demo` feature, as `make test` builds it). Each second it prints how many frames it
+compared and the mean absolute difference between consecutive grey frames (0 is a still
+picture, higher is more motion), and how old the newest frame was when it got it.
 """
 
 from __future__ import annotations
@@ -36,13 +37,13 @@ def main() -> int:
             url = stack.enter_context(vas.SyntheticCamera(640, 360, 30)).url
         data = stack.enter_context(tempfile.TemporaryDirectory(prefix="vas-motion-"))
         v = stack.enter_context(vas.Vas(data_dir=data))
-        camera = v.add_camera("watched", url)
-        stream = v.streams(camera.id)[0]
-        v.start(stream.id)
+        camera = v.add_device("watched", url)
+        stream_id = camera.main_stream_id
+        v.start_stream(stream_id)
 
         # Grey at 320 pixels wide is plenty for a motion score, and cheap.
-        frames = stack.enter_context(v.frames(stream.id, format="gray", size=(320, 320),
-                                                  timeout=args.timeout))
+        frames = stack.enter_context(v.frames(stream_id, format="gray", max_width=320,
+                                              timeout=args.timeout))
         previous = None
         scores: list[float] = []
         started = time.monotonic()
@@ -64,8 +65,9 @@ def main() -> int:
                     if second > args.seconds:
                         break
         except vas.Timeout:
-            print(f"no frame for {args.timeout:g} s; the stream is {v.stream(stream.id).state}: "
-                  f"{v.stream(stream.id).last_error}", file=sys.stderr)
+            stream = v.stream(stream_id)
+            print(f"no frame for {args.timeout:g} s; the stream is {stream.state}: "
+                  f"{stream.last_error}", file=sys.stderr)
             return 1
     return 0
 

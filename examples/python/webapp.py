@@ -3,10 +3,11 @@
 
     python examples/python/webapp.py [RTSP_URL] [--port 8080] [--bind 127.0.0.1]
 
-Without a URL it shows VAS's built-in synthetic camera. Open http://127.0.0.1:8080/ : the
-page sends its WebRTC offer to POST /offer, which answers with `Vas.webrtc_answer`; the
-video then flows from VAS to the browser directly (UDP, the engine's WebRTC port). Uses only
-the standard library's HTTP server; any framework works the same way.
+Without a URL it shows VAS's synthetic camera (`vas.SyntheticCamera`, in packages built with
+the `demo` feature). Open http://127.0.0.1:8080/ : the page sends its WebRTC offer to
+POST /offer, which answers with `Vas.webrtc_answer`; the video then flows from VAS to the
+browser directly (UDP, the engine's WebRTC port). Uses only the standard library's HTTP
+server; any framework works the same way.
 """
 
 from __future__ import annotations
@@ -105,9 +106,9 @@ def main() -> int:
         url = args.url or stack.enter_context(vas.SyntheticCamera(640, 360, 30)).url
         data = stack.enter_context(tempfile.TemporaryDirectory(prefix="vas-webapp-"))
         v = stack.enter_context(vas.Vas(data_dir=data, webrtc_bind=f"{args.bind}:0"))
-        camera = v.add_camera("live", url)
-        stream_id = v.streams(camera.id)[0].id
-        v.start(stream_id)
+        camera = v.add_device("live", url)
+        stream_id = camera.main_stream_id
+        v.start_stream(stream_id)
         server = ThreadingHTTPServer((args.bind, args.port), make_handler(v, stream_id))
         print(f"live view of {camera.rtsp_url} at http://{args.bind}:{server.server_port}/",
               flush=True)

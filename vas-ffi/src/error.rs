@@ -441,7 +441,7 @@ pub(crate) fn required_id(id: vas_id, what: &str) -> FfiResult<uuid::Uuid> {
 }
 
 /// Most strings an array argument may hold.
-pub const MAX_STRINGS: usize = 1024;
+pub const VAS_MAX_STRINGS: usize = 1024;
 
 /// An array of `len` NUL-terminated UTF-8 strings (NULL when `len` is 0).
 pub(crate) unsafe fn str_list(
@@ -457,9 +457,9 @@ pub(crate) unsafe fn str_list(
             "{what} is NULL but its length is {len}"
         )));
     }
-    if len > MAX_STRINGS {
+    if len > VAS_MAX_STRINGS {
         return Err(Fail::invalid(format!(
-            "{what} has {len} strings; at most {MAX_STRINGS}"
+            "{what} has {len} strings; at most {VAS_MAX_STRINGS}"
         )));
     }
     (0..len)

@@ -573,17 +573,6 @@ pub unsafe extern "C" fn vas_codec_parse(name: *const c_char, out: *mut u32) -> 
 /// A camera (a device), as the engine hands it out. It never carries the password: URLs come
 /// masked (`rtsp://user:***@host/path`) and `has_credentials` says whether any are stored.
 ///
-/// ```
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// let dir = tempfile::tempdir().unwrap();
-/// let vas = vas::Vas::builder().data_dir(dir.path()).build().await?;
-/// let cam = vas.add_device(vas::NewDevice::new("gate", "rtsp://admin:pw@10.0.0.5/s1")).await?;
-/// assert_eq!(cam.rtsp_url, "rtsp://admin:***@10.0.0.5/s1");
-/// assert!(cam.has_credentials);
-/// # Ok::<(), vas::Error>(())
-/// # }).unwrap();
-/// ```
-///
 /// A handle: from a call (free it with [`vas_device_free`]) or from a list, or another handle (then owned by that).
 pub struct vas_device {
     tag: u64,
@@ -839,12 +828,6 @@ pub unsafe extern "C" fn vas_device_list_free(list: *mut vas_device_list) {
 /// A camera to add. Credentials may be in the URL or given apart (not both with different
 /// values); they are stored sealed and never returned.
 ///
-/// ```
-/// use vas::NewDevice;
-/// let d = NewDevice::new("door", "rtsp://user:pw@10.0.0.9/main");
-/// assert!(d.enabled);
-/// ```
-///
 /// Set it up with [`vas_new_device_init`] (which sets `struct_size` and every default), then change what differs.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -914,16 +897,6 @@ pub unsafe extern "C" fn vas_new_device_init(out: *mut vas_new_device) -> vas_re
 }
 
 /// Changes to a camera: fields left at their default are left alone.
-///
-/// ```
-/// use vas::{DevicePatch, SubStreamChange};
-/// let patch = DevicePatch {
-///     sub_rtsp_url: SubStreamChange::Remove,
-///     enabled: Some(false),
-///     ..DevicePatch::default()
-/// };
-/// assert_eq!(patch.name, None);
-/// ```
 ///
 /// Set it up with [`vas_device_patch_init`] (which sets `struct_size` and every default), then change what differs.
 #[repr(C)]
@@ -2031,14 +2004,6 @@ pub unsafe extern "C" fn vas_snapshot_image_offline(h: *const vas_snapshot_image
 
 /// Which picture a snapshot shows and how it is encoded.
 ///
-/// ```
-/// use vas::SnapshotOptions;
-/// let o = SnapshotOptions::new().width(640).quality(70);
-/// assert!(o.validate().is_ok());
-/// assert!(SnapshotOptions::new().width(0).validate().is_err());
-/// assert!(SnapshotOptions::new().quality(101).validate().is_err());
-/// ```
-///
 /// Set it up with [`vas_snapshot_options_init`] (which sets `struct_size` and every default), then change what differs.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -2335,14 +2300,6 @@ pub unsafe extern "C" fn vas_bookmark_list_free(list: *mut vas_bookmark_list) {
 
 /// A bookmark to make: a stream, a moment (default now), the margins, a label.
 ///
-/// ```
-/// use std::time::Duration;
-/// use vas::NewBookmark;
-/// let b = NewBookmark::new(vas::StreamId::new()).before(Duration::from_secs(3)).label("gate");
-/// assert!(b.validate().is_ok());
-/// assert!(NewBookmark::new(vas::StreamId::new()).before(Duration::from_secs(31)).validate().is_err());
-/// ```
-///
 /// Set it up with [`vas_new_bookmark_init`] (which sets `struct_size` and every default), then change what differs.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -2400,13 +2357,6 @@ pub unsafe extern "C" fn vas_new_bookmark_init(out: *mut vas_new_bookmark) -> va
 
 /// Which recordings, snapshots or bookmarks a listing returns: of one stream or all, those
 /// overlapping `[from, to)`, in `order`, at most `limit`.
-///
-/// ```
-/// use vas::{ListQuery, Order};
-/// let q = ListQuery::stream(vas::StreamId::new()).newest().limit(10);
-/// assert_eq!((q.order, q.limit), (Order::Newest, 10));
-/// assert_eq!(ListQuery::default().order, Order::Oldest);
-/// ```
 ///
 /// Set it up with [`vas_list_query_init`] (which sets `struct_size` and every default), then change what differs.
 #[repr(C)]
@@ -2548,13 +2498,6 @@ pub unsafe extern "C" fn vas_webrtc_session_answer_sdp(
 }
 
 /// What a decoded-frame subscription delivers.
-///
-/// ```
-/// use vas::frames::{FrameOptions, PixelFormat};
-/// let opts = FrameOptions::new(PixelFormat::Rgb24).max_size(640, 640).max_fps(5.0).queue(8);
-/// assert!(opts.validate().is_ok());
-/// assert!(FrameOptions::new(PixelFormat::Gray8).max_size(0, 10).validate().is_err());
-/// ```
 ///
 /// Set it up with [`vas_frame_options_init`] (which sets `struct_size` and every default), then change what differs.
 #[repr(C)]
@@ -2816,18 +2759,7 @@ pub unsafe extern "C" fn vas_encoded_frame_bytes(h: *const vas_encoded_frame) ->
     })
 }
 
-/// How to open an engine from a shell (Rust callers have the richer [`crate::VasBuilder`]).
-///
-/// ```
-/// let dir = tempfile::tempdir().unwrap();
-/// let options = vas::EngineOptions {
-///     data_dir: Some(dir.path().into()),
-///     ..Default::default()
-/// };
-/// let vas = vas::Vas::open_blocking(options)?;
-/// vas.blocking().close();
-/// # Ok::<(), vas::Error>(())
-/// ```
+/// How to open an engine from a shell (Rust callers have the richer `VasBuilder`).
 ///
 /// Set it up with [`vas_engine_options_init`] (which sets `struct_size` and every default), then change what differs.
 #[repr(C)]
@@ -2917,7 +2849,7 @@ pub enum vas_event_kind {
     VAS_EVENT_KIND_SNAPSHOT_SAVED = 5,
     /// `bookmark`: A bookmark was made (`pending`), or its clip is ready or failed.
     VAS_EVENT_KIND_BOOKMARK = 6,
-    /// `missed`: This subscriber fell behind and lost `events` events (the bus keeps the last [`EVENT_BUFFER`]); what follows is the oldest event still kept.
+    /// `missed`: This subscriber fell behind and lost `events` events (the bus keeps the last `EVENT_BUFFER`); what follows is the oldest event still kept.
     VAS_EVENT_KIND_MISSED = 7,
 }
 
@@ -3444,7 +3376,7 @@ pub unsafe extern "C" fn vas_bookmark_event_at_us(h: *const vas_bookmark_event) 
 }
 
 /// This subscriber fell behind and lost `events` events (the bus keeps the last
-/// [`EVENT_BUFFER`]); what follows is the oldest event still kept.
+/// `EVENT_BUFFER`); what follows is the oldest event still kept.
 ///
 /// The `missed` variant of a `vas_event`, owned by it.
 pub struct vas_missed_event {
@@ -3481,8 +3413,8 @@ pub unsafe extern "C" fn vas_missed_event_events(h: *const vas_missed_event) -> 
     })
 }
 
-/// Something that happened in the engine. Each variant's name ([`Event::kind`]) is the same in
-/// every shell.
+/// Something that happened in the engine. Each variant's name (`Event::kind`) is the same in
+/// every shell; its JSON form is an object with that name as `kind` beside the fields.
 ///
 /// Free it with [`vas_event_free`]; [`vas_event_kind_of`] says which variant it holds.
 pub struct vas_event {
@@ -3736,7 +3668,7 @@ pub unsafe extern "C" fn vas_health(engine: *const vas_engine) -> vas_result {
 /// Recordings matching a query (stream, time range, limit), oldest first (by start) or
 /// newest first, as the query asks.
 ///
-/// `query` may be NULL (every default); set one up with `vas_list_query_init`. `*out` receives the list (free it with `vas_recording_list_free`).
+/// `query` may be NULL (every default); set one up with `vas_list_query_init`. `*out` receives the list (free it with `vas_recording_list_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_recordings(
     engine: *const vas_engine,
@@ -3744,31 +3676,33 @@ pub unsafe extern "C" fn vas_recordings(
     out: *mut *mut vas_recording_list,
 ) -> vas_result {
     guard("vas_recordings", || {
-        let out = arg_out(out, "out")?;
         let e = unsafe { handle(engine, "engine") }?;
         let query =
             unsafe { crate::error::options(query, vas_list_query::default(), "query")?.to_vas() }?;
         let r = e.vas.recordings(query)?;
-        write_out(out, Box::into_raw(Box::new(vas_recording_list::of(&r))));
+        if !out.is_null() {
+            write_out(out, Box::into_raw(Box::new(vas_recording_list::of(&r))));
+        }
         Ok(())
     })
 }
 
 /// One recording (`NotFound` if unknown).
 ///
-/// `id`: the id. `*out` receives the recording (free it with `vas_recording_free`).
+/// `id`: the id. `*out` receives the recording (free it with `vas_recording_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn vas_recording(
+pub unsafe extern "C" fn vas_recording_get(
     engine: *const vas_engine,
     id: vas_id,
     out: *mut *mut vas_recording,
 ) -> vas_result {
-    guard("vas_recording", || {
-        let out = arg_out(out, "out")?;
+    guard("vas_recording_get", || {
         let e = unsafe { handle(engine, "engine") }?;
         let id = vas::RecordingId(id.uuid());
         let r = e.vas.recording(id)?;
-        write_out(out, Box::into_raw(Box::new(vas_recording::of(&r, true))));
+        if !out.is_null() {
+            write_out(out, Box::into_raw(Box::new(vas_recording::of(&r, true))));
+        }
         Ok(())
     })
 }
@@ -3777,25 +3711,26 @@ pub unsafe extern "C" fn vas_recording(
 /// between recordings. Segment URIs are `uri_prefix` + their location under the media
 /// folder. `NotFound` when nothing was recorded in the range.
 ///
-/// `stream`: the id. `from_us`: microseconds since the Unix epoch. `to_us`: microseconds since the Unix epoch. `*out` receives the playlist's text (free it with `vas_string_free`).
+/// `id`: the id. `from_us`: microseconds since the Unix epoch. `to_us`: microseconds since the Unix epoch. `*out` receives the playlist's text (free it with `vas_string_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_playback_playlist(
     engine: *const vas_engine,
-    stream: vas_id,
+    id: vas_id,
     from_us: i64,
     to_us: i64,
     uri_prefix: *const c_char,
     out: *mut *mut c_char,
 ) -> vas_result {
     guard("vas_playback_playlist", || {
-        let out = arg_out(out, "out")?;
         let e = unsafe { handle(engine, "engine") }?;
-        let stream = vas::StreamId(stream.uuid());
+        let id = vas::StreamId(id.uuid());
         let from = from_micros(from_us, "from_us")?;
         let to = from_micros(to_us, "to_us")?;
         let uri_prefix = unsafe { arg_str(uri_prefix, "uri_prefix") }?.to_owned();
-        let r = e.vas.playback_playlist(stream, from, to, uri_prefix)?;
-        write_out(out, string_out(&r.render()));
+        let r = e.vas.playback_playlist(id, from, to, uri_prefix)?;
+        if !out.is_null() {
+            write_out(out, string_out(&r.render()));
+        }
         Ok(())
     })
 }
@@ -3806,7 +3741,7 @@ pub unsafe extern "C" fn vas_playback_playlist(
 /// Errors: `InvalidInput` for a bad name or URL, `AlreadyExists` for a duplicate name or
 /// URL, `Unavailable` when the database is down.
 ///
-/// `device` may be NULL (every default); set one up with `vas_new_device_init`. `*out` receives the device (free it with `vas_device_free`).
+/// `device` may be NULL (every default); set one up with `vas_new_device_init`. `*out` receives the device (free it with `vas_device_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_add_device(
     engine: *const vas_engine,
@@ -3814,20 +3749,21 @@ pub unsafe extern "C" fn vas_add_device(
     out: *mut *mut vas_device,
 ) -> vas_result {
     guard("vas_add_device", || {
-        let out = arg_out(out, "out")?;
         let e = unsafe { handle(engine, "engine") }?;
         let device = unsafe {
             crate::error::options(device, vas_new_device::default(), "device")?.to_vas()
         }?;
         let r = e.vas.add_device(device)?;
-        write_out(out, Box::into_raw(Box::new(vas_device::of(&r, true))));
+        if !out.is_null() {
+            write_out(out, Box::into_raw(Box::new(vas_device::of(&r, true))));
+        }
         Ok(())
     })
 }
 
 /// Every camera, oldest first (by when it was added), or newest first.
 ///
-/// `order`: a `vas_order` value (0: the default). `*out` receives the list (free it with `vas_device_list_free`).
+/// `order`: a `vas_order` value (0: the default). `*out` receives the list (free it with `vas_device_list_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_devices(
     engine: *const vas_engine,
@@ -3835,42 +3771,44 @@ pub unsafe extern "C" fn vas_devices(
     out: *mut *mut vas_device_list,
 ) -> vas_result {
     guard("vas_devices", || {
-        let out = arg_out(out, "out")?;
         let e = unsafe { handle(engine, "engine") }?;
         let order = enum_in(vas::Order::ALL, order, "order")?.unwrap_or_default();
         let r = e.vas.devices(order)?;
-        write_out(out, Box::into_raw(Box::new(vas_device_list::of(&r))));
+        if !out.is_null() {
+            write_out(out, Box::into_raw(Box::new(vas_device_list::of(&r))));
+        }
         Ok(())
     })
 }
 
 /// One camera (`NotFound` if unknown).
 ///
-/// `id`: the id. `*out` receives the device (free it with `vas_device_free`).
+/// `id`: the id. `*out` receives the device (free it with `vas_device_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn vas_device(
+pub unsafe extern "C" fn vas_device_get(
     engine: *const vas_engine,
     id: vas_id,
     out: *mut *mut vas_device,
 ) -> vas_result {
-    guard("vas_device", || {
-        let out = arg_out(out, "out")?;
+    guard("vas_device_get", || {
         let e = unsafe { handle(engine, "engine") }?;
         let id = vas::DeviceId(id.uuid());
         let r = e.vas.device(id)?;
-        write_out(out, Box::into_raw(Box::new(vas_device::of(&r, true))));
+        if !out.is_null() {
+            write_out(out, Box::into_raw(Box::new(vas_device::of(&r, true))));
+        }
         Ok(())
     })
 }
 
-/// Changes a camera. [`SubStreamChange::Set`] adds a sub stream (or changes its URL);
-/// [`SubStreamChange::Remove`] removes it (and what was indexed for it). A new URL with
+/// Changes a camera. `SubStreamChange::Set` adds a sub stream (or changes its URL);
+/// `SubStreamChange::Remove` removes it (and what was indexed for it). A new URL with
 /// credentials in it replaces the stored credentials; `username` and `password` both
 /// `""` clear them.
 ///
 /// Errors: `NotFound`, `InvalidInput` (bad name, URL or credentials), `AlreadyExists`.
 ///
-/// `id`: the id. `patch` may be NULL (every default); set one up with `vas_device_patch_init`. `*out` receives the device (free it with `vas_device_free`).
+/// `id`: the id. `patch` may be NULL (every default); set one up with `vas_device_patch_init`. `*out` receives the device (free it with `vas_device_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_update_device(
     engine: *const vas_engine,
@@ -3879,14 +3817,15 @@ pub unsafe extern "C" fn vas_update_device(
     out: *mut *mut vas_device,
 ) -> vas_result {
     guard("vas_update_device", || {
-        let out = arg_out(out, "out")?;
         let e = unsafe { handle(engine, "engine") }?;
         let id = vas::DeviceId(id.uuid());
         let patch = unsafe {
             crate::error::options(patch, vas_device_patch::default(), "patch")?.to_vas()
         }?;
         let r = e.vas.update_device(id, patch)?;
-        write_out(out, Box::into_raw(Box::new(vas_device::of(&r, true))));
+        if !out.is_null() {
+            write_out(out, Box::into_raw(Box::new(vas_device::of(&r, true))));
+        }
         Ok(())
     })
 }
@@ -3911,7 +3850,7 @@ pub unsafe extern "C" fn vas_remove_device(engine: *const vas_engine, id: vas_id
 ///
 /// Errors: `NotFound` for an unknown `device_id`.
 ///
-/// `device_id` may be NULL (absent). `order`: a `vas_order` value (0: the default). `*out` receives the list (free it with `vas_stream_list_free`).
+/// `device_id` may be NULL (absent). `order`: a `vas_order` value (0: the default). `*out` receives the list (free it with `vas_stream_list_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_streams(
     engine: *const vas_engine,
@@ -3920,31 +3859,33 @@ pub unsafe extern "C" fn vas_streams(
     out: *mut *mut vas_stream_list,
 ) -> vas_result {
     guard("vas_streams", || {
-        let out = arg_out(out, "out")?;
         let e = unsafe { handle(engine, "engine") }?;
         let device_id = (!device_id.is_null()).then(|| vas::DeviceId(unsafe { *device_id }.uuid()));
         let order = enum_in(vas::Order::ALL, order, "order")?.unwrap_or_default();
         let r = e.vas.streams(device_id, order)?;
-        write_out(out, Box::into_raw(Box::new(vas_stream_list::of(&r))));
+        if !out.is_null() {
+            write_out(out, Box::into_raw(Box::new(vas_stream_list::of(&r))));
+        }
         Ok(())
     })
 }
 
 /// One stream with its live status (`NotFound` if unknown).
 ///
-/// `id`: the id. `*out` receives the stream (free it with `vas_stream_free`).
+/// `id`: the id. `*out` receives the stream (free it with `vas_stream_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn vas_stream(
+pub unsafe extern "C" fn vas_stream_get(
     engine: *const vas_engine,
     id: vas_id,
     out: *mut *mut vas_stream,
 ) -> vas_result {
-    guard("vas_stream", || {
-        let out = arg_out(out, "out")?;
+    guard("vas_stream_get", || {
         let e = unsafe { handle(engine, "engine") }?;
         let id = vas::StreamId(id.uuid());
         let r = e.vas.stream(id)?;
-        write_out(out, Box::into_raw(Box::new(vas_stream::of(&r, true))));
+        if !out.is_null() {
+            write_out(out, Box::into_raw(Box::new(vas_stream::of(&r, true))));
+        }
         Ok(())
     })
 }
@@ -3953,7 +3894,7 @@ pub unsafe extern "C" fn vas_stream(
 ///
 /// Errors: `NotFound`, or `FailedPrecondition` when its camera is disabled.
 ///
-/// `id`: the id. `*out` receives the stream (free it with `vas_stream_free`).
+/// `id`: the id. `*out` receives the stream (free it with `vas_stream_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_start_stream(
     engine: *const vas_engine,
@@ -3961,11 +3902,12 @@ pub unsafe extern "C" fn vas_start_stream(
     out: *mut *mut vas_stream,
 ) -> vas_result {
     guard("vas_start_stream", || {
-        let out = arg_out(out, "out")?;
         let e = unsafe { handle(engine, "engine") }?;
         let id = vas::StreamId(id.uuid());
         let r = e.vas.start_stream(id)?;
-        write_out(out, Box::into_raw(Box::new(vas_stream::of(&r, true))));
+        if !out.is_null() {
+            write_out(out, Box::into_raw(Box::new(vas_stream::of(&r, true))));
+        }
         Ok(())
     })
 }
@@ -3974,7 +3916,7 @@ pub unsafe extern "C" fn vas_start_stream(
 ///
 /// Errors: `NotFound`.
 ///
-/// `id`: the id. `*out` receives the stream (free it with `vas_stream_free`).
+/// `id`: the id. `*out` receives the stream (free it with `vas_stream_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_stop_stream(
     engine: *const vas_engine,
@@ -3982,11 +3924,12 @@ pub unsafe extern "C" fn vas_stop_stream(
     out: *mut *mut vas_stream,
 ) -> vas_result {
     guard("vas_stop_stream", || {
-        let out = arg_out(out, "out")?;
         let e = unsafe { handle(engine, "engine") }?;
         let id = vas::StreamId(id.uuid());
         let r = e.vas.stop_stream(id)?;
-        write_out(out, Box::into_raw(Box::new(vas_stream::of(&r, true))));
+        if !out.is_null() {
+            write_out(out, Box::into_raw(Box::new(vas_stream::of(&r, true))));
+        }
         Ok(())
     })
 }
@@ -3996,7 +3939,7 @@ pub unsafe extern "C" fn vas_stop_stream(
 ///
 /// Errors: `NotFound`.
 ///
-/// `id`: the id. `*out` receives the stream (free it with `vas_stream_free`).
+/// `id`: the id. `*out` receives the stream (free it with `vas_stream_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_set_recording(
     engine: *const vas_engine,
@@ -4005,11 +3948,12 @@ pub unsafe extern "C" fn vas_set_recording(
     out: *mut *mut vas_stream,
 ) -> vas_result {
     guard("vas_set_recording", || {
-        let out = arg_out(out, "out")?;
         let e = unsafe { handle(engine, "engine") }?;
         let id = vas::StreamId(id.uuid());
         let r = e.vas.set_recording(id, record)?;
-        write_out(out, Box::into_raw(Box::new(vas_stream::of(&r, true))));
+        if !out.is_null() {
+            write_out(out, Box::into_raw(Box::new(vas_stream::of(&r, true))));
+        }
         Ok(())
     })
 }
@@ -4019,41 +3963,42 @@ pub unsafe extern "C" fn vas_set_recording(
 /// or the frame at a past moment, from memory or the recordings.
 ///
 /// Errors: `NotFound` (unknown stream, or nothing recorded at a past moment),
-/// `InvalidInput` (options out of range, see [`SnapshotOptions::validate`]),
-/// `Unavailable` (the stream is not live, unless [`SnapshotOptions::stale_ok`]; or it has
+/// `InvalidInput` (options out of range, see `SnapshotOptions::validate`),
+/// `Unavailable` (the stream is not live, unless `SnapshotOptions::stale_ok`; or it has
 /// sent no picture yet; never a hang), `Unsupported` (an H.265 stream).
 ///
-/// `id`: the id. `options` may be NULL (every default); set one up with `vas_snapshot_options_init`. `*out` receives the snapshot image (free it with `vas_snapshot_image_free`).
+/// `id`: the id. `options` may be NULL (every default); set one up with `vas_snapshot_options_init`. `*out` receives the snapshot image (free it with `vas_snapshot_image_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn vas_snapshot(
+pub unsafe extern "C" fn vas_snapshot_get(
     engine: *const vas_engine,
     id: vas_id,
     options: *const vas_snapshot_options,
     out: *mut *mut vas_snapshot_image,
 ) -> vas_result {
-    guard("vas_snapshot", || {
-        let out = arg_out(out, "out")?;
+    guard("vas_snapshot_get", || {
         let e = unsafe { handle(engine, "engine") }?;
         let id = vas::StreamId(id.uuid());
         let options = unsafe {
             crate::error::options(options, vas_snapshot_options::default(), "options")?.to_vas()
         }?;
         let r = e.vas.snapshot(id, options)?;
-        write_out(
-            out,
-            Box::into_raw(Box::new(vas_snapshot_image::of(&r, true))),
-        );
+        if !out.is_null() {
+            write_out(
+                out,
+                Box::into_raw(Box::new(vas_snapshot_image::of(&r, true))),
+            );
+        }
         Ok(())
     })
 }
 
 /// Takes a snapshot and saves it: the JPEG under the stream's media folder, then its row.
-/// `label` is trimmed; at most [`MAX_LABEL_CHARS`] characters.
+/// `label` is trimmed; at most `MAX_LABEL_CHARS` characters.
 ///
-/// Errors: as [`snapshot`](Self::snapshot), plus `InvalidInput` (label too long) and the
+/// Errors: as `snapshot`, plus `InvalidInput` (label too long) and the
 /// disk's (`StorageFull`, `Io`).
 ///
-/// `id`: the id. `options` may be NULL (every default); set one up with `vas_snapshot_options_init`. `label` may be NULL (absent). `*out` receives the snapshot (free it with `vas_snapshot_free`).
+/// `id`: the id. `options` may be NULL (every default); set one up with `vas_snapshot_options_init`. `label` may be NULL (absent). `*out` receives the snapshot (free it with `vas_snapshot_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_save_snapshot(
     engine: *const vas_engine,
@@ -4063,7 +4008,6 @@ pub unsafe extern "C" fn vas_save_snapshot(
     out: *mut *mut vas_snapshot,
 ) -> vas_result {
     guard("vas_save_snapshot", || {
-        let out = arg_out(out, "out")?;
         let e = unsafe { handle(engine, "engine") }?;
         let id = vas::StreamId(id.uuid());
         let options = unsafe {
@@ -4071,7 +4015,9 @@ pub unsafe extern "C" fn vas_save_snapshot(
         }?;
         let label = unsafe { opt_str(label, "label") }?.map(str::to_owned);
         let r = e.vas.save_snapshot(id, options, label)?;
-        write_out(out, Box::into_raw(Box::new(vas_snapshot::of(&r, true))));
+        if !out.is_null() {
+            write_out(out, Box::into_raw(Box::new(vas_snapshot::of(&r, true))));
+        }
         Ok(())
     })
 }
@@ -4079,7 +4025,7 @@ pub unsafe extern "C" fn vas_save_snapshot(
 /// Saved snapshots matching a query (stream, capture-time range, limit), oldest first
 /// (by capture time) or newest first, as the query asks.
 ///
-/// `query` may be NULL (every default); set one up with `vas_list_query_init`. `*out` receives the list (free it with `vas_snapshot_list_free`).
+/// `query` may be NULL (every default); set one up with `vas_list_query_init`. `*out` receives the list (free it with `vas_snapshot_list_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_saved_snapshots(
     engine: *const vas_engine,
@@ -4087,19 +4033,20 @@ pub unsafe extern "C" fn vas_saved_snapshots(
     out: *mut *mut vas_snapshot_list,
 ) -> vas_result {
     guard("vas_saved_snapshots", || {
-        let out = arg_out(out, "out")?;
         let e = unsafe { handle(engine, "engine") }?;
         let query =
             unsafe { crate::error::options(query, vas_list_query::default(), "query")?.to_vas() }?;
         let r = e.vas.saved_snapshots(query)?;
-        write_out(out, Box::into_raw(Box::new(vas_snapshot_list::of(&r))));
+        if !out.is_null() {
+            write_out(out, Box::into_raw(Box::new(vas_snapshot_list::of(&r))));
+        }
         Ok(())
     })
 }
 
 /// One saved snapshot (`NotFound` if unknown).
 ///
-/// `id`: the id. `*out` receives the snapshot (free it with `vas_snapshot_free`).
+/// `id`: the id. `*out` receives the snapshot (free it with `vas_snapshot_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_saved_snapshot(
     engine: *const vas_engine,
@@ -4107,11 +4054,12 @@ pub unsafe extern "C" fn vas_saved_snapshot(
     out: *mut *mut vas_snapshot,
 ) -> vas_result {
     guard("vas_saved_snapshot", || {
-        let out = arg_out(out, "out")?;
         let e = unsafe { handle(engine, "engine") }?;
         let id = vas::SnapshotId(id.uuid());
         let r = e.vas.saved_snapshot(id)?;
-        write_out(out, Box::into_raw(Box::new(vas_snapshot::of(&r, true))));
+        if !out.is_null() {
+            write_out(out, Box::into_raw(Box::new(vas_snapshot::of(&r, true))));
+        }
         Ok(())
     })
 }
@@ -4119,7 +4067,7 @@ pub unsafe extern "C" fn vas_saved_snapshot(
 /// A saved snapshot's JPEG. `NotFound` if unknown; `Corrupt` if its file is missing or
 /// not what was saved.
 ///
-/// `id`: the id. `*out` receives the bytes (read them with `vas_bytes_data`, free them with `vas_bytes_free`).
+/// `id`: the id. `*out` receives the bytes (read them with `vas_bytes_data`, free them with `vas_bytes_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_saved_snapshot_image(
     engine: *const vas_engine,
@@ -4127,11 +4075,12 @@ pub unsafe extern "C" fn vas_saved_snapshot_image(
     out: *mut *mut vas_bytes,
 ) -> vas_result {
     guard("vas_saved_snapshot_image", || {
-        let out = arg_out(out, "out")?;
         let e = unsafe { handle(engine, "engine") }?;
         let id = vas::SnapshotId(id.uuid());
         let r = e.vas.saved_snapshot_image(id)?;
-        write_out(out, vas_bytes::boxed(r));
+        if !out.is_null() {
+            write_out(out, vas_bytes::boxed(r));
+        }
         Ok(())
     })
 }
@@ -4152,12 +4101,12 @@ pub unsafe extern "C" fn vas_delete_snapshot(engine: *const vas_engine, id: vas_
 /// Bookmarks a moment of a stream: answers at once with the `pending` bookmark; its clip
 /// of `[at − before, at + after]` (a progressive MP4) is made as soon as `at + after` has
 /// passed, and the bookmark becomes `ready` (or `failed`, with the reason), also as an
-/// [`Event::Bookmark`].
+/// `Event::Bookmark`.
 ///
 /// Errors: `NotFound` (unknown stream), `InvalidInput` (margins or label out of bounds,
-/// see [`NewBookmark::validate`]; `at` more than a few seconds in the future).
+/// see `NewBookmark::validate`; `at` more than a few seconds in the future).
 ///
-/// `bookmark` may be NULL (every default); set one up with `vas_new_bookmark_init`. `*out` receives the bookmark (free it with `vas_bookmark_free`).
+/// `bookmark` may be NULL (every default); set one up with `vas_new_bookmark_init`. `*out` receives the bookmark (free it with `vas_bookmark_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_add_bookmark(
     engine: *const vas_engine,
@@ -4165,13 +4114,14 @@ pub unsafe extern "C" fn vas_add_bookmark(
     out: *mut *mut vas_bookmark,
 ) -> vas_result {
     guard("vas_add_bookmark", || {
-        let out = arg_out(out, "out")?;
         let e = unsafe { handle(engine, "engine") }?;
         let bookmark = unsafe {
             crate::error::options(bookmark, vas_new_bookmark::default(), "bookmark")?.to_vas()
         }?;
         let r = e.vas.add_bookmark(bookmark)?;
-        write_out(out, Box::into_raw(Box::new(vas_bookmark::of(&r, true))));
+        if !out.is_null() {
+            write_out(out, Box::into_raw(Box::new(vas_bookmark::of(&r, true))));
+        }
         Ok(())
     })
 }
@@ -4179,7 +4129,7 @@ pub unsafe extern "C" fn vas_add_bookmark(
 /// Bookmarks matching a query (stream, moment range, limit), oldest first (by moment) or
 /// newest first, as the query asks.
 ///
-/// `query` may be NULL (every default); set one up with `vas_list_query_init`. `*out` receives the list (free it with `vas_bookmark_list_free`).
+/// `query` may be NULL (every default); set one up with `vas_list_query_init`. `*out` receives the list (free it with `vas_bookmark_list_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_bookmarks(
     engine: *const vas_engine,
@@ -4187,31 +4137,33 @@ pub unsafe extern "C" fn vas_bookmarks(
     out: *mut *mut vas_bookmark_list,
 ) -> vas_result {
     guard("vas_bookmarks", || {
-        let out = arg_out(out, "out")?;
         let e = unsafe { handle(engine, "engine") }?;
         let query =
             unsafe { crate::error::options(query, vas_list_query::default(), "query")?.to_vas() }?;
         let r = e.vas.bookmarks(query)?;
-        write_out(out, Box::into_raw(Box::new(vas_bookmark_list::of(&r))));
+        if !out.is_null() {
+            write_out(out, Box::into_raw(Box::new(vas_bookmark_list::of(&r))));
+        }
         Ok(())
     })
 }
 
 /// One bookmark (`NotFound` if unknown).
 ///
-/// `id`: the id. `*out` receives the bookmark (free it with `vas_bookmark_free`).
+/// `id`: the id. `*out` receives the bookmark (free it with `vas_bookmark_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn vas_bookmark(
+pub unsafe extern "C" fn vas_bookmark_get(
     engine: *const vas_engine,
     id: vas_id,
     out: *mut *mut vas_bookmark,
 ) -> vas_result {
-    guard("vas_bookmark", || {
-        let out = arg_out(out, "out")?;
+    guard("vas_bookmark_get", || {
         let e = unsafe { handle(engine, "engine") }?;
         let id = vas::BookmarkId(id.uuid());
         let r = e.vas.bookmark(id)?;
-        write_out(out, Box::into_raw(Box::new(vas_bookmark::of(&r, true))));
+        if !out.is_null() {
+            write_out(out, Box::into_raw(Box::new(vas_bookmark::of(&r, true))));
+        }
         Ok(())
     })
 }
@@ -4219,7 +4171,7 @@ pub unsafe extern "C" fn vas_bookmark(
 /// The file of a ready bookmark's clip. `NotFound` if unknown; `FailedPrecondition`
 /// while pending or when it failed (the message says why).
 ///
-/// `id`: the id. `*out` receives the path (free it with `vas_string_free`).
+/// `id`: the id. `*out` receives the path (free it with `vas_string_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_bookmark_clip(
     engine: *const vas_engine,
@@ -4227,11 +4179,12 @@ pub unsafe extern "C" fn vas_bookmark_clip(
     out: *mut *mut c_char,
 ) -> vas_result {
     guard("vas_bookmark_clip", || {
-        let out = arg_out(out, "out")?;
         let e = unsafe { handle(engine, "engine") }?;
         let id = vas::BookmarkId(id.uuid());
         let r = e.vas.bookmark_clip(id)?;
-        write_out(out, string_out(&r.display().to_string()));
+        if !out.is_null() {
+            write_out(out, string_out(&r.display().to_string()));
+        }
         Ok(())
     })
 }
@@ -4256,7 +4209,7 @@ pub unsafe extern "C" fn vas_delete_bookmark(engine: *const vas_engine, id: vas_
 /// camera disabled), `InvalidInput`/`TooLarge` (bad offer), `Unsupported` (no usable
 /// codec, H.265, or WebRTC not enabled), `ResourceExhausted` (viewer limit).
 ///
-/// `id`: the id. `*out` receives the webrtc session (free it with `vas_webrtc_session_free`).
+/// `id`: the id. `*out` receives the webrtc session (free it with `vas_webrtc_session_free`). `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_webrtc_answer(
     engine: *const vas_engine,
@@ -4265,15 +4218,16 @@ pub unsafe extern "C" fn vas_webrtc_answer(
     out: *mut *mut vas_webrtc_session,
 ) -> vas_result {
     guard("vas_webrtc_answer", || {
-        let out = arg_out(out, "out")?;
         let e = unsafe { handle(engine, "engine") }?;
         let id = vas::StreamId(id.uuid());
         let offer_sdp = unsafe { arg_str(offer_sdp, "offer_sdp") }?.to_owned();
         let r = e.vas.webrtc_answer(id, offer_sdp)?;
-        write_out(
-            out,
-            Box::into_raw(Box::new(vas_webrtc_session::of(&r, true))),
-        );
+        if !out.is_null() {
+            write_out(
+                out,
+                Box::into_raw(Box::new(vas_webrtc_session::of(&r, true))),
+            );
+        }
         Ok(())
     })
 }
@@ -4282,7 +4236,7 @@ pub unsafe extern "C" fn vas_webrtc_answer(
 ///
 /// Errors: `Closed` once the engine is closed.
 ///
-/// `*out` receives the answer.
+/// `*out` receives the answer. `out` may be NULL when the result is not wanted.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vas_webrtc_close(
     engine: *const vas_engine,
@@ -4290,11 +4244,12 @@ pub unsafe extern "C" fn vas_webrtc_close(
     out: *mut bool,
 ) -> vas_result {
     guard("vas_webrtc_close", || {
-        let out = arg_out(out, "out")?;
         let e = unsafe { handle(engine, "engine") }?;
         let viewer = vas::ViewerId(viewer);
         let r = e.vas.webrtc_close(viewer)?;
-        write_out(out, r);
+        if !out.is_null() {
+            write_out(out, r);
+        }
         Ok(())
     })
 }

@@ -62,9 +62,9 @@ impl Shared {
 }
 
 /// A callback subscription (events, decoded or encoded frames), from `vas_events_listen`,
-/// `vas_frames_listen` or `vas_packets_listen`. Its callback runs on a thread the library
-/// owns. Stop it with [`vas_listener_stop`], release it with [`vas_listener_free`] — both
-/// are safe from inside its own callback.
+/// `vas_frames_listen` or `vas_encoded_frames_listen`. Its callback runs on a thread the
+/// library owns. Stop it with [`vas_listener_stop`], release it with [`vas_listener_free`] —
+/// both are safe from inside its own callback.
 pub struct vas_listener {
     tag: u64,
     shared: Arc<Shared>,

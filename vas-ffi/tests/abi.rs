@@ -134,3 +134,140 @@ fn bad_arguments_are_errors_with_messages() {
 
     unsafe { vas_engine_free(engine) };
 }
+
+/// `RtpTransport` -> `rtp_transport`.
+fn snake(camel: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+fn read(path: &str) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn every_name_table_is_in_the_header_and_its_parse_is_tested_from_c() {
+    let header = read("include/vas.h");
+    let c_test = read("vas-ffi/tests/c/abi_test.c");
+    for e in vas::description::description().enums {
+        if e.name == "ErrorKind" {
+            continue; // `vas_result`
+        }
+        let c = format!("vas_{}", snake(e.name));
+        for wanted in [
+            format!("}} {c};"),
+            format!("{c}_name(uint32_t value)"),
+            format!("{c}_parse(const char *name, uint32_t *out)"),
+        ] {
+            assert!(header.contains(&wanted), "include/vas.h lacks `{wanted}`");
+        }
+        for v in &e.variants {
+            let constant = format!("VAS_{}_{}", snake(e.name), v.name).to_uppercase();
+            assert!(header.contains(&constant), "include/vas.h lacks {constant}");
+        }
+        assert!(
+            c_test.contains(&format!("{c}_parse,")),
+            "abi_test.c does not test {c}_parse"
+        );
+    }
+    assert!(
+        !header.contains("synthetic"),
+        "the header has a synthetic camera"
+    );
+}
+
+#[test]
+fn every_call_of_the_description_is_in_the_header() {
+    let header = read("include/vas.h");
+    for c in vas::description::description().calls {
+        // `vas_<call>`; `_get` where that is a type's name; the subscriptions by hand.
+        let found = ["", "_get", "_subscribe"]
+            .iter()
+            .any(|suffix| header.contains(&format!(" vas_{}{suffix}(", c.name)));
+        assert!(
+            found,
+            "include/vas.h has no function for the call {}",
+            c.name
+        );
+    }
+}
+
+#[test]
+fn a_bad_name_is_invalid_input_naming_it_and_the_allowed_ones() {
+    use vas_ffi::generated::{vas_order, vas_order_name, vas_order_parse, vas_pixel_format_parse};
+
+    let mut out = 77u32;
+    // SAFETY (all calls): NUL-terminated strings and a valid out-pointer.
+    let r = unsafe { vas_order_parse(c"sideways".as_ptr(), &mut out) };
+    assert_eq!(r, vas_result::VAS_INVALID_INPUT);
+    assert_eq!(out, 77, "nothing written on failure");
+    let m = last_message();
+    for part in ["\"sideways\"", "oldest", "newest"] {
+        assert!(m.contains(part), "{m}");
+    }
+    let r = unsafe { vas_pixel_format_parse(c"yuv".as_ptr(), &mut out) };
+    assert_eq!(r, vas_result::VAS_INVALID_INPUT);
+    let m = last_message();
+    for part in ["\"yuv\"", "i420", "nv12", "rgb24", "bgr24", "gray"] {
+        assert!(m.contains(part), "{m}");
+    }
+    let r = unsafe { vas_order_parse(c"newest".as_ptr(), &mut out) };
+    assert_eq!(r, vas_result::VAS_OK);
+    assert_eq!(out, vas_order::VAS_ORDER_NEWEST as u32);
+    // SAFETY: the name is static.
+    let name = unsafe { CStr::from_ptr(vas_order_name(out)) };
+    assert_eq!(name, c"newest");
+    assert!(vas_order_name(0).is_null() && vas_order_name(3).is_null());
+}
+
+#[test]
+fn a_call_whose_result_is_not_wanted_takes_a_null_out() {
+    use vas_ffi::engine::{vas_engine, vas_engine_free, vas_open};
+    use vas_ffi::generated::{
+        vas_add_device, vas_device_list_free, vas_device_list_len, vas_devices,
+        vas_engine_options_init, vas_new_device_init,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = std::ffi::CString::new(dir.path().to_str().unwrap()).unwrap();
+    let mut o = std::mem::MaybeUninit::uninit();
+    // SAFETY (all calls): arguments as the header allows, NULL out-pointers included.
+    assert_eq!(
+        unsafe { vas_engine_options_init(o.as_mut_ptr()) },
+        vas_result::VAS_OK
+    );
+    let mut o = unsafe { o.assume_init() };
+    o.data_dir = data.as_ptr();
+    let mut engine: *mut vas_engine = std::ptr::null_mut();
+    assert_eq!(unsafe { vas_open(&o, &mut engine) }, vas_result::VAS_OK);
+
+    let mut d = std::mem::MaybeUninit::uninit();
+    assert_eq!(
+        unsafe { vas_new_device_init(d.as_mut_ptr()) },
+        vas_result::VAS_OK
+    );
+    let mut d = unsafe { d.assume_init() };
+    d.name = c"porch".as_ptr();
+    d.rtsp_url = c"rtsp://10.0.0.2/s".as_ptr();
+    let r = unsafe { vas_add_device(engine, &d, std::ptr::null_mut()) };
+    assert_eq!(r, vas_result::VAS_OK, "{}", last_message());
+    let mut list = std::ptr::null_mut();
+    assert_eq!(
+        unsafe { vas_devices(engine, 0, &mut list) },
+        vas_result::VAS_OK
+    );
+    assert_eq!(
+        unsafe { vas_device_list_len(list) },
+        1,
+        "the device was added"
+    );
+    unsafe { vas_device_list_free(list) };
+    unsafe { vas_engine_free(engine) };
+}

@@ -3,9 +3,10 @@
 //! From the description: every output record as an opaque handle with one getter per field
 //! (and a list handle), every input record as a versioned struct with its `_init`, every name
 //! table as a C enum with `_name`/`_parse`, the event union as a handle with one record per
-//! variant, and every call as `vas_<call>(engine, …, out)`. The calls the C shell writes by
-//! hand (opening and closing the engine, the subscriptions) are left out; the getters of
-//! the frame records are made for the hand-written frame handles.
+//! variant, and every call as `vas_<call>(engine, …, out)` (`vas_<call>_get` where `vas_<call>`
+//! is a type's name: `vas_device_get`; `out` may be NULL when the result is not wanted). The
+//! calls the C shell writes by hand (opening and closing the engine, the subscriptions) are
+//! left out; the getters of the frame records are made for the hand-written frame handles.
 //!
 //! The C forms, everywhere the same: ids are `vas_id`; times `int64_t` microseconds
 //! (`<name>_us`); durations `uint64_t` milliseconds (`<name>_ms`); name tables `uint32_t`
@@ -40,6 +41,57 @@ const ABI_CODES: &[(&str, u32, &str)] = &[(
     "The caller's output buffer is too small; the size needed was written where the function says (specific to the C ABI).",
 )];
 
+/// Documentation as a C reader sees it: the Rust examples (fenced blocks) left out, rustdoc
+/// links (`` [`X`] ``, `` [`x`](path) ``) reduced to their code text, `crate::` paths to their
+/// last name, and no run of blank lines.
+fn c_doc(doc: &str) -> String {
+    let mut kept: Vec<String> = Vec::new();
+    let mut fenced = false;
+    for line in doc.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced || (line.trim().is_empty() && kept.last().is_none_or(|l| l.is_empty())) {
+            continue;
+        }
+        kept.push(unlink(line));
+    }
+    while kept.last().is_some_and(|l| l.is_empty()) {
+        kept.pop();
+    }
+    kept.join("\n")
+}
+
+/// One line with its rustdoc links reduced to their code text.
+fn unlink(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(start) = rest.find("[`") {
+        let Some(end) = rest[start + 2..].find("`]") else {
+            break;
+        };
+        let code = &rest[start + 2..start + 2 + end];
+        out.push_str(&rest[..start]);
+        let code = match code.strip_prefix("crate::") {
+            Some(path) => path.rsplit("::").next().unwrap_or(path),
+            None => code,
+        };
+        out.push('`');
+        out.push_str(code);
+        out.push('`');
+        rest = &rest[start + 2 + end + 2..];
+        // A link target in parentheses goes with it.
+        if rest.starts_with('(')
+            && let Some(close) = rest.find(')')
+        {
+            rest = &rest[close + 1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A stable tag for a handle type (FNV-1a of its name).
 fn tag(name: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -50,8 +102,9 @@ fn tag(name: &str) -> u64 {
     h
 }
 
-/// The C type names the generated file declares (a getter may not be spelled like one).
-fn type_names(d: &Description) -> Vec<String> {
+/// The C type names the generated file declares (a getter or call may not be spelled like
+/// one).
+pub(crate) fn type_names(d: &Description) -> Vec<String> {
     let mut v: Vec<String> = d
         .records
         .iter()
@@ -220,7 +273,7 @@ fn out_field(ty: &Ty, name: &str) -> OutField {
 
 /// The getter of one field.
 fn getter(s: &mut Src, handle: &str, fname: &str, doc: &str, f: &OutField, access: &str) {
-    s.doc("", "///", doc);
+    s.doc("", "///", &c_doc(doc));
     s.line("#[unsafe(no_mangle)]");
     match &f.getter {
         Getter::Value {
@@ -324,7 +377,7 @@ fn output_record(s: &mut Src, r: &RecordDesc, types: &[String], list: bool) {
         .iter()
         .map(|f| (f, out_field(&f.ty, f.name)))
         .collect();
-    s.doc("", "///", r.doc);
+    s.doc("", "///", &c_doc(r.doc));
     s.line(format!(
         "///\n/// A handle: from a call (free it with [`{h}_free`]) or from a list, or another \
          handle (then owned by that)."
@@ -675,7 +728,7 @@ fn input_record(s: &mut Src, r: &RecordDesc, d: &Description) {
         .iter()
         .map(|f| (f, in_field(f, r.name, d)))
         .collect();
-    s.doc("", "///", r.doc);
+    s.doc("", "///", &c_doc(r.doc));
     s.line(format!(
         "///\n/// Set it up with [`{h}_init`] (which sets `struct_size` and every default), then \
          change what differs."
@@ -695,7 +748,7 @@ fn input_record(s: &mut Src, r: &RecordDesc, d: &Description) {
         }
         for (i, (name, ty)) in inf.decls.iter().enumerate() {
             if i == 0 {
-                s.doc("    ", "///", &doc);
+                s.doc("    ", "///", &c_doc(&doc));
             } else {
                 s.line(format!("    /// The number of `{}`.", inf.decls[0].0));
             }
@@ -751,14 +804,14 @@ fn input_record(s: &mut Src, r: &RecordDesc, d: &Description) {
 /// A name table as a C enum, with `_name` and `_parse`.
 fn enumeration(s: &mut Src, e: &EnumDesc) {
     let h = c_type(e.name);
-    s.doc("", "///", e.doc);
+    s.doc("", "///", &c_doc(e.doc));
     s.line("#[repr(C)]");
     s.line("#[derive(Debug, Clone, Copy, PartialEq, Eq)]");
     s.line(format!("pub enum {h} {{"));
     s.line("    /// Not set: in an input, the default; never returned.");
     s.line(format!("    {} = 0,", c_const(e.name, "unset")));
     for (i, v) in e.variants.iter().enumerate() {
-        s.doc("    ", "///", &format!("`{}`: {}", v.name, v.doc));
+        s.doc("    ", "///", &c_doc(&format!("`{}`: {}", v.name, v.doc)));
         s.line(format!("    {} = {},", c_const(e.name, v.name), i + 1));
     }
     s.line("}");
@@ -839,7 +892,7 @@ fn union(s: &mut Src, u: &UnionDesc, types: &[String]) {
         s.doc(
             "    ",
             "///",
-            &format!("`{}`: {}", v.name, first_sentence(v.doc)),
+            &c_doc(&format!("`{}`: {}", v.name, first_sentence(v.doc))),
         );
         s.line(format!(
             "    {} = {},",
@@ -860,7 +913,7 @@ fn union(s: &mut Src, u: &UnionDesc, types: &[String]) {
         };
         variant_record(s, &rec, u.name, v.name, types);
     }
-    s.doc("", "///", u.doc);
+    s.doc("", "///", &c_doc(u.doc));
     s.line(format!(
         "///\n/// Free it with [`{h}_free`]; [`{h}_kind_of`] says which variant it holds."
     ));
@@ -974,7 +1027,7 @@ fn variant_record(s: &mut Src, r: &RecordDesc, union: &str, variant: &str, types
         .iter()
         .map(|f| (f, out_field(&f.ty, f.name)))
         .collect();
-    s.doc("", "///", r.doc);
+    s.doc("", "///", &c_doc(r.doc));
     s.line(format!(
         "///\n/// The `{variant}` variant of a `{}`, owned by it.",
         c_type(union)
@@ -1126,8 +1179,20 @@ fn call_out(ty: &Ty) -> Option<(String, String, String)> {
     })
 }
 
-fn call(s: &mut Src, c: &CallDesc) {
-    let f = format!("vas_{}", c.name);
+/// The C function of a generated call: `vas_<call>`, or `vas_<call>_get` where that would be
+/// a type's name (C has one namespace for both: `vas_device` is the device's handle type, so
+/// the call `device` is `vas_device_get`, and `snapshot` is `vas_snapshot_get`).
+pub(crate) fn function_name(call: &str, types: &[String]) -> String {
+    let f = format!("vas_{call}");
+    if types.contains(&f) {
+        format!("{f}_get")
+    } else {
+        f
+    }
+}
+
+fn call(s: &mut Src, c: &CallDesc, types: &[String]) {
+    let f = function_name(c.name, types);
     let mut params = vec!["engine: *const vas_engine".to_owned()];
     let mut convs = Vec::new();
     let mut notes = Vec::new();
@@ -1142,23 +1207,22 @@ fn call(s: &mut Src, c: &CallDesc) {
     let out = call_out(&c.returns);
     if let Some((p, _, note)) = &out {
         params.push(p.clone());
-        notes.push(note.clone());
+        notes.push(format!(
+            "{note} `out` may be NULL when the result is not wanted."
+        ));
     }
     let mut doc = c.doc.to_owned();
     if !notes.is_empty() {
         doc.push_str("\n\n");
         doc.push_str(&notes.join(" "));
     }
-    s.doc("", "///", &doc);
+    s.doc("", "///", &c_doc(&doc));
     s.line("#[unsafe(no_mangle)]");
     s.line(format!(
         "pub unsafe extern \"C\" fn {f}({}) -> vas_result {{",
         params.join(", ")
     ));
     s.line(format!("    guard(\"{f}\", || {{"));
-    if out.is_some() {
-        s.line("        let out = arg_out(out, \"out\")?;");
-    }
     s.line("        let e = unsafe { handle(engine, \"engine\") }?;");
     for (name, conv) in &convs {
         if conv != name {
@@ -1173,7 +1237,7 @@ fn call(s: &mut Src, c: &CallDesc) {
                 c.name,
                 args.join(", ")
             ));
-            s.line(format!("        {write}"));
+            s.line(format!("        if !out.is_null() {{ {write} }}"));
         }
         None => s.line(format!("        e.vas.{}({})?;", c.name, args.join(", "))),
     }
@@ -1229,7 +1293,7 @@ pub fn render(d: &Description) -> String {
     s.line("// ---------------------------------------------------------------- calls\n");
     for c in &d.calls {
         if !HAND_WRITTEN.contains(&c.name) {
-            call(&mut s, c);
+            call(&mut s, c, &types);
         }
     }
     s.0
@@ -1330,4 +1394,27 @@ pub fn render_result_codes() -> String {
     }
     s.push_str("            _ => None,\n        }\n    }\n}\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{c_doc, function_name};
+
+    #[test]
+    fn c_documentation_drops_rust_examples_and_links() {
+        let doc = "A thing ([`Event::kind`], [`crate::events::EVENT_BUFFER`]).\n\n\
+                   ```\nlet x = 1;\n```\n\nSee [`snapshot`](Self::snapshot).\n";
+        assert_eq!(
+            c_doc(doc),
+            "A thing (`Event::kind`, `EVENT_BUFFER`).\n\nSee `snapshot`."
+        );
+    }
+
+    #[test]
+    fn a_call_spelled_like_a_type_ends_in_get() {
+        let types = ["vas_device".to_owned(), "vas_snapshot".to_owned()];
+        assert_eq!(function_name("device", &types), "vas_device_get");
+        assert_eq!(function_name("snapshot", &types), "vas_snapshot_get");
+        assert_eq!(function_name("devices", &types), "vas_devices");
+    }
 }

@@ -48,14 +48,14 @@ pub fn ty_text(t: &Ty) -> String {
 }
 
 /// How each shell spells a call.
-fn spellings(c: &CallDesc) -> String {
+fn spellings(c: &CallDesc, c_types: &[String]) -> String {
     let c_name = match c.name {
         "open" => "vas_open".to_owned(),
         "close" => "vas_close".to_owned(),
         n if matches!(c.returns, Ty::Subscription(_)) => {
             format!("vas_{n}_subscribe, vas_{n}_listen")
         }
-        n => format!("vas_{n}"),
+        n => crate::c::function_name(n, c_types),
     };
     let py = match c.name {
         "open" => "vas.Vas(...)".to_owned(),
@@ -63,6 +63,7 @@ fn spellings(c: &CallDesc) -> String {
     };
     let kt = match c.name {
         "open" => "Engine.open(...)".to_owned(),
+        "close" => "Engine.shutdown".to_owned(),
         n if matches!(c.returns, Ty::Subscription(_)) => {
             format!("Engine.subscribe{}", camel(n))
         }
@@ -81,16 +82,23 @@ fn spellings(c: &CallDesc) -> String {
 fn record(s: &mut String, r: &RecordDesc, heading: &str) {
     let _ = writeln!(s, "{heading} {}\n", r.name);
     let _ = writeln!(s, "{}\n", r.doc);
+    let python = match r.name {
+        // Python has the two infos as properties of its frame classes.
+        "FrameInfo" => "the properties of `vas.Frame`".to_owned(),
+        "EncodedFrameInfo" => "the properties of `vas.EncodedFrame`".to_owned(),
+        // What a caller sends is keyword arguments of the call that takes it.
+        n if r.input => format!("the keyword arguments of the call that takes a `{n}`"),
+        n => format!("`vas.{n}`"),
+    };
     let _ = writeln!(
         s,
-        "C: `{}`{}. Python: `vas.{}`. Kotlin, Swift: `{}`.\n",
+        "C: `{}`{}. Python: {python}. Kotlin, Swift: `{}`.\n",
         c_type(r.name),
         if r.input {
             format!(" (set up with `{}_init`)", c_type(r.name))
         } else {
             String::new()
         },
-        r.name,
         r.name
     );
     let _ = writeln!(s, "| field | type | |\n|---|---|---|");
@@ -123,14 +131,16 @@ pub fn render(d: &Description) -> String {
          generated into each shell: the Rust crate, the C ABI (`include/vas.h`), the Python\n\
          package (`import vas`), Kotlin and Swift (uniffi), and the REST API's JSON. A name is\n\
          the same everywhere, in that shell's case (`add_device`, `vas_add_device`,\n\
-         `addDevice`); a Python argument that is a keyword gets a trailing underscore\n\
-         (`from_`). Lists come oldest first unless a query asks `order = newest`.\n\n\
+         `addDevice`; in C a call named like a handle type ends in `_get`: `vas_device_get`);\n\
+         a Python argument that is a keyword gets a trailing underscore (`from_`). Lists come\n\
+         oldest first unless a query asks `order = newest`.\n\n\
          Types: ids are UUIDs (text in Python, Kotlin, Swift and JSON; `vas_id` in C); times are\n\
          UTC (aware `datetime`, `Instant`/`Date`, RFC 3339 in JSON, microseconds in C);\n\
          durations are seconds in Python and JSON (`<name>_s`), `Duration` in Kotlin and Swift,\n\
          milliseconds in C (`<name>_ms`); name tables are text in Python and JSON, enums in\n\
          Kotlin, Swift and C.\n\n## Calls\n\n",
     );
+    let c_types = crate::c::type_names(d);
     for c in &d.calls {
         let _ = writeln!(s, "### {}\n", c.name);
         let _ = writeln!(s, "{}\n", c.doc);
@@ -144,7 +154,7 @@ pub fn render(d: &Description) -> String {
         }
         let _ = writeln!(s, "Returns {}.\n", ty_text(&c.returns));
         let _ = writeln!(s, "| shell | spelling |\n|---|---|");
-        s.push_str(&spellings(c));
+        s.push_str(&spellings(c, &c_types));
         s.push('\n');
     }
     s.push_str("## Records\n\n");

@@ -4,8 +4,11 @@
 //! Every output record becomes a frozen class wrapping the engine's value, with one property
 //! per field and a `repr`; the event union becomes `Event` and one subclass per kind; every
 //! call becomes a method of `Vas` whose arguments are the call's, an input record spread into
-//! keyword arguments with the description's defaults (a keyword-named field gets a trailing
-//! underscore: `from_`), and whose coroutine twin `a<name>` runs it in a worker thread.
+//! its fields (the required ones positional, the others keywords with the description's
+//! defaults; a keyword-named field gets a trailing underscore: `from_`), an optional argument
+//! defaulting to None and a name-table one to the default the description gives that table
+//! (`streams(device_id=None, order="oldest")`), and whose coroutine twin `a<name>` runs it in
+//! a worker thread. The docs lose their Rust examples and rustdoc links on the way.
 //!
 //! The Python forms: ids and name-table values are `str` (a bad one is `vas.InvalidInput`
 //! naming the allowed values), times are timezone-aware `datetime`s, durations `float`
@@ -27,6 +30,50 @@ const CARRIED: &[(&str, &str)] = &[
 
 /// Calls the Python shell writes by hand.
 const HAND_WRITTEN: &[&str] = &["close"];
+
+/// A description's documentation as Python reads it (`help(vas.Device)`): without the Rust
+/// examples (fenced blocks) and with rustdoc's links as plain code (`` [`X`](Self::x) `` ->
+/// `` `X` ``).
+fn py_doc(doc: &str) -> String {
+    let mut lines = Vec::new();
+    let mut fenced = false;
+    for l in doc.lines() {
+        if l.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if !fenced {
+            lines.push(unlink(l));
+        }
+    }
+    while lines.last().is_some_and(|l| l.trim().is_empty()) {
+        lines.pop();
+    }
+    lines.join("\n")
+}
+
+/// `` [`X`] `` and `` [`X`](target) `` as `` `X` ``.
+fn unlink(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find("[`") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let Some(j) = after.find("`]") else {
+            out.push_str(&rest[i..]);
+            return out;
+        };
+        out.push_str(&after[..=j]);
+        rest = &after[j + 2..];
+        if rest.starts_with('(')
+            && let Some(k) = rest.find(')')
+        {
+            rest = &rest[k + 1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
 
 /// The class of each subscription (hand-written in `stream.rs`).
 fn subscription_class(kind: &str) -> &'static str {
@@ -184,6 +231,8 @@ fn literal_py(l: &Literal) -> String {
 fn py_arg(name: &str, ty: &Ty, default: Option<&Literal>, d: &Description) -> PyArg {
     let p = py_ident(name);
     let what = format!("{name:?}");
+    // An empty list by default is None in Python (a mutable default would be shared).
+    let empty_list = default == Some(&Literal::EmptyList);
     let (rust, value) = match ty {
         Ty::Bool => ("bool".into(), p.clone()),
         Ty::U8 => ("u8".into(), p.clone()),
@@ -213,6 +262,10 @@ fn py_arg(name: &str, ty: &Ty, default: Option<&Literal>, d: &Description) -> Py
             "Option<String>".into(),
             format!("vas::SubStreamChange::from_text({p})"),
         ),
+        Ty::List(inner) if matches!(**inner, Ty::String) && empty_list => (
+            "Option<Vec<String>>".into(),
+            format!("{p}.unwrap_or_default()"),
+        ),
         Ty::List(inner) if matches!(**inner, Ty::String) => ("Vec<String>".into(), p.clone()),
         Ty::Option(inner) => match &**inner {
             Ty::String => ("Option<String>".into(), p.clone()),
@@ -239,7 +292,7 @@ fn py_arg(name: &str, ty: &Ty, default: Option<&Literal>, d: &Description) -> Py
     };
     // A time's default is None in Python whatever the engine's (absent means "now").
     let default = default.map(|l| match (ty, l) {
-        (Ty::Option(_) | Ty::Change(_), _) => Literal::None,
+        (Ty::Option(_) | Ty::Change(_), _) | (Ty::List(_), Literal::EmptyList) => Literal::None,
         (_, l) => l.clone(),
     });
     PyArg {
@@ -251,6 +304,7 @@ fn py_arg(name: &str, ty: &Ty, default: Option<&Literal>, d: &Description) -> Py
         stub: py_arg_type(
             &match ty {
                 Ty::Change(_) => Ty::Option(Box::new(Ty::String)),
+                Ty::List(_) if empty_list => Ty::Option(Box::new(ty.clone())),
                 Ty::Duration => Ty::F64,
                 Ty::Time => Ty::Time,
                 t => t.clone(),
@@ -297,26 +351,49 @@ fn call_args(c: &CallDesc, d: &Description) -> CallArgs {
                 ));
             }
             ty => {
-                let optional = matches!(ty, Ty::Option(_));
-                let default = optional.then_some(Literal::None);
+                let default = match ty {
+                    Ty::Option(_) => Some(Literal::None),
+                    Ty::Enum(e) => enum_default(e, d),
+                    _ => None,
+                };
                 let arg = py_arg(a.name, ty, default.as_ref(), d);
                 out.builds.push((a.name.to_owned(), arg.value.clone()));
-                if optional {
-                    out.keyword.push(arg);
-                } else {
-                    out.positional.push(arg);
-                }
+                out.positional.push(arg);
             }
         }
     }
+    // Python wants the positional arguments with a default after those without.
+    let mut defaulted = None;
+    for a in &out.positional {
+        match (&a.default, &defaulted) {
+            (Some(_), None) => defaulted = Some(a.name.clone()),
+            (None, Some(before)) => panic!(
+                "{}: the required argument {} follows {before}, which has a default",
+                c.name, a.name
+            ),
+            _ => {}
+        }
+    }
     out
+}
+
+/// The default a name table has where the description gives it one (a field of an input
+/// record: `ListQuery.order` says `oldest`), for a call's argument of that table
+/// (`devices(order="oldest")`).
+fn enum_default(name: &str, d: &Description) -> Option<Literal> {
+    d.records
+        .iter()
+        .filter(|r| r.input)
+        .flat_map(|r| &r.fields)
+        .find(|f| matches!(f.ty, Ty::Enum(e) if e == name) && f.default.is_some())
+        .and_then(|f| f.default.clone())
 }
 
 /// The methods of an output record's class (its getters and `repr`).
 fn record_methods(s: &mut Src, class: &str, fields: &[FieldDesc], access: impl Fn(&str) -> String) {
     for f in fields {
         let (t, e, fallible) = out_conv(&f.ty);
-        s.doc("    ", "///", f.doc);
+        s.doc("    ", "///", &py_doc(f.doc));
         s.line("    #[getter]");
         let name = py_ident(f.name);
         let ret = if fallible {
@@ -348,7 +425,7 @@ fn record_methods(s: &mut Src, class: &str, fields: &[FieldDesc], access: impl F
 }
 
 fn output_record(s: &mut Src, r: &RecordDesc) {
-    s.doc("", "///", r.doc);
+    s.doc("", "///", &py_doc(r.doc));
     s.line(format!(
         "#[pyclass(module = \"vas._vas\", frozen, name = \"{}\")]",
         r.name
@@ -379,7 +456,7 @@ fn carried_record(s: &mut Src, r: &RecordDesc, class: &str) {
     for f in &r.fields {
         let (t, e, fallible) = out_conv(&f.ty);
         assert!(!fallible, "carried fields are plain");
-        s.doc("    ", "///", f.doc);
+        s.doc("    ", "///", &py_doc(f.doc));
         s.line("    #[getter]");
         s.line(format!("    fn {}(&self) -> {t} {{", py_ident(f.name)));
         s.line(format!("        let x = self.info().{};", f.name));
@@ -392,7 +469,7 @@ fn carried_record(s: &mut Src, r: &RecordDesc, class: &str) {
 }
 
 fn union(s: &mut Src, u: &UnionDesc) {
-    s.doc("", "///", u.doc);
+    s.doc("", "///", &py_doc(u.doc));
     s.line(format!(
         "#[pyclass(module = \"vas._vas\", frozen, subclass, name = \"{}\")]",
         u.name
@@ -416,7 +493,7 @@ fn union(s: &mut Src, u: &UnionDesc) {
     s.line("    fn kind(&self) -> &'static str {\n        self.kind\n    }\n}\n");
     for v in &u.variants {
         let class = variant_record(u.name, v.name);
-        s.doc("", "///", v.doc);
+        s.doc("", "///", &py_doc(v.doc));
         s.line(format!(
             "#[pyclass(module = \"vas._vas\", frozen, extends = {}, name = \"{class}\")]",
             u.name
@@ -496,7 +573,7 @@ fn call(s: &mut Src, c: &CallDesc, d: &Description) {
         args.keyword.push(timeout_arg());
     }
     let (ret_t, ret_e, _) = out_conv(&c.returns);
-    let mut doc = c.doc.to_owned();
+    let mut doc = py_doc(c.doc);
     if subscription {
         doc.push_str(
             "\n\n`timeout` bounds each wait of the iteration, in seconds (None: for ever, e.g. \
@@ -685,7 +762,7 @@ fn stub_class(
     let _ = writeln!(
         s,
         "    \"\"\"{}\"\"\"",
-        py_docstring(&crate::text::first_sentence(doc))
+        py_docstring(&crate::text::first_sentence(&py_doc(doc)))
     );
     for f in fields {
         let _ = writeln!(s, "    @property");
@@ -697,7 +774,7 @@ fn stub_class(
         );
     }
     if base.is_none() {
-        let _ = writeln!(s, "    def __eq__(self, other: object) -> bool: ...");
+        let _ = writeln!(s, "    def __eq__(self, other: object, /) -> bool: ...");
     }
     s.push('\n');
 }
@@ -731,11 +808,11 @@ pub fn render_stubs(d: &Description, root: &Path) -> String {
         }
     }
     for u in &d.unions {
-        let _ = writeln!(classes, "class {}:", u.name);
+        let _ = writeln!(classes, "@disjoint_base\nclass {}:", u.name);
         let _ = writeln!(
             classes,
             "    \"\"\"{}\"\"\"",
-            py_docstring(&crate::text::first_sentence(u.doc))
+            py_docstring(&crate::text::first_sentence(&py_doc(u.doc)))
         );
         let _ = writeln!(classes, "    @property");
         let kinds: Vec<String> = u
@@ -824,13 +901,12 @@ pub fn render_coroutines(d: &Description) -> String {
          from datetime import datetime\n\
          from os import PathLike\n\
          from pathlib import Path\n\
-         from typing import TYPE_CHECKING, List, Literal, Optional, Union\n\n\
-         from . import _aio\n\
-         from ._vas import *  # noqa: F403\n\n\
-         if TYPE_CHECKING:\n    from ._vas import Vas as _Vas\n\n    _Base = _Vas\n\
-         else:\n    _Base = object\n\n\n\
-         class Coroutines(_Base):\n\
-         \x20   \"\"\"`a<name>` for every blocking method `<name>` of `vas.Vas`.\"\"\"\n\n",
+         from typing import List, Literal, Optional, Union\n\n\
+         from . import _aio, _vas\n\
+         from ._vas import *  # noqa: F403\n\n\n\
+         class Coroutines(_vas.Vas):\n\
+         \x20   \"\"\"The engine's native class with `a<name>`, the coroutine twin of every blocking\n\
+         \x20   method `<name>`; `vas.Vas` derives from it.\"\"\"\n\n",
     );
     for c in &d.calls {
         if matches!(c.returns, Ty::Engine) {
@@ -848,4 +924,27 @@ pub fn render_coroutines(d: &Description) -> String {
         let _ = writeln!(s, "        return await _aio.run({})\n", fwd.join(", "));
     }
     s.trim_end().to_owned() + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::py_doc;
+
+    #[test]
+    fn python_docs_have_no_rust_examples_or_rustdoc_links() {
+        let doc = "Takes one. See [`Vas::builder`] and [`snapshot`](Self::snapshot).\n\n\
+                   ```\nlet x = 1;\n```\n";
+        assert_eq!(py_doc(doc), "Takes one. See `Vas::builder` and `snapshot`.");
+        assert_eq!(py_doc("a [`b` c"), "a [`b` c");
+    }
+
+    #[test]
+    fn list_calls_default_to_the_oldest_first() {
+        let d = vas::description::description();
+        let (sig, _) = super::stub_signature(d.call("streams").expect("streams"), &d);
+        assert!(
+            sig.contains("device_id: Optional[str] = None, order: Literal[\"oldest\", \"newest\"] = \"oldest\""),
+            "{sig}"
+        );
+    }
 }

@@ -1,8 +1,9 @@
 //! The uniffi surface's generated half: `vas-uniffi/src/generated.rs`.
 //!
-//! Every name table becomes a uniffi enum, every record a uniffi record (output records from
-//! the engine's values; input records, with the description's defaults, into them), the
-//! event union a uniffi enum with fields, and every call an async method of `Engine`.
+//! Every name table becomes a uniffi enum (whose text form, `Display`, is the value's name in
+//! the table), every record a uniffi record (output records from the engine's values; input
+//! records, with the description's defaults, into them), the event union a uniffi enum with
+//! fields, and every call an async method of `Engine`.
 //!
 //! The Kotlin/Swift forms: ids are strings, times `Instant`/`Date`, durations `Duration`,
 //! bytes `ByteArray`/`Data`, paths strings. An input field whose default is not a plain value
@@ -20,6 +21,28 @@ const HAND_WRITTEN: &[&str] = &["open", "close", "frames", "encoded_frames", "ev
 
 /// Name tables uniffi has in another form (`VasError`).
 const SKIPPED_ENUMS: &[&str] = &["ErrorKind"];
+
+/// A description text as the Kotlin and Swift documentation: without its examples (fenced
+/// code blocks), which are the `vas` crate's Rust doctests, meaningless in Kotlin or Swift and
+/// not compilable in this crate.
+fn shell_doc(doc: &str) -> String {
+    let mut lines: Vec<&str> = Vec::new();
+    let mut in_example = false;
+    for l in doc.lines() {
+        if l.trim_start().starts_with("```") {
+            in_example = !in_example;
+            continue;
+        }
+        let blank_again = l.trim().is_empty() && lines.last().is_none_or(|p| p.trim().is_empty());
+        if !in_example && !blank_again {
+            lines.push(l);
+        }
+    }
+    while lines.last().is_some_and(|l| l.trim().is_empty()) {
+        lines.pop();
+    }
+    lines.join("\n")
+}
 
 /// The uniffi type of a description type.
 fn ffi_type(ty: &Ty) -> String {
@@ -104,11 +127,19 @@ fn in_conv(ty: &Ty) -> String {
 }
 
 fn enumeration(s: &mut Src, e: &EnumDesc) {
-    s.doc("", "///", e.doc);
+    s.doc("", "///", &shell_doc(e.doc));
+    s.line("///");
+    s.line("/// Its text form (`toString()` in Kotlin, `description` in Swift) is the value's");
+    s.line("/// name in the table, the same in every shell.");
     s.line("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]");
+    s.line("#[uniffi::export(Display)]");
     s.line(format!("pub enum {} {{", e.name));
     for v in &e.variants {
-        s.doc("    ", "///", &format!("`{}`: {}", v.name, v.doc));
+        s.doc(
+            "    ",
+            "///",
+            &shell_doc(&format!("`{}`: {}", v.name, v.doc)),
+        );
         s.line(format!("    {},", v.rust));
     }
     s.line("}");
@@ -125,6 +156,15 @@ fn enumeration(s: &mut Src, e: &EnumDesc) {
         all.len(),
         all.join(", ")
     ));
+    s.line("}");
+    s.line("");
+    s.line(format!("impl std::fmt::Display for {} {{", e.name));
+    s.line("    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {");
+    s.line(format!(
+        "        f.write_str(vas::{}::from(*self).as_str())",
+        e.name
+    ));
+    s.line("    }");
     s.line("}");
     s.line("");
     s.line(format!("impl From<vas::{n}> for {n} {{", n = e.name));
@@ -185,12 +225,12 @@ fn input_field(f: &FieldDesc) -> (String, Option<String>, String) {
 }
 
 fn record(s: &mut Src, r: &RecordDesc) {
-    s.doc("", "///", r.doc);
+    s.doc("", "///", &shell_doc(r.doc));
     s.line("#[derive(Debug, Clone, PartialEq, uniffi::Record)]");
     s.line(format!("pub struct {} {{", r.name));
     let mut convs = Vec::new();
     for f in &r.fields {
-        s.doc("    ", "///", f.doc);
+        s.doc("    ", "///", &shell_doc(f.doc));
         if r.input {
             let (t, default, conv) = input_field(f);
             if let Some(d) = default {
@@ -238,18 +278,18 @@ fn record(s: &mut Src, r: &RecordDesc) {
 }
 
 fn union(s: &mut Src, u: &UnionDesc) {
-    s.doc("", "///", u.doc);
+    s.doc("", "///", &shell_doc(u.doc));
     s.line("#[derive(Debug, Clone, PartialEq, uniffi::Enum)]");
     s.line(format!("pub enum {} {{", u.name));
     for v in &u.variants {
-        s.doc("    ", "///", v.doc);
+        s.doc("    ", "///", &shell_doc(v.doc));
         if v.fields.is_empty() {
             s.line(format!("    {},", camel(v.name)));
             continue;
         }
         s.line(format!("    {} {{", camel(v.name)));
         for f in &v.fields {
-            s.doc("        ", "///", f.doc);
+            s.doc("        ", "///", &shell_doc(f.doc));
             s.line(format!("        {}: {},", f.name, ffi_type(&f.ty)));
         }
         s.line("    },");
@@ -303,7 +343,7 @@ fn union(s: &mut Src, u: &UnionDesc) {
 }
 
 fn call(s: &mut Src, c: &CallDesc) {
-    s.doc("    ", "///", c.doc);
+    s.doc("    ", "///", &shell_doc(c.doc));
     let params: Vec<String> = c
         .args
         .iter()

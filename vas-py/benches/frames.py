@@ -4,9 +4,10 @@
     python vas-py/benches/frames.py [--sizes 1280x720,1920x1080] [--seconds 10] [--slow 30]
 
 Needs `vas` (pip install ./vas-py, the release build), `opencv-python-headless` and `av` in
-the same environment. For each size, one 30 fps RTSP camera (VAS's synthetic camera, a
-pre-encoded loop, in a process of its own) is read by each reader in turn, each in a fresh
-process, so that nothing else shares its CPU account:
+the same environment, and the workspace's `vas-synth` program (`cargo build --release -p
+vas-synth`). For each size, one 30 fps RTSP camera (`vas-synth`, a pre-encoded loop, in a
+process of its own) is read by each reader in turn, each in a fresh process, so that nothing
+else shares its CPU account:
 
 - throughput: every frame as it comes, for `--seconds`: frames/s and CPU (user + system of
   the reader's process, all its threads) per frame;
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 FPS = 30
@@ -42,9 +44,8 @@ def reader_vas(url: str) -> Iterator[Tuple[Any, float]]:
 
     data = tempfile.mkdtemp(prefix="vas-bench-")
     v = vas.Vas(data_dir=data)
-    cam = v.add_camera("bench", url)
-    sid = v.streams(cam.id)[0].id
-    v.start(sid)
+    sid = v.add_device("bench", url).main_stream_id
+    v.start_stream(sid)
     frames = v.frames(sid, format="bgr24", timeout=20)
     for f in frames:
         yield f.array, f.pts / 90000.0
@@ -117,16 +118,20 @@ def measure(name: str, url: str, seconds: float, slow: float, size: Tuple[int, i
     }
 
 
+def synth_binary() -> str:
+    """The `vas-synth` program of the workspace build (release if built, else debug)."""
+    root = Path(__file__).resolve().parents[2]
+    for profile in ("release", "debug"):
+        exe = root / "target" / profile / "vas-synth"
+        if exe.exists():
+            return str(exe)
+    raise SystemExit("no target/*/vas-synth: cargo build --release -p vas-synth")
+
+
 def camera_process(width: int, height: int) -> Tuple[subprocess.Popen[str], str]:
-    code = (
-        "import sys, time, vas\n"
-        f"cam = vas.SyntheticCamera({width}, {height}, {FPS}, loop_seconds=2)\n"
-        "print(cam.url, flush=True)\n"
-        "sys.stdin.read()\n"
-        "cam.close()\n"
-    )
-    p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([synth_binary(), "--bind", "127.0.0.1:0", "--size", f"{width}x{height}",
+                          "--fps", str(FPS), "--loop", "2", "--until-stdin-closes"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert p.stdout is not None
     url = p.stdout.readline().strip()
     if not url.startswith("rtsp://"):

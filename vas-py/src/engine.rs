@@ -1,8 +1,8 @@
 //! `vas.Vas`: the engine. Its calls are generated from the engine's description
 //! (`generated.rs`): each converts its arguments, runs the engine call with the GIL released
 //! (through [`Vas::call`]), and converts the result. What is written here by hand is what the
-//! description does not say: opening and closing, the context manager, the subscriptions
-//! (`frames`, `encoded_frames`, `events`) and what a `fork()` child may do.
+//! description does not say: opening and closing, the context manager, and what a `fork()`
+//! child may do. (The subscriptions' classes are in `stream.rs`.)
 
 use pyo3::prelude::*;
 

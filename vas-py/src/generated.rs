@@ -48,17 +48,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 /// A camera (a device), as the engine hands it out. It never carries the password: URLs come
 /// masked (`rtsp://user:***@host/path`) and `has_credentials` says whether any are stored.
-///
-/// ```
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// let dir = tempfile::tempdir().unwrap();
-/// let vas = vas::Vas::builder().data_dir(dir.path()).build().await?;
-/// let cam = vas.add_device(vas::NewDevice::new("gate", "rtsp://admin:pw@10.0.0.5/s1")).await?;
-/// assert_eq!(cam.rtsp_url, "rtsp://admin:***@10.0.0.5/s1");
-/// assert!(cam.has_credentials);
-/// # Ok::<(), vas::Error>(())
-/// # }).unwrap();
-/// ```
 #[pyclass(module = "vas._vas", frozen, name = "Device")]
 pub(crate) struct Device(pub(crate) vas::Device);
 
@@ -891,8 +880,8 @@ impl crate::stream::EncodedFrame {
     }
 }
 
-/// Something that happened in the engine. Each variant's name ([`Event::kind`]) is the same in
-/// every shell.
+/// Something that happened in the engine. Each variant's name (`Event::kind`) is the same in
+/// every shell; its JSON form is an object with that name as `kind` beside the fields.
 #[pyclass(module = "vas._vas", frozen, subclass, name = "Event")]
 pub(crate) struct Event {
     kind: &'static str,
@@ -1192,7 +1181,7 @@ impl BookmarkEvent {
 }
 
 /// This subscriber fell behind and lost `events` events (the bus keeps the last
-/// [`EVENT_BUFFER`]); what follows is the oldest event still kept.
+/// `EVENT_BUFFER`); what follows is the oldest event still kept.
 #[pyclass(module = "vas._vas", frozen, extends = Event, name = "MissedEvent")]
 pub(crate) struct MissedEvent {
     events: u64,
@@ -1336,12 +1325,12 @@ pub(crate) fn event_object(py: Python<'_>, e: vas::Event) -> PyResult<Option<Py<
 impl Vas {
     /// Opens an engine with the shells' options: opens (and migrates) the database,
     /// prepares the media folder, recovers what a crash left, and resumes the streams that
-    /// were running. [`Vas::builder`] offers more.
+    /// were running. `Vas::builder` offers more.
     ///
     /// Errors: `InvalidInput` (a malformed database URL or WebRTC address), `Unavailable`
     /// (the database cannot be reached), the disk's (the data folder cannot be made).
     #[new]
-    #[pyo3(signature = (*, data_dir=None, database_url=None, media_dir=None, webrtc_bind=None, webrtc_public_ips=Vec::new()))]
+    #[pyo3(signature = (*, data_dir=None, database_url=None, media_dir=None, webrtc_bind=None, webrtc_public_ips=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -1349,14 +1338,14 @@ impl Vas {
         database_url: Option<String>,
         media_dir: Option<std::path::PathBuf>,
         webrtc_bind: Option<String>,
-        webrtc_public_ips: Vec<String>,
+        webrtc_public_ips: Option<Vec<String>>,
     ) -> PyResult<Self> {
         let options = vas::EngineOptions {
             data_dir: data_dir,
             database_url: database_url,
             media_dir: media_dir,
             webrtc_bind: webrtc_bind,
-            webrtc_public_ips: webrtc_public_ips,
+            webrtc_public_ips: webrtc_public_ips.unwrap_or_default(),
         };
         crate::engine::open(py, options)
     }
@@ -1369,9 +1358,9 @@ impl Vas {
         Ok(x)
     }
 
-    /// The engine's events (see [`crate::events`]) from now on: stream states, recorders,
+    /// The engine's events (see `crate::events`) from now on: stream states, recorders,
     /// viewers joining and leaving. Bounded: a reader that falls more than
-    /// [`crate::events::EVENT_BUFFER`] events behind is told how many it missed.
+    /// `crate::events::EVENT_BUFFER` events behind is told how many it missed.
     ///
     /// `timeout` bounds each wait of the iteration, in seconds (None: for ever, e.g. through a camera's reconnection; Ctrl-C still interrupts).
     #[pyo3(signature = (*, timeout=None))]
@@ -1421,22 +1410,20 @@ impl Vas {
     /// A VOD playlist for a stream's time range, across recordings, with a discontinuity
     /// between recordings. Segment URIs are `uri_prefix` + their location under the media
     /// folder. `NotFound` when nothing was recorded in the range.
-    #[pyo3(signature = (stream, from_, to, uri_prefix))]
+    #[pyo3(signature = (id, from_, to, uri_prefix))]
     #[allow(clippy::too_many_arguments)]
     fn playback_playlist(
         &self,
         py: Python<'_>,
-        stream: &str,
+        id: &str,
         from_: &Bound<'_, PyAny>,
         to: &Bound<'_, PyAny>,
         uri_prefix: String,
     ) -> PyResult<String> {
-        let stream = crate::convert::id::<vas::StreamId>(stream)?;
+        let id = crate::convert::id::<vas::StreamId>(id)?;
         let from = crate::convert::time(from_, "from")?;
         let to = crate::convert::time(to, "to")?;
-        let x = self.call(py, move |v| {
-            v.playback_playlist(stream, from, to, uri_prefix)
-        })?;
+        let x = self.call(py, move |v| v.playback_playlist(id, from, to, uri_prefix))?;
         Ok(x.render())
     }
 
@@ -1474,7 +1461,7 @@ impl Vas {
     }
 
     /// Every camera, oldest first (by when it was added), or newest first.
-    #[pyo3(signature = (order))]
+    #[pyo3(signature = (order="oldest"))]
     #[allow(clippy::too_many_arguments)]
     fn devices(&self, py: Python<'_>, order: &str) -> PyResult<Vec<Py<Device>>> {
         let order = crate::convert::name::<vas::Order>(order)?;
@@ -1493,8 +1480,8 @@ impl Vas {
         Ok(Py::new(py, Device(x))?)
     }
 
-    /// Changes a camera. [`SubStreamChange::Set`] adds a sub stream (or changes its URL);
-    /// [`SubStreamChange::Remove`] removes it (and what was indexed for it). A new URL with
+    /// Changes a camera. `SubStreamChange::Set` adds a sub stream (or changes its URL);
+    /// `SubStreamChange::Remove` removes it (and what was indexed for it). A new URL with
     /// credentials in it replaces the stored credentials; `username` and `password` both
     /// `""` clear them.
     ///
@@ -1544,13 +1531,13 @@ impl Vas {
     /// stream), or newest first.
     ///
     /// Errors: `NotFound` for an unknown `device_id`.
-    #[pyo3(signature = (order, *, device_id=None))]
+    #[pyo3(signature = (device_id=None, order="oldest"))]
     #[allow(clippy::too_many_arguments)]
     fn streams(
         &self,
         py: Python<'_>,
-        order: &str,
         device_id: Option<&str>,
+        order: &str,
     ) -> PyResult<Vec<Py<Stream>>> {
         let device_id = device_id
             .map(crate::convert::id::<vas::DeviceId>)
@@ -1571,7 +1558,7 @@ impl Vas {
         Ok(Py::new(py, Stream(x))?)
     }
 
-    /// Subscribes to a stream's encoded frames (see [`EncodedSubscription`]): starts at the
+    /// Subscribes to a stream's encoded frames (see `EncodedSubscription`): starts at the
     /// cached GOP (or the next keyframe) and stays subscribed across camera reconnects.
     /// Works for stopped streams too (frames arrive once it runs).
     ///
@@ -1591,13 +1578,13 @@ impl Vas {
         Ok(crate::stream::EncodedFrames::new(x, timeout)?)
     }
 
-    /// Subscribes to a stream's decoded frames (see [`crate::frames`]): the first frame comes
+    /// Subscribes to a stream's decoded frames (see `crate::frames`): the first frame comes
     /// from the cached keyframe at once, later ones as the camera sends them, across camera
     /// reconnects. Works for stopped streams too (frames arrive once it runs). The stream is
     /// decoded only while at least one such subscription exists.
     ///
     /// Errors: `NotFound` (unknown stream), `InvalidInput` (options out of range, see
-    /// [`FrameOptions::validate`]), `ResourceExhausted` (no thread for the decoder).
+    /// `FrameOptions::validate`), `ResourceExhausted` (no thread for the decoder).
     ///
     /// `timeout` bounds each wait of the iteration, in seconds (None: for ever, e.g. through a camera's reconnection; Ctrl-C still interrupts).
     #[pyo3(signature = (id, *, format="bgr24", max_width=None, max_height=None, max_fps=None, strategy="latest", max_queue=8, timeout=None))]
@@ -1666,8 +1653,8 @@ impl Vas {
     /// or the frame at a past moment, from memory or the recordings.
     ///
     /// Errors: `NotFound` (unknown stream, or nothing recorded at a past moment),
-    /// `InvalidInput` (options out of range, see [`SnapshotOptions::validate`]),
-    /// `Unavailable` (the stream is not live, unless [`SnapshotOptions::stale_ok`]; or it has
+    /// `InvalidInput` (options out of range, see `SnapshotOptions::validate`),
+    /// `Unavailable` (the stream is not live, unless `SnapshotOptions::stale_ok`; or it has
     /// sent no picture yet; never a hang), `Unsupported` (an H.265 stream).
     #[pyo3(signature = (id, *, at=None, keyframe=false, width=None, quality=85, stale_ok=false))]
     #[allow(clippy::too_many_arguments)]
@@ -1694,22 +1681,22 @@ impl Vas {
     }
 
     /// Takes a snapshot and saves it: the JPEG under the stream's media folder, then its row.
-    /// `label` is trimmed; at most [`MAX_LABEL_CHARS`] characters.
+    /// `label` is trimmed; at most `MAX_LABEL_CHARS` characters.
     ///
-    /// Errors: as [`snapshot`](Self::snapshot), plus `InvalidInput` (label too long) and the
+    /// Errors: as `snapshot`, plus `InvalidInput` (label too long) and the
     /// disk's (`StorageFull`, `Io`).
-    #[pyo3(signature = (id, *, at=None, keyframe=false, width=None, quality=85, stale_ok=false, label=None))]
+    #[pyo3(signature = (id, label=None, *, at=None, keyframe=false, width=None, quality=85, stale_ok=false))]
     #[allow(clippy::too_many_arguments)]
     fn save_snapshot(
         &self,
         py: Python<'_>,
         id: &str,
+        label: Option<String>,
         at: Option<&Bound<'_, PyAny>>,
         keyframe: bool,
         width: Option<u32>,
         quality: u8,
         stale_ok: bool,
-        label: Option<String>,
     ) -> PyResult<Py<Snapshot>> {
         let id = crate::convert::id::<vas::StreamId>(id)?;
         let options = vas::SnapshotOptions {
@@ -1782,10 +1769,10 @@ impl Vas {
     /// Bookmarks a moment of a stream: answers at once with the `pending` bookmark; its clip
     /// of `[at − before, at + after]` (a progressive MP4) is made as soon as `at + after` has
     /// passed, and the bookmark becomes `ready` (or `failed`, with the reason), also as an
-    /// [`Event::Bookmark`].
+    /// `Event::Bookmark`.
     ///
     /// Errors: `NotFound` (unknown stream), `InvalidInput` (margins or label out of bounds,
-    /// see [`NewBookmark::validate`]; `at` more than a few seconds in the future).
+    /// see `NewBookmark::validate`; `at` more than a few seconds in the future).
     #[pyo3(signature = (stream_id, *, at=None, before=5.0, after=5.0, label=None))]
     #[allow(clippy::too_many_arguments)]
     fn add_bookmark(

@@ -22,7 +22,10 @@ use pyo3::prelude::*;
 fn _vas(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     error::register(m)?;
-    m.add_class::<engine::Vas>()?;
+    // The engine's native class is the base of the package's `vas.Vas` (which adds the
+    // coroutines): an attribute of this module, but not in its `__all__`, so that
+    // `from ._vas import *` does not bind a second `Vas` in the package.
+    m.setattr("Vas", m.py().get_type::<engine::Vas>())?;
     generated::register(m)?;
     stream::register(m)?;
     m.add_class::<synth::SyntheticCamera>()?;

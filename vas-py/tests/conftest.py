@@ -104,9 +104,9 @@ def sqlite_engine(tmp_path) -> Iterator[vas.Vas]:
 
 @pytest.fixture
 def live(sqlite_engine, camera):
-    """(engine, stream id) with the synthetic camera added and its stream live."""
-    cam = sqlite_engine.add_camera("synthetic", camera.url)
-    sid = sqlite_engine.streams(cam.id)[0].id
-    sqlite_engine.start(sid)
+    """(engine, stream id) with the synthetic camera added and its main stream live."""
+    cam = sqlite_engine.add_device("synthetic", camera.url)
+    sid = cam.main_stream_id
+    sqlite_engine.start_stream(sid)
     wait_for("the stream to be live", lambda: sqlite_engine.stream(sid).state == "live")
     return sqlite_engine, sid

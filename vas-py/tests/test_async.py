@@ -17,11 +17,12 @@ def run(coro):
 def test_async_api(tmp_path, camera):
     async def main():
         async with await vas.Vas.aopen(data_dir=tmp_path) as v:
-            cam = await v.aadd_camera("synth", camera.url)
-            assert [c.id for c in await v.acameras()] == [cam.id]
-            streams = await v.astreams(cam.id)
+            cam = await v.aadd_device("synth", camera.url)
+            assert [c.id for c in await v.adevices()] == [cam.id]
+            streams = await v.astreams(cam.id, order="newest")
             sid = streams[0].id
-            await v.astart(sid)
+            assert sid == cam.main_stream_id
+            await v.astart_stream(sid)
             n = 0
             async for f in v.frames(sid, format="gray", timeout=20):
                 assert f.array.shape == (360, 640)
@@ -31,14 +32,16 @@ def test_async_api(tmp_path, camera):
             frames = v.frames(sid, timeout=20)
             f = await frames.aread()
             assert f.width == 640
-            jpeg = await v.asnapshot(sid, width=160)
-            assert jpeg[:2] == b"\xff\xd8"
+            image = await v.asnapshot(sid, width=160)
+            assert image.jpeg[:2] == b"\xff\xd8" and image.width == 160
             with pytest.raises(vas.NotFound):
-                await v.acamera("00000000-0000-7000-8000-000000000000")
-            await v.astop(sid)
+                await v.adevice("00000000-0000-7000-8000-000000000000")
+            with pytest.raises(vas.InvalidInput, match="newest"):
+                await v.arecordings(order="latest")
+            await v.astop_stream(sid)
             frames.close()
         with pytest.raises(vas.Closed):
-            await v.acameras()
+            await v.adevices()
 
     run(main())
 
@@ -46,8 +49,7 @@ def test_async_api(tmp_path, camera):
 def test_async_iteration_ends_on_close_and_times_out(tmp_path, camera):
     async def main():
         v = await vas.Vas.aopen(data_dir=tmp_path)
-        cam = await v.aadd_camera("synth", camera.url)
-        sid = (await v.astreams(cam.id))[0].id
+        sid = (await v.aadd_device("synth", camera.url)).main_stream_id
         idle = v.frames(sid, timeout=0.5)  # never started
         t0 = time.monotonic()
         with pytest.raises(vas.Timeout):
@@ -56,8 +58,8 @@ def test_async_iteration_ends_on_close_and_times_out(tmp_path, camera):
         idle.close()
         assert [f async for f in idle] == []
 
-        events = v.events()
-        await v.astart(sid)
+        events = await v.aevents()
+        await v.astart_stream(sid)
         seen = []
         async for e in events:
             seen.append(e)
@@ -73,9 +75,8 @@ def test_async_iteration_ends_on_close_and_times_out(tmp_path, camera):
 def test_cancelling_an_async_wait_is_prompt(tmp_path, camera):
     async def main():
         async with await vas.Vas.aopen(data_dir=tmp_path) as v:
-            cam = await v.aadd_camera("synth", camera.url)
-            sid = (await v.astreams(cam.id))[0].id
-            frames = v.frames(sid)  # never started: waits for ever
+            sid = (await v.aadd_device("synth", camera.url)).main_stream_id
+            frames = await v.aframes(sid)  # never started: waits for ever
             task = asyncio.ensure_future(frames.__anext__())
             await asyncio.sleep(0.3)
             # The loop stays responsive while the read waits in a worker thread.

@@ -41,7 +41,8 @@ def test_frame_shapes(live, fmt, shape):
     drawable[0, 0] = 0
     assert drawable.flags.writeable
     assert f.time.tzinfo is not None
-    assert isinstance(f.pts, int) and isinstance(f.seq, int)
+    assert isinstance(f.pts, int) and isinstance(f.seq, int) and isinstance(f.epoch, int)
+    assert isinstance(f.keyframe, bool)
 
 
 def test_rgb_is_bgr_reversed(live):
@@ -94,14 +95,18 @@ def test_content_matches_ffmpeg_decode(live, camera):
 
 def test_size_and_fps(live):
     v, sid = live
-    with v.frames(sid, size=(320, 320), timeout=20) as frames:
+    with v.frames(sid, max_width=320, max_height=320, timeout=20) as frames:
         f = frames.read()
         assert (f.width, f.height) == (320, 180) and f.array.shape == (180, 320, 3)
-    with v.frames(sid, format="gray", fps=5, strategy="queue", max_queue=64, timeout=20) as frames:
+    with v.frames(sid, max_height=90, timeout=20) as frames:
+        f = frames.read()
+        assert (f.width, f.height) == (160, 90)
+    with v.frames(sid, format="gray", max_fps=5, strategy="queue", max_queue=64,
+                  timeout=20) as frames:
         first = frames.read()
         got = [frames.read() for _ in range(5)]
     span = (got[-1].time - first.time).total_seconds()
-    assert 0.8 <= span <= 1.4, f"5 frames at fps=5 spanned {span:.2f} s"
+    assert 0.8 <= span <= 1.4, f"5 frames at max_fps=5 spanned {span:.2f} s"
 
 
 def test_queue_keeps_every_frame(live):
@@ -129,8 +134,8 @@ def test_latest_frame_stays_fresh_for_a_slow_consumer(live):
 
 def test_read_releases_the_gil(sqlite_engine, camera):
     v = sqlite_engine
-    cam = v.add_camera("idle", camera.url)
-    frames = v.frames(v.streams(cam.id)[0].id)  # never started: no frame will come
+    cam = v.add_device("idle", camera.url)
+    frames = v.frames(cam.main_stream_id)  # never started: no frame will come
     counter = [0]
     stop = threading.Event()
 
@@ -157,9 +162,8 @@ def test_read_releases_the_gil(sqlite_engine, camera):
 
 def test_array_outlives_its_frame_and_the_engine(tmp_path, camera):
     v = vas.Vas(data_dir=tmp_path)
-    cam = v.add_camera("synth", camera.url)
-    sid = v.streams(cam.id)[0].id
-    v.start(sid)
+    sid = v.add_device("synth", camera.url).main_stream_id
+    v.start_stream(sid)
     frames = v.frames(sid, timeout=20)
     f = frames.read()
     a = f.array
@@ -194,9 +198,8 @@ def test_closing_ends_iteration(live):
 def test_camera_killed_during_iteration_resumes(sqlite_engine):
     v = sqlite_engine
     with vas.SyntheticCamera(320, 180, 30, loop_seconds=1) as cam:
-        c = v.add_camera("flaky", cam.url)
-        sid = v.streams(c.id)[0].id
-        v.start(sid)
+        sid = v.add_device("flaky", cam.url).main_stream_id
+        v.start_stream(sid)
         events = v.events(timeout=30)
         frames = v.frames(sid, format="gray", timeout=30)
         frames.read()
@@ -214,3 +217,22 @@ def test_camera_killed_during_iteration_resumes(sqlite_engine):
                 break
         frames.close()
         events.close()
+
+
+def test_encoded_frames_start_at_a_keyframe(live):
+    v, sid = live
+    with v.encoded_frames(sid, timeout=20) as encoded:
+        first = encoded.read()
+        assert (first.track, first.codec, first.keyframe) == ("video", "h264", True)
+        assert (first.width, first.height) == (640, 360)
+        data = first.data
+        assert isinstance(data, bytes) and len(data) == first.bytes == len(first) > 0
+        # Length-prefixed NAL units: the first length fits in the payload.
+        assert 0 < int.from_bytes(data[:4], "big") <= len(data) - 4
+        assert first.time.tzinfo is not None and isinstance(first.epoch, int)
+        later = [encoded.read() for _ in range(30)]
+        assert all(f.pts > first.pts for f in later)
+        assert encoded.lost == 0
+    assert encoded.closed
+    with pytest.raises(vas.Closed):
+        encoded.read(timeout=1)

@@ -9,7 +9,7 @@ pub mod config;
 pub mod dashboard;
 pub mod demo;
 pub mod serve;
-pub mod signaling;
+pub use api::signaling;
 
 use std::sync::Arc;
 

@@ -23,7 +23,11 @@ use crate::engine::Engine;
 use crate::error::VasError;
 
 /// How RTP travels from a camera.
+///
+/// Its text form (`toString()` in Kotlin, `description` in Swift) is the value's
+/// name in the table, the same in every shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+#[uniffi::export(Display)]
 pub enum RtpTransport {
     /// `tcp`: Interleaved in the RTSP TCP connection (default: works through NAT and firewalls).
     Tcp,
@@ -33,6 +37,12 @@ pub enum RtpTransport {
 
 impl RtpTransport {
     const ALL: [RtpTransport; 2] = [RtpTransport::Tcp, RtpTransport::Udp];
+}
+
+impl std::fmt::Display for RtpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(vas::RtpTransport::from(*self).as_str())
+    }
 }
 
 impl From<vas::RtpTransport> for RtpTransport {
@@ -52,7 +62,11 @@ impl From<RtpTransport> for vas::RtpTransport {
 }
 
 /// Which of a camera's encodings a stream is.
+///
+/// Its text form (`toString()` in Kotlin, `description` in Swift) is the value's
+/// name in the table, the same in every shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+#[uniffi::export(Display)]
 pub enum StreamProfile {
     /// `main`: The full-resolution stream.
     Main,
@@ -62,6 +76,12 @@ pub enum StreamProfile {
 
 impl StreamProfile {
     const ALL: [StreamProfile; 2] = [StreamProfile::Main, StreamProfile::Sub];
+}
+
+impl std::fmt::Display for StreamProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(vas::StreamProfile::from(*self).as_str())
+    }
 }
 
 impl From<vas::StreamProfile> for StreamProfile {
@@ -81,7 +101,11 @@ impl From<StreamProfile> for vas::StreamProfile {
 }
 
 /// Whether the user wants a stream running; stored, so it survives restarts.
+///
+/// Its text form (`toString()` in Kotlin, `description` in Swift) is the value's
+/// name in the table, the same in every shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+#[uniffi::export(Display)]
 pub enum DesiredState {
     /// `running`: Ingest should run.
     Running,
@@ -91,6 +115,12 @@ pub enum DesiredState {
 
 impl DesiredState {
     const ALL: [DesiredState; 2] = [DesiredState::Running, DesiredState::Stopped];
+}
+
+impl std::fmt::Display for DesiredState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(vas::DesiredState::from(*self).as_str())
+    }
 }
 
 impl From<vas::DesiredState> for DesiredState {
@@ -111,7 +141,11 @@ impl From<DesiredState> for vas::DesiredState {
 
 /// Where a stream's ingest is in its lifecycle:
 /// `stopped → connecting → live ⇄ reconnecting → failed`.
+///
+/// Its text form (`toString()` in Kotlin, `description` in Swift) is the value's
+/// name in the table, the same in every shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+#[uniffi::export(Display)]
 pub enum StreamState {
     /// `stopped`: Not running (not wanted, or its camera is disabled).
     Stopped,
@@ -135,6 +169,12 @@ impl StreamState {
     ];
 }
 
+impl std::fmt::Display for StreamState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(vas::StreamState::from(*self).as_str())
+    }
+}
+
 impl From<vas::StreamState> for StreamState {
     fn from(v: vas::StreamState) -> Self {
         let i = vas::StreamState::ALL
@@ -152,7 +192,11 @@ impl From<StreamState> for vas::StreamState {
 }
 
 /// Where a stream's recorder is.
+///
+/// Its text form (`toString()` in Kotlin, `description` in Swift) is the value's
+/// name in the table, the same in every shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+#[uniffi::export(Display)]
 pub enum RecorderState {
     /// `recording`: Running: recording, or waiting for the next keyframe to start.
     Recording,
@@ -168,6 +212,12 @@ impl RecorderState {
         RecorderState::Error,
         RecorderState::Stopped,
     ];
+}
+
+impl std::fmt::Display for RecorderState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(vas::RecorderState::from(*self).as_str())
+    }
 }
 
 impl From<vas::RecorderState> for RecorderState {
@@ -187,7 +237,11 @@ impl From<RecorderState> for vas::RecorderState {
 }
 
 /// Lifecycle of a bookmark's clip.
+///
+/// Its text form (`toString()` in Kotlin, `description` in Swift) is the value's
+/// name in the table, the same in every shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+#[uniffi::export(Display)]
 pub enum BookmarkState {
     /// `pending`: Waiting for the after-margin to pass, or for the clip to be cut.
     Pending,
@@ -203,6 +257,12 @@ impl BookmarkState {
         BookmarkState::Ready,
         BookmarkState::Failed,
     ];
+}
+
+impl std::fmt::Display for BookmarkState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(vas::BookmarkState::from(*self).as_str())
+    }
 }
 
 impl From<vas::BookmarkState> for BookmarkState {
@@ -223,7 +283,11 @@ impl From<BookmarkState> for vas::BookmarkState {
 
 /// The order of a list: by time (a recording's start, a snapshot's capture, a bookmark's
 /// moment; a device's or stream's creation), ties broken by id.
+///
+/// Its text form (`toString()` in Kotlin, `description` in Swift) is the value's
+/// name in the table, the same in every shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+#[uniffi::export(Display)]
 pub enum Order {
     /// `oldest`: Oldest first (the default).
     Oldest,
@@ -233,6 +297,12 @@ pub enum Order {
 
 impl Order {
     const ALL: [Order; 2] = [Order::Oldest, Order::Newest];
+}
+
+impl std::fmt::Display for Order {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(vas::Order::from(*self).as_str())
+    }
 }
 
 impl From<vas::Order> for Order {
@@ -252,7 +322,11 @@ impl From<Order> for vas::Order {
 ///
 /// Rows are tightly packed (a plane's stride is its width in bytes). Colour is converted with
 /// the BT.601 limited-range matrix, as ffmpeg does for streams that do not say otherwise.
+///
+/// Its text form (`toString()` in Kotlin, `description` in Swift) is the value's
+/// name in the table, the same in every shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+#[uniffi::export(Display)]
 pub enum PixelFormat {
     /// `i420`: Planar YUV 4:2:0: a Y plane, then U, then V at half width and height (the decoder's own
     /// format: no conversion).
@@ -277,6 +351,12 @@ impl PixelFormat {
     ];
 }
 
+impl std::fmt::Display for PixelFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(vas::PixelFormat::from(*self).as_str())
+    }
+}
+
 impl From<vas::PixelFormat> for PixelFormat {
     fn from(v: vas::PixelFormat) -> Self {
         let i = vas::PixelFormat::ALL
@@ -294,7 +374,11 @@ impl From<PixelFormat> for vas::PixelFormat {
 }
 
 /// How decoded frames wait for a subscriber that is not reading.
+///
+/// Its text form (`toString()` in Kotlin, `description` in Swift) is the value's
+/// name in the table, the same in every shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+#[uniffi::export(Display)]
 pub enum Strategy {
     /// `latest`: Keep only the newest frame (the default): a consumer never sees a stale picture.
     Latest,
@@ -304,6 +388,12 @@ pub enum Strategy {
 
 impl Strategy {
     const ALL: [Strategy; 2] = [Strategy::Latest, Strategy::Queue];
+}
+
+impl std::fmt::Display for Strategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(vas::Strategy::from(*self).as_str())
+    }
 }
 
 impl From<vas::Strategy> for Strategy {
@@ -320,7 +410,11 @@ impl From<Strategy> for vas::Strategy {
 }
 
 /// The kind of a camera's track.
+///
+/// Its text form (`toString()` in Kotlin, `description` in Swift) is the value's
+/// name in the table, the same in every shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+#[uniffi::export(Display)]
 pub enum TrackKind {
     /// `video`: Video.
     Video,
@@ -330,6 +424,12 @@ pub enum TrackKind {
 
 impl TrackKind {
     const ALL: [TrackKind; 2] = [TrackKind::Video, TrackKind::Audio];
+}
+
+impl std::fmt::Display for TrackKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(vas::TrackKind::from(*self).as_str())
+    }
 }
 
 impl From<vas::TrackKind> for TrackKind {
@@ -349,7 +449,11 @@ impl From<TrackKind> for vas::TrackKind {
 }
 
 /// A codec of a camera's track.
+///
+/// Its text form (`toString()` in Kotlin, `description` in Swift) is the value's
+/// name in the table, the same in every shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+#[uniffi::export(Display)]
 pub enum Codec {
     /// `h264`: H.264 video.
     H264,
@@ -376,6 +480,12 @@ impl Codec {
     ];
 }
 
+impl std::fmt::Display for Codec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(vas::Codec::from(*self).as_str())
+    }
+}
+
 impl From<vas::Codec> for Codec {
     fn from(v: vas::Codec) -> Self {
         let i = vas::Codec::ALL.iter().position(|x| *x == v).unwrap_or(0);
@@ -391,17 +501,6 @@ impl From<Codec> for vas::Codec {
 
 /// A camera (a device), as the engine hands it out. It never carries the password: URLs come
 /// masked (`rtsp://user:***@host/path`) and `has_credentials` says whether any are stored.
-///
-/// ```
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// let dir = tempfile::tempdir().unwrap();
-/// let vas = vas::Vas::builder().data_dir(dir.path()).build().await?;
-/// let cam = vas.add_device(vas::NewDevice::new("gate", "rtsp://admin:pw@10.0.0.5/s1")).await?;
-/// assert_eq!(cam.rtsp_url, "rtsp://admin:***@10.0.0.5/s1");
-/// assert!(cam.has_credentials);
-/// # Ok::<(), vas::Error>(())
-/// # }).unwrap();
-/// ```
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Device {
     /// Its id.
@@ -481,12 +580,6 @@ impl From<vas::Device> for Device {
 
 /// A camera to add. Credentials may be in the URL or given apart (not both with different
 /// values); they are stored sealed and never returned.
-///
-/// ```
-/// use vas::NewDevice;
-/// let d = NewDevice::new("door", "rtsp://user:pw@10.0.0.9/main");
-/// assert!(d.enabled);
-/// ```
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct NewDevice {
     /// Unique name, 1–128 characters (trimmed).
@@ -547,16 +640,6 @@ impl TryFrom<NewDevice> for vas::NewDevice {
 }
 
 /// Changes to a camera: fields left at their default are left alone.
-///
-/// ```
-/// use vas::{DevicePatch, SubStreamChange};
-/// let patch = DevicePatch {
-///     sub_rtsp_url: SubStreamChange::Remove,
-///     enabled: Some(false),
-///     ..DevicePatch::default()
-/// };
-/// assert_eq!(patch.name, None);
-/// ```
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct DevicePatch {
     /// New name.
@@ -958,14 +1041,6 @@ impl From<vas::SnapshotImage> for SnapshotImage {
 }
 
 /// Which picture a snapshot shows and how it is encoded.
-///
-/// ```
-/// use vas::SnapshotOptions;
-/// let o = SnapshotOptions::new().width(640).quality(70);
-/// assert!(o.validate().is_ok());
-/// assert!(SnapshotOptions::new().width(0).validate().is_err());
-/// assert!(SnapshotOptions::new().quality(101).validate().is_err());
-/// ```
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct SnapshotOptions {
     /// A past moment, from memory or the recordings (absent: the newest frame).
@@ -1088,14 +1163,6 @@ impl From<vas::Bookmark> for Bookmark {
 }
 
 /// A bookmark to make: a stream, a moment (default now), the margins, a label.
-///
-/// ```
-/// use std::time::Duration;
-/// use vas::NewBookmark;
-/// let b = NewBookmark::new(vas::StreamId::new()).before(Duration::from_secs(3)).label("gate");
-/// assert!(b.validate().is_ok());
-/// assert!(NewBookmark::new(vas::StreamId::new()).before(Duration::from_secs(31)).validate().is_err());
-/// ```
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct NewBookmark {
     /// The stream.
@@ -1150,13 +1217,6 @@ impl TryFrom<NewBookmark> for vas::NewBookmark {
 
 /// Which recordings, snapshots or bookmarks a listing returns: of one stream or all, those
 /// overlapping `[from, to)`, in `order`, at most `limit`.
-///
-/// ```
-/// use vas::{ListQuery, Order};
-/// let q = ListQuery::stream(vas::StreamId::new()).newest().limit(10);
-/// assert_eq!((q.order, q.limit), (Order::Newest, 10));
-/// assert_eq!(ListQuery::default().order, Order::Oldest);
-/// ```
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ListQuery {
     /// Only this stream (absent: every stream).
@@ -1239,13 +1299,6 @@ impl From<vas::WebRtcSession> for WebRtcSession {
 }
 
 /// What a decoded-frame subscription delivers.
-///
-/// ```
-/// use vas::frames::{FrameOptions, PixelFormat};
-/// let opts = FrameOptions::new(PixelFormat::Rgb24).max_size(640, 640).max_fps(5.0).queue(8);
-/// assert!(opts.validate().is_ok());
-/// assert!(FrameOptions::new(PixelFormat::Gray8).max_size(0, 10).validate().is_err());
-/// ```
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct FrameOptions {
     /// The pixel format.
@@ -1435,17 +1488,6 @@ impl From<vas::EncodedFrameInfo> for EncodedFrameInfo {
 }
 
 /// How to open an engine from a shell (Rust callers have the richer [`crate::VasBuilder`]).
-///
-/// ```
-/// let dir = tempfile::tempdir().unwrap();
-/// let options = vas::EngineOptions {
-///     data_dir: Some(dir.path().into()),
-///     ..Default::default()
-/// };
-/// let vas = vas::Vas::open_blocking(options)?;
-/// vas.blocking().close();
-/// # Ok::<(), vas::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct EngineOptions {
     /// Folder for the SQLite database and, unless `media_dir` says otherwise, the media
@@ -1496,7 +1538,7 @@ impl TryFrom<EngineOptions> for vas::EngineOptions {
 }
 
 /// Something that happened in the engine. Each variant's name ([`Event::kind`]) is the same in
-/// every shell.
+/// every shell; its JSON form is an object with that name as `kind` beside the fields.
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum Event {
     /// A stream's ingest state changed (connecting, live, reconnecting, failed, stopped).
@@ -1766,13 +1808,13 @@ impl Engine {
     /// folder. `NotFound` when nothing was recorded in the range.
     pub async fn playback_playlist(
         &self,
-        stream: String,
+        id: String,
         from: std::time::SystemTime,
         to: std::time::SystemTime,
         uri_prefix: String,
     ) -> Result<String, VasError> {
-        let stream = {
-            let x = stream;
+        let id = {
+            let x = id;
             x.parse::<vas::StreamId>()?
         };
         let from = {
@@ -1787,10 +1829,7 @@ impl Engine {
             let x = uri_prefix;
             x
         };
-        let x = self
-            .vas
-            .playback_playlist(stream, from, to, uri_prefix)
-            .await?;
+        let x = self.vas.playback_playlist(id, from, to, uri_prefix).await?;
         Ok(x.render())
     }
 

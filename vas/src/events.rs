@@ -33,9 +33,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+use crate::model::RecorderState;
 use crate::model::StreamState;
 use crate::model::{BookmarkId, BookmarkState, RecordingId, SnapshotId, StreamId};
-use crate::record::RecorderState;
 use crate::sfu::ViewerId;
 use crate::{Error, ErrorKind, Result};
 
@@ -43,8 +43,9 @@ use crate::{Error, ErrorKind, Result};
 pub const EVENT_BUFFER: usize = 1024;
 
 /// Something that happened in the engine. Each variant's name ([`Event::kind`]) is the same in
-/// every shell.
-#[derive(Debug, Clone, PartialEq, vas_macros::Union)]
+/// every shell; its JSON form is an object with that name as `kind` beside the fields.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, vas_macros::Union)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Event {
     /// A stream's ingest state changed (connecting, live, reconnecting, failed, stopped).

@@ -216,13 +216,7 @@ pub fn push_length_prefixed(out: &mut Vec<u8>, unit: &[u8]) {
 }
 
 /// Converts 4-byte-length-prefixed NAL units to Annex B (start codes), appending to `out`.
-///
-/// ```
-/// let mut out = Vec::new();
-/// vas::media::append_annex_b(&mut out, &[0, 0, 0, 1, 0x09]);
-/// assert_eq!(out, [0, 0, 0, 1, 0x09]);
-/// ```
-#[cfg(feature = "_internal_test_exports")]
+#[cfg(any(test, feature = "_internal_test_exports"))]
 pub fn append_annex_b(out: &mut Vec<u8>, length_prefixed: &[u8]) {
     for unit in nal_units(length_prefixed) {
         out.extend_from_slice(&[0, 0, 0, 1]);
@@ -266,5 +260,13 @@ mod doc_examples {
         let data = [0, 0, 0, 2, 0x65, 0xAA, 0, 0, 0, 1, 0x06];
         let units: Vec<&[u8]> = crate::media::nal_units(&data).collect();
         assert_eq!(units, vec![&[0x65, 0xAA][..], &[0x06][..]]);
+    }
+
+    /// How `media::append_annex_b` is used.
+    #[test]
+    fn append_annex_b_example() {
+        let mut out = Vec::new();
+        crate::media::append_annex_b(&mut out, &[0, 0, 0, 1, 0x09]);
+        assert_eq!(out, [0, 0, 0, 1, 0x09]);
     }
 }

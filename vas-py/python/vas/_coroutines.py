@@ -7,21 +7,15 @@ from __future__ import annotations
 from datetime import datetime
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Literal, Optional, Union
+from typing import List, Literal, Optional, Union
 
-from . import _aio
+from . import _aio, _vas
 from ._vas import *  # noqa: F403
 
-if TYPE_CHECKING:
-    from ._vas import Vas as _Vas
 
-    _Base = _Vas
-else:
-    _Base = object
-
-
-class Coroutines(_Base):
-    """`a<name>` for every blocking method `<name>` of `vas.Vas`."""
+class Coroutines(_vas.Vas):
+    """The engine's native class with `a<name>`, the coroutine twin of every blocking
+    method `<name>`; `vas.Vas` derives from it."""
 
     async def ahealth(self) -> None:
         """`health` as a coroutine (runs in a worker thread)."""
@@ -43,15 +37,15 @@ class Coroutines(_Base):
         """`recording` as a coroutine (runs in a worker thread)."""
         return await _aio.run(self.recording, id)
 
-    async def aplayback_playlist(self, stream: str, from_: datetime, to: datetime, uri_prefix: str) -> str:
+    async def aplayback_playlist(self, id: str, from_: datetime, to: datetime, uri_prefix: str) -> str:
         """`playback_playlist` as a coroutine (runs in a worker thread)."""
-        return await _aio.run(self.playback_playlist, stream, from_, to, uri_prefix)
+        return await _aio.run(self.playback_playlist, id, from_, to, uri_prefix)
 
     async def aadd_device(self, name: str, rtsp_url: str, *, sub_rtsp_url: Optional[str] = None, username: Optional[str] = None, password: Optional[str] = None, rtsp_transport: Optional[Literal["tcp", "udp"]] = None, enabled: bool = True) -> Device:
         """`add_device` as a coroutine (runs in a worker thread)."""
         return await _aio.run(self.add_device, name, rtsp_url, sub_rtsp_url=sub_rtsp_url, username=username, password=password, rtsp_transport=rtsp_transport, enabled=enabled)
 
-    async def adevices(self, order: Literal["oldest", "newest"]) -> List[Device]:
+    async def adevices(self, order: Literal["oldest", "newest"] = "oldest") -> List[Device]:
         """`devices` as a coroutine (runs in a worker thread)."""
         return await _aio.run(self.devices, order)
 
@@ -67,9 +61,9 @@ class Coroutines(_Base):
         """`remove_device` as a coroutine (runs in a worker thread)."""
         return await _aio.run(self.remove_device, id)
 
-    async def astreams(self, order: Literal["oldest", "newest"], *, device_id: Optional[str] = None) -> List[Stream]:
+    async def astreams(self, device_id: Optional[str] = None, order: Literal["oldest", "newest"] = "oldest") -> List[Stream]:
         """`streams` as a coroutine (runs in a worker thread)."""
-        return await _aio.run(self.streams, order, device_id=device_id)
+        return await _aio.run(self.streams, device_id, order)
 
     async def astream(self, id: str) -> Stream:
         """`stream` as a coroutine (runs in a worker thread)."""
@@ -99,9 +93,9 @@ class Coroutines(_Base):
         """`snapshot` as a coroutine (runs in a worker thread)."""
         return await _aio.run(self.snapshot, id, at=at, keyframe=keyframe, width=width, quality=quality, stale_ok=stale_ok)
 
-    async def asave_snapshot(self, id: str, *, at: Optional[datetime] = None, keyframe: bool = False, width: Optional[int] = None, quality: int = 85, stale_ok: bool = False, label: Optional[str] = None) -> Snapshot:
+    async def asave_snapshot(self, id: str, label: Optional[str] = None, *, at: Optional[datetime] = None, keyframe: bool = False, width: Optional[int] = None, quality: int = 85, stale_ok: bool = False) -> Snapshot:
         """`save_snapshot` as a coroutine (runs in a worker thread)."""
-        return await _aio.run(self.save_snapshot, id, at=at, keyframe=keyframe, width=width, quality=quality, stale_ok=stale_ok, label=label)
+        return await _aio.run(self.save_snapshot, id, label, at=at, keyframe=keyframe, width=width, quality=quality, stale_ok=stale_ok)
 
     async def asaved_snapshots(self, *, stream_id: Optional[str] = None, from_: Optional[datetime] = None, to: Optional[datetime] = None, limit: int = 100, order: Literal["oldest", "newest"] = "oldest") -> List[Snapshot]:
         """`saved_snapshots` as a coroutine (runs in a worker thread)."""

@@ -47,7 +47,7 @@ fn json_error(r: JsonRejection) -> Error {
                     ErrorKind::TooLarge,
                     format!(
                         "request body is larger than {} bytes",
-                        super::MAX_BODY_BYTES
+                        super::limits::MAX_BODY_BYTES
                     ),
                 )
             } else {

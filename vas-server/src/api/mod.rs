@@ -9,7 +9,9 @@
 pub mod bookmarks;
 pub mod error;
 pub mod extract;
+mod limits;
 pub mod recordings;
+pub mod signaling;
 pub mod snapshots;
 pub mod time;
 
@@ -27,8 +29,8 @@ use crate::AppState;
 use error::{ApiError, error_body};
 use extract::{ApiJson, ApiQuery, IdPath};
 
-/// Largest request body the API accepts, in bytes.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub use limits::MAX_BODY_BYTES;
+use limits::constant_time_eq;
 
 /// `GET /api/v1/devices` query: the order (`oldest`, the default, or `newest`).
 #[derive(Debug, Default, Deserialize)]
@@ -66,10 +68,10 @@ pub fn routes(state: AppState) -> Router {
         .route("/streams/{id}/playback.m3u8", get(recordings::playback))
         .route("/recordings", get(recordings::list_recordings))
         .route("/recordings/{id}", get(recordings::get_recording))
-        .route("/streams/{id}/whep", post(crate::signaling::whep_offer))
+        .route("/streams/{id}/whep", post(signaling::whep_offer))
         .route(
             "/whep/{session}",
-            axum::routing::delete(crate::signaling::whep_delete),
+            axum::routing::delete(signaling::whep_delete),
         )
         .route("/streams/{id}/snapshot.jpg", get(snapshots::instant))
         .route("/streams/{id}/snapshots", post(snapshots::take))
@@ -101,7 +103,7 @@ pub fn routes(state: AppState) -> Router {
             require_token,
         ));
     // The WebSocket authenticates itself (browsers cannot send headers on it).
-    let ws = Router::new().route("/api/v1/ws", get(crate::signaling::websocket));
+    let ws = Router::new().route("/api/v1/ws", get(signaling::websocket));
     Router::new()
         .nest("/api/v1", api)
         .merge(ws)
@@ -147,14 +149,6 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
             "missing or wrong API token (send Authorization: Bearer <token>)",
         )
     }
-}
-
-/// Compares secrets without leaking where they differ through timing.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

@@ -20,8 +20,7 @@ use crate::model::{MAX_LABEL_CHARS, StreamId};
 use crate::mp4::{ClipInfo, ClipInput, ClipWriter};
 use crate::{Error, Result};
 
-/// Video kept before and after the moment when a request does not say.
-pub const DEFAULT_MARGIN: Duration = Duration::from_secs(5);
+pub use crate::model::kept::DEFAULT_MARGIN;
 /// Longest `before` a bookmark may ask for (what every running stream keeps in memory).
 pub const MAX_BEFORE: Duration = Duration::from_secs(30);
 /// Longest `after` a bookmark may ask for.

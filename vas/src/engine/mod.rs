@@ -350,18 +350,18 @@ impl Vas {
     #[call(rest = "GET /api/v1/streams/{id}/playback.m3u8")]
     pub async fn playback_playlist(
         &self,
-        stream: StreamId,
+        id: StreamId,
         from: chrono::DateTime<chrono::Utc>,
         to: chrono::DateTime<chrono::Utc>,
         uri_prefix: String,
     ) -> Result<MediaPlaylist> {
         self.run(move |v| async move {
-            v.inner.store.get_stream(stream).await?;
+            v.inner.store.get_stream(id).await?;
             crate::record::playback::playback_playlist(
                 &*v.inner.store,
                 &v.inner.layout,
                 &v.inner.fs,
-                stream,
+                id,
                 from,
                 to,
                 &uri_prefix,

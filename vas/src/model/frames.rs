@@ -2,7 +2,7 @@
 //! decoded or encoded frame says about itself.
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use vas_macros::{Names, Record};
 
 /// How a decoded frame's pixels are laid out.
@@ -70,7 +70,7 @@ pub struct FrameOptions {
 }
 
 /// What a decoded frame says about itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Record)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Record)]
 #[non_exhaustive]
 pub struct FrameInfo {
     /// Width in pixels.
@@ -123,7 +123,7 @@ pub enum Codec {
 }
 
 /// What an encoded frame (as the camera sent it) says about itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Record)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Record)]
 #[non_exhaustive]
 pub struct EncodedFrameInfo {
     /// Video or audio.

@@ -44,7 +44,13 @@ macro_rules! id_type {
             type Err = Error;
             fn from_str(s: &str) -> Result<Self> {
                 Uuid::try_parse(s).map($name).map_err(|_| {
-                    Error::invalid_input(format!(concat!($what, " id is not a UUID")))
+                    // The value as given, cut short: it may be anything a client sent.
+                    let shown: String = s.chars().take(64).collect();
+                    let more = if shown.len() < s.len() { "…" } else { "" };
+                    Error::invalid_input(format!(
+                        concat!($what, " id {:?}{} is not a UUID"),
+                        shown, more
+                    ))
                 })
             }
         }
@@ -103,7 +109,11 @@ mod tests {
         let id = DeviceId::new();
         assert_eq!(id.to_string().parse::<DeviceId>().unwrap(), id);
         let e = "nope".parse::<StreamId>().unwrap_err();
-        assert_eq!(e.message(), "stream id is not a UUID");
+        assert_eq!(e.message(), "stream id \"nope\" is not a UUID");
         assert_eq!(e.kind(), crate::ErrorKind::InvalidInput);
+        // A long value is cut short in the message.
+        let e = "x".repeat(1000).parse::<StreamId>().unwrap_err();
+        assert!(e.message().len() < 120, "{}", e.message());
+        assert!(e.message().contains("…"), "{}", e.message());
     }
 }

@@ -11,6 +11,12 @@ use vas_macros::{Names, Record};
 use super::{BookmarkId, MAX_LABEL_CHARS, RecordingId, SnapshotId, StreamId};
 use crate::{Error, Result};
 
+/// JPEG quality of a snapshot when none is asked for (also `vas::snapshot::DEFAULT_QUALITY`).
+pub const DEFAULT_QUALITY: u8 = 85;
+/// Video a bookmark keeps before and after its moment when a request does not say (also
+/// `vas::bookmark::DEFAULT_MARGIN`).
+pub const DEFAULT_MARGIN: Duration = Duration::from_secs(5);
+
 /// Longest margin a stored bookmark may have on either side: the bound the store's queries
 /// assume when they look for the recordings a bookmark needs (new bookmarks are bounded more
 /// tightly, by [`crate::bookmark::MAX_BEFORE`] and [`crate::bookmark::MAX_AFTER`]).
@@ -93,7 +99,7 @@ pub struct SnapshotOptions {
     /// Scale to this width, 1–8192 pixels, keeping the aspect ratio (absent: the stream's).
     pub width: Option<u32>,
     /// JPEG quality, 1–100.
-    #[field(default = crate::snapshot::DEFAULT_QUALITY)]
+    #[field(default = DEFAULT_QUALITY)]
     pub quality: u8,
     /// When the stream is not live, answer with its last good picture (marked `offline`)
     /// instead of an `unavailable` error.
@@ -183,7 +189,7 @@ pub struct NewBookmark {
     #[serde(default)]
     pub at: Option<DateTime<Utc>>,
     /// Video kept before the moment, at most 30 s.
-    #[field(default = crate::bookmark::DEFAULT_MARGIN)]
+    #[field(default = DEFAULT_MARGIN)]
     #[serde(
         rename = "before_s",
         with = "super::seconds",
@@ -191,7 +197,7 @@ pub struct NewBookmark {
     )]
     pub before: Duration,
     /// Video kept after the moment, at most 60 s.
-    #[field(default = crate::bookmark::DEFAULT_MARGIN)]
+    #[field(default = DEFAULT_MARGIN)]
     #[serde(
         rename = "after_s",
         with = "super::seconds",
@@ -204,5 +210,5 @@ pub struct NewBookmark {
 }
 
 fn default_margin() -> Duration {
-    crate::bookmark::DEFAULT_MARGIN
+    DEFAULT_MARGIN
 }

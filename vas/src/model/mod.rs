@@ -19,7 +19,7 @@ mod device;
 mod engine;
 mod frames;
 mod ids;
-mod kept;
+pub(crate) mod kept;
 mod query;
 mod stream;
 

@@ -64,7 +64,7 @@ pub mod writer;
 
 pub use layout::MediaLayout;
 pub use playlist::MediaPlaylist;
-pub use recorder::{FsyncPolicy, Recorder, RecorderConfig, RecorderState, RecorderTask};
+pub use recorder::{FsyncPolicy, Recorder, RecorderConfig, RecorderTask};
 pub use recovery::recover;
 pub use retention::{Retention, RetentionPolicy, RetentionTask};
 #[cfg(any(test, feature = "_internal_test_exports"))]

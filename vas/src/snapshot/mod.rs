@@ -43,8 +43,7 @@ use crate::{Error, ErrorKind, Result};
 
 pub(crate) use jpeg::encode_i420;
 
-/// JPEG quality when none is asked for.
-pub const DEFAULT_QUALITY: u8 = 85;
+pub use crate::model::kept::DEFAULT_QUALITY;
 /// Widest snapshot one may ask for (the same bound as decoded frames).
 pub const MAX_WIDTH: u32 = MAX_OUTPUT_DIMENSION;
 

@@ -9,11 +9,13 @@
 //!   compare integers on an index.
 //! * `postgres://…` — production; native `uuid` and `timestamptz` columns.
 //!
+//! Both run the same queries (`sql`), each with its dialect: how ids and times are stored.
 //! Both answer "recordings of stream S between T1 and T2" from one index on
 //! `(stream_id, start_at)`.
 
 mod migrations;
 mod postgres;
+mod sql;
 mod sqlite;
 
 use std::sync::Arc;
@@ -109,7 +111,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<()>;
     /// One recording.
     async fn get_recording(&self, id: RecordingId) -> Result<Recording>;
-    /// Recordings overlapping a range, oldest first.
+    /// Recordings overlapping a range, in the query's order (by start).
     async fn list_recordings(&self, range: ListQuery) -> Result<Vec<Recording>>;
     /// Recordings without an end (left open by a crash, or still running).
     async fn open_recordings(&self) -> Result<Vec<Recording>>;
@@ -149,7 +151,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn insert_bookmark(&self, bookmark: &Bookmark) -> Result<()>;
     /// One bookmark.
     async fn get_bookmark(&self, id: BookmarkId) -> Result<Bookmark>;
-    /// Bookmarks whose moment lies in a range, oldest first.
+    /// Bookmarks whose moment lies in a range, in the query's order (by moment).
     async fn list_bookmarks(&self, range: ListQuery) -> Result<Vec<Bookmark>>;
     /// Moves a bookmark's clip along its lifecycle (`detail`: why it failed, or what a ready
     /// clip lacks).
@@ -167,7 +169,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn insert_snapshot(&self, snapshot: &Snapshot) -> Result<()>;
     /// One snapshot.
     async fn get_snapshot(&self, id: SnapshotId) -> Result<Snapshot>;
-    /// Snapshots taken in a range, oldest first.
+    /// Snapshots taken in a range, in the query's order (by capture time).
     async fn list_snapshots(&self, range: ListQuery) -> Result<Vec<Snapshot>>;
     /// Removes a snapshot's row.
     async fn delete_snapshot(&self, id: SnapshotId) -> Result<()>;

@@ -403,7 +403,7 @@ async fn receiving_works_from_a_plain_thread_and_ends_when_the_stream_is_removed
         .await
         .unwrap();
     assert_eq!(stopped.kind(), ErrorKind::Timeout);
-    assert_eq!(frame.unwrap(), (640, 360, PixelFormat::I420));
+    assert_eq!(frame.unwrap(), (640, 360, PixelFormat::Bgr24));
     let end = end.unwrap_err();
     assert_eq!(end.kind(), ErrorKind::NotFound, "{end}");
     // Unknown streams and bad options are refused up front.

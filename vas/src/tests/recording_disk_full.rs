@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use crate::model::ListQuery;
 use crate::model::NewDevice;
+use crate::model::RecorderState;
 use crate::model::StreamState;
 use crate::record::fs::FaultFs;
-use crate::record::{RecorderConfig, RecorderState, RetentionPolicy};
+use crate::record::{RecorderConfig, RetentionPolicy};
 use crate::{StreamId, Vas};
 use vas_synth::{CameraConfig, SyntheticCamera};
 

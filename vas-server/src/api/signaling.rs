@@ -27,9 +27,9 @@ use serde::{Deserialize, Serialize};
 use vas::ViewerId;
 use vas::{Error, ErrorKind, StreamId};
 
+use super::error::{ApiError, error_body};
+use super::extract::IdPath;
 use crate::AppState;
-use crate::api::error::{ApiError, error_body};
-use crate::api::extract::IdPath;
 
 /// Largest WebSocket message accepted (an SDP offer is a few KB).
 pub const MAX_WS_MESSAGE: usize = 64 * 1024;
@@ -143,7 +143,7 @@ fn authorized(state: &AppState, headers: &HeaderMap, query: &TokenQuery) -> bool
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     let given = from_header.or(query.token.as_deref()).unwrap_or("");
-    crate::api::constant_time_eq(given.as_bytes(), expected.as_bytes())
+    super::limits::constant_time_eq(given.as_bytes(), expected.as_bytes())
 }
 
 /// `GET /api/v1/ws` (and `/` on the signaling port): upgrades to the signaling protocol.
@@ -333,7 +333,7 @@ pub async fn whep_offer(
                 ErrorKind::TooLarge,
                 format!(
                     "the SDP offer is larger than {} bytes",
-                    crate::api::MAX_BODY_BYTES
+                    super::limits::MAX_BODY_BYTES
                 ),
             )
         } else {
