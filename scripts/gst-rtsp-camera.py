@@ -9,6 +9,8 @@ Mounts (all 640x360, 30 fps, keyframe every 30 frames, no B-frames):
   /high-pcmu       H.264 High + G.711 u-law tone
   /high-aac        H.264 High + AAC tone
   /h265            H.265 Main
+  /high-netsim     H.264 High behind GStreamer's netsim (after the payloader): 30 % of packets
+                   delayed by 0-40 ms, 3 % duplicated, 0.5 % dropped (a network that reorders)
 Before listening it builds every mount's pipeline once, so a missing GStreamer element is
 reported at start-up (exit status 2, one line naming the element and the Debian package that
 ships it) instead of as 503 answers to DESCRIBE later. Prints READY on stdout once listening.
@@ -36,11 +38,34 @@ MOUNTS = {
     "/high": VIDEO + X264 + "! video/x-h264,profile=high ! " + PAY264,
     "/high-pcmu": VIDEO + X264 + "! video/x-h264,profile=high ! " + PAY264 + PCMU,
     "/high-aac": VIDEO + X264 + "! video/x-h264,profile=high ! " + PAY264 + AAC,
+    "/high-netsim": VIDEO
+    + X264
+    + "! video/x-h264,profile=high ! rtph264pay pt=96 config-interval=-1 "
+    + "! netsim name=pay0 min-delay=0 max-delay=40",
     "/h265": VIDEO
     + "x265enc tune=zerolatency speed-preset=ultrafast key-int-max=30 bitrate=800 ! video/x-h265,profile=main "
     + "! rtph265pay name=pay0 pt=96 config-interval=-1",
 }
 
+# The faults of /high-netsim's netsim, switched on once its first packet has passed: the
+# server asserts (gst_rtsp_media_get_rates) when a client PLAYs before the payloader element
+# has pushed anything, which a delayed or dropped first packet would otherwise cause.
+NETSIM_FAULTS = {
+    "delay-probability": 0.3,
+    "duplicate-probability": 0.03,
+    "drop-probability": 0.005,
+}
+
+
+def start_faults_after_first_packet(_factory, media):
+    netsim = media.get_element().get_by_name("pay0")
+
+    def first_packet(_pad, _info):
+        for name, value in NETSIM_FAULTS.items():
+            netsim.set_property(name, value)
+        return Gst.PadProbeReturn.REMOVE
+
+    netsim.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, first_packet)
 
 # Where Debian ships the elements the pipelines use (for the start-up error).
 ELEMENT_PACKAGES = {
@@ -55,6 +80,7 @@ ELEMENT_PACKAGES = {
     "rtppcmupay": "gstreamer1.0-plugins-good",
     "rtpmp4gpay": "gstreamer1.0-plugins-good",
     "avenc_aac": "gstreamer1.0-libav",
+    "netsim": "gstreamer1.0-plugins-bad",
 }
 
 
@@ -101,6 +127,8 @@ def main():
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch("( " + launch + " )")
         factory.set_shared(True)
+        if "netsim" in launch:
+            factory.connect("media-configure", start_faults_after_first_packet)
         mounts.add_factory(path, factory)
     if server.attach(None) == 0:
         print("could not listen on port " + port, file=sys.stderr)

@@ -52,6 +52,7 @@ GST_ELEMENTS=(
   "rtppcmupay|gstreamer1.0-plugins-good"
   "rtpmp4gpay|gstreamer1.0-plugins-good"
   "avenc_aac|gstreamer1.0-libav"
+  "netsim|gstreamer1.0-plugins-bad"
 )
 BINARIES=(
   "nasm|nasm (openh264's SIMD kernels; without it openh264 builds as plain C, several times slower)"

@@ -161,4 +161,10 @@ impl SyntheticCamera {
     pub fn frames_sent(&self) -> u64 {
         self.feed.frames_sent.load(Ordering::Relaxed)
     }
+
+    /// What the faulty network ([`CameraConfig::network`]) did to the UDP sessions' RTP so
+    /// far, summed over sessions. All zero for a perfect network.
+    pub fn network_stats(&self) -> crate::NetworkStats {
+        self.feed.network.stats()
+    }
 }

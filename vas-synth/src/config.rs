@@ -1,9 +1,11 @@
 //! What a synthetic camera is configured with.
 //!
-//! Owns [`CameraConfig`], [`CameraMode`], their defaults and their validation (every bound is
-//! a named constant here). It must never start anything: the camera reads a validated config.
+//! Owns [`CameraConfig`], [`CameraMode`], [`NetworkFaults`], their defaults and their
+//! validation (every bound is a named constant here). It must never start anything: the camera
+//! reads a validated config.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 use super::auth::Credentials;
 use crate::{Error, Result};
@@ -31,6 +33,101 @@ pub const MAX_GOP: u32 = 1_000;
 pub const MAX_LOOP_SECONDS: u32 = 600;
 /// Longest stream path accepted.
 pub const MAX_PATH_LEN: usize = 256;
+/// Longest delay a network fault may add to a packet.
+pub const MAX_FAULT_DELAY: Duration = Duration::from_secs(1);
+
+/// A share of packets, in parts per million (so configs stay `Eq` and decisions exact).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct Share(u32);
+
+impl Share {
+    /// None of them.
+    pub const NONE: Share = Share(0);
+    /// All of them.
+    pub const ALL: Share = Share(1_000_000);
+
+    /// `ppm` parts per million (more than a million is invalid in a config).
+    pub const fn per_million(ppm: u32) -> Share {
+        Share(ppm)
+    }
+
+    /// `percent` % (0.5 is one packet in 200), rounded to parts per million.
+    pub fn percent(percent: f64) -> Share {
+        Share((percent * 10_000.0).round().clamp(0.0, f64::from(u32::MAX)) as u32)
+    }
+
+    /// Parts per million.
+    pub const fn ppm(self) -> u32 {
+        self.0
+    }
+}
+
+/// A faulty network between the camera and its UDP clients, as GStreamer's `netsim` element
+/// placed after the payloader would make it: each RTP packet sent over UDP is dropped with
+/// `drop`, else sent twice with `duplicate`, and each copy is held back with `delay` by a
+/// uniformly random time in `min_delay..=max_delay`, so that packets sent after it overtake
+/// it. Decisions come from a random generator seeded with `seed` (plus the session's number,
+/// so sessions differ), so a run's faults are the same every time. RTCP and TCP sessions are
+/// unaffected (TCP does not reorder). The default is a perfect network.
+///
+/// ```
+/// use std::time::Duration;
+/// use vas_synth::{NetworkFaults, Share};
+/// // The network of VAS issue 24: 30 % delayed by 0–40 ms, 3 % duplicated, 0.5 % dropped.
+/// let faults = NetworkFaults {
+///     delay: Share::percent(30.0),
+///     max_delay: Duration::from_millis(40),
+///     duplicate: Share::percent(3.0),
+///     drop: Share::percent(0.5),
+///     ..NetworkFaults::default()
+/// };
+/// assert!(faults.is_active());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct NetworkFaults {
+    /// Share of packets (each copy drawn on its own) held back by a random delay.
+    pub delay: Share,
+    /// Shortest delay of a delayed packet.
+    pub min_delay: Duration,
+    /// Longest delay of a delayed packet (at most [`MAX_FAULT_DELAY`]).
+    pub max_delay: Duration,
+    /// Share of packets sent twice.
+    pub duplicate: Share,
+    /// Share of packets never sent.
+    pub drop: Share,
+    /// Seed of the decisions.
+    pub seed: u64,
+}
+
+impl NetworkFaults {
+    /// Whether any fault is on.
+    pub fn is_active(&self) -> bool {
+        self.delay != Share::NONE || self.duplicate != Share::NONE || self.drop != Share::NONE
+    }
+
+    /// Checks the shares and delays against their bounds.
+    pub fn validate(&self) -> Result<()> {
+        for (name, share) in [
+            ("delay", self.delay),
+            ("duplicate", self.duplicate),
+            ("drop", self.drop),
+        ] {
+            if share > Share::ALL {
+                return Err(Error::invalid_input(format!(
+                    "network fault {name}: {} parts per million is more than all packets",
+                    share.ppm()
+                )));
+            }
+        }
+        if self.min_delay > self.max_delay || self.max_delay > MAX_FAULT_DELAY {
+            return Err(Error::invalid_input(format!(
+                "network fault delay {:?}..={:?} must be ordered and at most {MAX_FAULT_DELAY:?}",
+                self.min_delay, self.max_delay
+            )));
+        }
+        Ok(())
+    }
+}
 
 /// How the camera produces video.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,11 +182,13 @@ pub struct CameraConfig {
     pub path: String,
     /// When set, every request must authenticate (Basic or Digest) or gets 401.
     pub credentials: Option<Credentials>,
+    /// Faults of the network between the camera and its UDP clients (none by default).
+    pub network: NetworkFaults,
 }
 
 impl Default for CameraConfig {
     /// 640×360 at 15 fps, 500 kbit/s, a keyframe every second, no audio, live, on
-    /// 127.0.0.1:8554 at `/synthetic`, no credentials.
+    /// 127.0.0.1:8554 at `/synthetic`, no credentials, a perfect network.
     fn default() -> Self {
         CameraConfig {
             width: 640,
@@ -102,6 +201,7 @@ impl Default for CameraConfig {
             bind: DEFAULT_BIND,
             path: DEFAULT_PATH.to_owned(),
             credentials: None,
+            network: NetworkFaults::default(),
         }
     }
 }
@@ -170,7 +270,7 @@ impl CameraConfig {
                 "user name must be non-empty and without ':'",
             ));
         }
-        Ok(())
+        self.network.validate()
     }
 
     /// The stream path without a trailing slash (so `/a/` and `/a` name the same stream).
@@ -233,6 +333,28 @@ mod tests {
                 credentials: Some(Credentials::new("a:b", "c")),
                 ..Default::default()
             },
+            CameraConfig {
+                network: NetworkFaults {
+                    drop: Share::per_million(1_000_001),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            CameraConfig {
+                network: NetworkFaults {
+                    min_delay: Duration::from_millis(5),
+                    max_delay: Duration::from_millis(4),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            CameraConfig {
+                network: NetworkFaults {
+                    max_delay: MAX_FAULT_DELAY + Duration::from_millis(1),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
         ];
         for c in bad {
             assert_eq!(
@@ -241,6 +363,15 @@ mod tests {
                 "{c:?}"
             );
         }
+    }
+
+    #[test]
+    fn shares_convert_from_percent() {
+        assert_eq!(Share::percent(0.5).ppm(), 5_000);
+        assert_eq!(Share::percent(30.0).ppm(), 300_000);
+        assert_eq!(Share::percent(100.0), Share::ALL);
+        assert_eq!(Share::percent(-1.0), Share::NONE);
+        assert!(!NetworkFaults::default().is_active());
     }
 
     #[test]

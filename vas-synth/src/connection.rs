@@ -394,6 +394,7 @@ impl Connection {
                 session.video.take(),
                 session.audio.take(),
                 sinks,
+                self.shared.config.network,
             ));
         }
         response

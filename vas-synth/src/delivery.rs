@@ -3,8 +3,10 @@
 //! Owns the per-session RTP state (SSRC, sequence numbers, timestamp offset, packet and octet
 //! counts), writing the 12-byte header in front of the feed's shared payloads, the transport
 //! routes (TCP interleaved channels or UDP ports), skipping ahead to the next keyframe when
-//! the session falls behind, and RTCP sender reports. It must never wait on a slow client: a
-//! full queue or socket buffer drops media, it never blocks the feed or other sessions.
+//! the session falls behind, RTCP sender reports, and the session's faulty network when the
+//! camera has one (RTP over UDP passes through a [`NetSim`]; its delayed packets leave from
+//! this task when due). It must never wait on a slow client: a full queue or socket buffer
+//! drops media, it never blocks the feed or other sessions.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,7 +18,9 @@ use tokio::net::UdpSocket;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::audio;
+use super::config::NetworkFaults;
 use super::feed::{Feed, MediaEvent, VideoFrame};
+use super::netsim::NetSim;
 use super::rtp::{
     self, H264_PAYLOAD_TYPE, PCMU_PAYLOAD_TYPE, RTP_HEADER_LEN, RtpHeader, SenderReport,
 };
@@ -192,6 +196,10 @@ pub(crate) struct Delivery {
     audio: Option<Track>,
     sinks: Sinks,
     waiting_for_keyframe: bool,
+    /// The faulty network RTP over UDP goes through, if the camera has one.
+    network: Option<NetSim>,
+    /// Packets to send now (the network's output), reused.
+    outgoing: Vec<(Bytes, SocketAddr)>,
 }
 
 /// A playing delivery task; stop it to get the tracks back (their sequence numbers continue
@@ -212,19 +220,27 @@ impl Playing {
 }
 
 impl Delivery {
-    /// Delivery of `feed` to the given tracks.
+    /// Delivery of `feed` to the given tracks, through `faults` for tracks sent over UDP.
     pub(crate) fn new(
         feed: Arc<Feed>,
         video: Option<Track>,
         audio: Option<Track>,
         sinks: Sinks,
+        faults: NetworkFaults,
     ) -> Self {
+        let udp = [&video, &audio]
+            .into_iter()
+            .flatten()
+            .any(|t| matches!(t.route, Route::Udp { .. }));
+        let network = (udp && faults.is_active()).then(|| NetSim::new(faults, &feed.network));
         Delivery {
             feed,
             video,
             audio,
             sinks,
             waiting_for_keyframe: true,
+            network,
+            outgoing: Vec::new(),
         }
     }
 
@@ -247,9 +263,11 @@ impl Delivery {
         let mut reports = tokio::time::interval(RTCP_REPORT_INTERVAL);
         reports.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            let due = self.network.as_ref().and_then(NetSim::next_due);
             tokio::select! {
                 biased;
                 _ = &mut stop => break,
+                () = sleep_until(due) => self.send_due(),
                 _ = reports.tick() => {
                     if !self.feed.is_frozen() && self.send_reports().await.is_err() {
                         break;
@@ -274,6 +292,18 @@ impl Delivery {
         (self.video, self.audio)
     }
 
+    /// Sends the delayed packets that are due.
+    fn send_due(&mut self) {
+        if let (Some(net), Some(udp)) = (self.network.as_mut(), &self.sinks.udp) {
+            net.due(Instant::now(), &mut self.outgoing);
+            for (p, to) in self.outgoing.drain(..) {
+                if udp.rtp.try_send_to(&p, to).is_err() {
+                    self.feed.network.socket_dropped();
+                }
+            }
+        }
+    }
+
     fn fell_behind(&mut self) {
         self.waiting_for_keyframe = true;
         self.feed.keyframe_wanted.store(true, Ordering::Relaxed);
@@ -287,7 +317,12 @@ impl Delivery {
             return Sent::All;
         }
         let ts = track.rtp_timestamp(pts);
-        let result = send_packets(track, &self.sinks, &frame.payloads, ts);
+        let mut path = Path {
+            sinks: &self.sinks,
+            network: self.network.as_mut().map(|n| (n, &mut self.outgoing)),
+            feed: &self.feed,
+        };
+        let result = send_packets(track, &mut path, &frame.payloads, ts);
         match result {
             Sent::All => {
                 self.waiting_for_keyframe = false;
@@ -304,7 +339,12 @@ impl Delivery {
             return Sent::All;
         };
         let ts = track.rtp_timestamp(pts);
-        match send_packets(track, &self.sinks, std::slice::from_ref(tone()), ts) {
+        let mut path = Path {
+            sinks: &self.sinks,
+            network: self.network.as_mut().map(|n| (n, &mut self.outgoing)),
+            feed: &self.feed,
+        };
+        match send_packets(track, &mut path, std::slice::from_ref(tone()), ts) {
             // Audio has no keyframes: a dropped packet is just a gap.
             Sent::Dropped => Sent::All,
             other => other,
@@ -361,10 +401,32 @@ fn put_interleaved_prefix(b: &mut BytesMut, channel: u8, len: usize) {
     b.put_u16(len as u16);
 }
 
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Where a session's packets go: its sinks, and for UDP its faulty network (with the buffer
+/// of packets it lets through at once) if it has one.
+struct Path<'a> {
+    sinks: &'a Sinks,
+    network: Option<(&'a mut NetSim, &'a mut Vec<(Bytes, SocketAddr)>)>,
+    feed: &'a Feed,
+}
+
 /// Sends one frame's payloads on `track`'s route, all with `timestamp`, the marker on the last.
 /// Over TCP the whole frame is one queue entry, so it is either queued whole or dropped whole
 /// (and sequence numbers stay gap-free).
-fn send_packets(track: &mut Track, sinks: &Sinks, payloads: &[Bytes], timestamp: u32) -> Sent {
+fn send_packets(
+    track: &mut Track,
+    path: &mut Path<'_>,
+    payloads: &[Bytes],
+    timestamp: u32,
+) -> Sent {
+    let sinks = path.sinks;
     let last = payloads.len().saturating_sub(1);
     match track.route {
         Route::Interleaved { rtp: channel, .. } => {
@@ -397,6 +459,28 @@ fn send_packets(track: &mut Track, sinks: &Sinks, payloads: &[Bytes], timestamp:
             let Some(udp) = &sinks.udp else {
                 return Sent::Closed;
             };
+            if let Some((net, outgoing)) = path.network.as_mut() {
+                // Through the faulty network: what it lets through now goes out now.
+                let now = Instant::now();
+                let mut damaged = false;
+                for (i, p) in payloads.iter().enumerate() {
+                    let mut b = BytesMut::with_capacity(RTP_HEADER_LEN + p.len());
+                    track.header(i == last, timestamp).write(&mut b);
+                    b.put_slice(p);
+                    track.count(p.len());
+                    damaged |= !net.send(now, b.freeze(), dest, &path.feed.network, outgoing);
+                    for (p, to) in outgoing.drain(..) {
+                        if udp.rtp.try_send_to(&p, to).is_err() {
+                            path.feed.network.socket_dropped();
+                            damaged = true;
+                        }
+                    }
+                }
+                if damaged && track.kind == TrackKind::Video {
+                    path.feed.network.frame_damaged();
+                }
+                return Sent::All;
+            }
             let mut b = BytesMut::with_capacity(RTP_HEADER_LEN + rtp::MAX_RTP_PAYLOAD);
             for (i, p) in payloads.iter().enumerate() {
                 b.clear();
@@ -459,6 +543,7 @@ mod tests {
                 connection: tx,
                 udp: None,
             },
+            NetworkFaults::default(),
         );
         (feed, d, rx)
     }

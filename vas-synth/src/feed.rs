@@ -14,6 +14,7 @@ use bytes::Bytes;
 use tokio::sync::{broadcast, watch};
 
 use super::h264::AccessUnit;
+use super::netsim::NetworkCounters;
 use super::rtp::{MAX_RTP_PAYLOAD, packetize_h264};
 
 /// Events the fan-out holds at most; a session further behind than this skips ahead to the
@@ -131,6 +132,8 @@ pub(crate) struct Feed {
     pub(crate) frames_sent: AtomicU64,
     /// Open RTSP sessions.
     pub(crate) sessions: AtomicUsize,
+    /// What the sessions' faulty networks did (see [`crate::NetworkFaults`]).
+    pub(crate) network: NetworkCounters,
 }
 
 impl Feed {
@@ -148,6 +151,7 @@ impl Feed {
             resolution_request: Mutex::new(None),
             frames_sent: AtomicU64::new(0),
             sessions: AtomicUsize::new(0),
+            network: NetworkCounters::default(),
         }
     }
 

@@ -6,7 +6,9 @@
 //! (interleaved) or UDP, Basic or Digest authentication, and RTCP sender reports. Fault
 //! switches ([`SyntheticCamera::stop`], [`SyntheticCamera::restart`],
 //! [`SyntheticCamera::set_frozen`], [`SyntheticCamera::set_resolution`]) let tests simulate a
-//! camera going away, hanging, or changing its stream.
+//! camera going away, hanging, or changing its stream; [`NetworkFaults`] put a network that
+//! reorders, duplicates and drops packets between the camera and its UDP clients (counted in
+//! [`SyntheticCamera::network_stats`]).
 //!
 //! Two ways to make video ([`CameraMode`]):
 //! * **Live** renders and encodes every frame in real time, once per camera, and shares each
@@ -42,8 +44,8 @@
 //! Modules, one owner each: [`config`] (settings and bounds); `camera` (the handle); `source`
 //! (live encoder, loop cache, tone ticker); `feed` (shared frames and fan-out); `pattern` and
 //! `font` (the picture); `h264` (OpenH264); `rtp`, `audio`, `sdp`, `rtsp`, `auth` (wire
-//! formats, pure); `server`, `connection`, `delivery` (the network side); `tasks` (task
-//! lifetime).
+//! formats, pure); `server`, `connection`, `delivery` (the network side); `netsim` (the faulty
+//! network of a UDP session); `tasks` (task lifetime).
 
 mod audio;
 mod auth;
@@ -56,6 +58,7 @@ mod error;
 mod feed;
 mod font;
 mod h264;
+mod netsim;
 mod pattern;
 mod rtp;
 mod rtsp;
@@ -66,8 +69,9 @@ mod tasks;
 
 pub use auth::Credentials;
 pub use camera::{ENCODER_READY_TIMEOUT, SyntheticCamera};
-pub use config::{CameraConfig, CameraMode};
+pub use config::{CameraConfig, CameraMode, NetworkFaults, Share};
 pub use error::{Error, ErrorKind, Result};
+pub use netsim::NetworkStats;
 
 /// The clock rate of RTP video timestamps (90 kHz, RFC 6184).
 pub const VIDEO_CLOCK_RATE: u32 = 90_000;

@@ -4,7 +4,11 @@
 //! ```text
 //! vas-synth [--bind 127.0.0.1:8554] [--size 640x360] [--fps 30] [--loop SECONDS]
 //!           [--audio] [--path /synthetic] [--username U --password P]
+//!           [--netsim delay=30,min=0,max=40,duplicate=3,drop=0.5,seed=1]
 //! ```
+//!
+//! `--netsim` puts a faulty network between the camera and its UDP clients (percentages of
+//! packets, delays in milliseconds; see `NetworkFaults`), as GStreamer's `netsim` would.
 //!
 //! It prints the camera's URL (credentials left out) on the first line of standard output,
 //! then serves until SIGINT or SIGTERM, or until its standard input closes when started with
@@ -12,10 +16,44 @@
 
 use std::process::ExitCode;
 
-use vas_synth::{CameraConfig, CameraMode, Credentials, SyntheticCamera};
+use std::time::Duration;
+
+use vas_synth::{CameraConfig, CameraMode, Credentials, NetworkFaults, Share, SyntheticCamera};
 
 const USAGE: &str = "usage: vas-synth [--bind ADDR] [--size WxH] [--fps N] [--loop SECONDS] \
-[--audio] [--path /PATH] [--username U --password P] [--until-stdin-closes]";
+[--audio] [--path /PATH] [--username U --password P] \
+[--netsim delay=PCT,min=MS,max=MS,duplicate=PCT,drop=PCT,seed=N] [--until-stdin-closes]";
+
+/// Parses `--netsim`'s `key=value,…` list.
+fn parse_netsim(spec: &str) -> Result<NetworkFaults, String> {
+    let mut f = NetworkFaults::default();
+    for item in spec.split(',').filter(|s| !s.is_empty()) {
+        let (key, value) = item
+            .split_once('=')
+            .ok_or_else(|| format!("--netsim {item:?} is not key=value"))?;
+        let number = |what: &str| -> Result<f64, String> {
+            value
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| format!("--netsim {key}={value:?} is not {what}"))
+        };
+        match key {
+            "delay" => f.delay = Share::percent(number("a percentage")?),
+            "duplicate" => f.duplicate = Share::percent(number("a percentage")?),
+            "drop" => f.drop = Share::percent(number("a percentage")?),
+            "min" => f.min_delay = Duration::from_secs_f64(number("milliseconds")? / 1e3),
+            "max" => f.max_delay = Duration::from_secs_f64(number("milliseconds")? / 1e3),
+            "seed" => {
+                f.seed = value
+                    .parse()
+                    .map_err(|_| format!("--netsim seed={value:?} is not a number"))?;
+            }
+            other => return Err(format!("--netsim has no {other:?}\n{USAGE}")),
+        }
+    }
+    Ok(f)
+}
 
 /// What the command line asks for.
 #[derive(Debug)]
@@ -73,6 +111,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--path" => config.path = value()?,
             "--username" => username = Some(value()?),
             "--password" => password = Some(value()?),
+            "--netsim" => config.network = parse_netsim(&value()?)?,
             "--until-stdin-closes" => until_stdin_closes = true,
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
@@ -174,6 +213,28 @@ mod tests {
         );
         assert_eq!(a.config.mode, CameraMode::Live);
         assert!(a.config.audio && !a.until_stdin_closes);
+    }
+
+    #[test]
+    fn netsim_flag_sets_the_network_faults() {
+        let a = args("--netsim delay=30,min=0,max=40,duplicate=3,drop=0.5,seed=7").unwrap();
+        let n = a.config.network;
+        assert_eq!(
+            (n.delay, n.duplicate, n.drop, n.seed),
+            (
+                Share::percent(30.0),
+                Share::percent(3.0),
+                Share::percent(0.5),
+                7
+            )
+        );
+        assert_eq!(
+            (n.min_delay, n.max_delay),
+            (Duration::ZERO, Duration::from_millis(40))
+        );
+        assert!(args("--netsim drop=x").unwrap_err().contains("percentage"));
+        assert!(args("--netsim jitter=3").unwrap_err().contains("jitter"));
+        assert!(args("--netsim drop=101").is_err(), "more than all packets");
     }
 
     #[test]

@@ -484,7 +484,8 @@ impl GstCamera {
         })
     }
 
-    /// URL of one of its mounts (`baseline`, `high`, `high-pcmu`, `high-aac`, `h265`).
+    /// URL of one of its mounts (`baseline`, `high`, `high-pcmu`, `high-aac`, `h265`,
+    /// `high-netsim`).
     pub fn url(&self, mount: &str) -> String {
         format!("rtsp://127.0.0.1:{}/{mount}", self.port)
     }

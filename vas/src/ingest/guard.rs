@@ -668,6 +668,24 @@ pub fn interleaved_response_transport(channels: (u8, u8), camera: &TransportSpec
     t
 }
 
+/// A PLAY response's `RTP-Info` for a UDP camera, without its `seq` parameters: the relay's
+/// reorder buffer, not the camera's announcement, decides which packet a track starts at
+/// (on a network that reorders, packets sent before the PLAY can still arrive after it, and
+/// retina's TCP path would end the session on one numbered before the announced start).
+pub fn rtp_info_without_seq(value: &str) -> String {
+    value
+        .split(',')
+        .map(|entry| {
+            entry
+                .split(';')
+                .filter(|p| !p.trim().to_ascii_lowercase().starts_with("seq="))
+                .collect::<Vec<_>>()
+                .join(";")
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// The parameters of a `Digest` authorization header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DigestAuth {
@@ -960,6 +978,17 @@ mod tests {
             udp_request_transport(4000),
             "RTP/AVP;unicast;client_port=4000-4001"
         );
+    }
+
+    #[test]
+    fn rtp_info_loses_only_its_seq() {
+        assert_eq!(
+            rtp_info_without_seq(
+                "url=rtsp://cam/s/trackID=0;seq=14275;rtptime=1234, url=rtsp://cam/s/trackID=1;SEQ=7"
+            ),
+            "url=rtsp://cam/s/trackID=0;rtptime=1234, url=rtsp://cam/s/trackID=1"
+        );
+        assert_eq!(rtp_info_without_seq("url=x;rtptime=5"), "url=x;rtptime=5");
     }
 
     #[test]

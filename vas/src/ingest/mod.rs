@@ -4,13 +4,15 @@
 //! * [`rtsp`] — the production source: RTSP through retina (TCP interleaved by default, UDP
 //!   selectable; basic and digest authentication; H.264/H.265, AAC and G.711), behind the
 //!   camera guard ([`guard`], driven by a loopback relay): every byte a camera sends is
-//!   checked against named bounds first.
+//!   checked against named bounds first; a UDP camera's packets are put back in order there
+//!   ([`reorder`]).
 //! * [`supervisor`] — one task per running stream: connect, read, publish, reconnect with
 //!   [`backoff`], detect stalls, report health ([`stats`]).
 
 pub mod backoff;
 pub mod guard;
 pub(crate) mod relay;
+pub(crate) mod reorder;
 pub mod rtsp;
 pub mod source;
 pub mod stats;

@@ -9,9 +9,10 @@
 //!
 //! Retina never talks to the camera directly: it connects to a `super::relay` on
 //! loopback that checks every byte against [`super::guard`]'s bounds (and speaks UDP to the
-//! camera when the camera's transport is UDP, while retina uses interleaved TCP). A
-//! violation ends the connection with the guard's message as the error; an oversized frame
-//! is discarded and the stream skips to the next keyframe.
+//! camera when the camera's transport is UDP, while retina uses interleaved TCP, putting the
+//! camera's packets back in order). A violation ends the connection with the guard's message
+//! as the error; an oversized frame is discarded and the stream skips to the next keyframe.
+//! The relay's URL carries its secret: errors are passed through [`Relay::scrub`].
 //!
 //! Limitation: retina 0.4 has no Opus depacketizer, so an Opus track is skipped (with a
 //! warning) and the stream runs without audio.
@@ -29,9 +30,10 @@ use retina::codec::{CodecItem, ParametersRef, VideoParametersCodec};
 use tracing::{debug, warn};
 
 use super::guard::{self, Limits, TrackCodec};
-use super::relay::{self, GuardShared, Relay};
+use super::relay::{self, Relay};
 use super::source::{CameraConnection, CameraSource, CameraTarget, RawFrame};
 use crate::media::{AudioCodec, AudioParams, CLOCK_RATE, Track, VideoCodec, VideoParams};
+use crate::model::PacketCounts;
 use crate::{Error, ErrorKind, Result};
 
 /// User-Agent VAS sends to cameras.
@@ -60,9 +62,9 @@ impl Default for RtspSource {
 
 /// Turns a retina error into a VAS error: a guard violation wins (it says what the camera did
 /// wrong); otherwise the RTSP status decides the kind and the message is retina's first line
-/// with the password scrubbed.
-fn map_retina(target: &CameraTarget, shared: &GuardShared, what: &str, e: &retina::Error) -> Error {
-    if let Some(v) = shared.violation() {
+/// with the password and the relay's secret scrubbed.
+fn map_retina(target: &CameraTarget, relay: &Relay, what: &str, e: &retina::Error) -> Error {
+    if let Some(v) = relay.shared.violation() {
         return Error::new(
             ErrorKind::Corrupt,
             format!("{what}: {}", target.scrub(&v.0)),
@@ -81,7 +83,7 @@ fn map_retina(target: &CameraTarget, shared: &GuardShared, what: &str, e: &retin
     };
     let message = match kind {
         ErrorKind::Unauthenticated => format!("{what}: the camera rejected the credentials (401)"),
-        _ => format!("{what}: {}", target.scrub(first)),
+        _ => format!("{what}: {}", target.scrub(&relay.scrub(first))),
     };
     Error::new(kind, message)
 }
@@ -161,6 +163,18 @@ impl CameraSource for RtspSource {
         let relay = relay::open(target, Limits::default())
             .await
             .map_err(|e| e.context("DESCRIBE failed"))?;
+        self.play(target, relay).await
+    }
+}
+
+impl RtspSource {
+    /// Plays the camera through `relay` (opened for `target`): DESCRIBE, SETUP of the chosen
+    /// tracks, PLAY.
+    pub(crate) async fn play(
+        &self,
+        target: &CameraTarget,
+        relay: Relay,
+    ) -> Result<Box<dyn CameraConnection>> {
         let shared = relay.shared.clone();
         let url = relay.url.clone();
         let creds = target.credentials.as_ref().map(|c| RetinaCredentials {
@@ -173,7 +187,7 @@ impl CameraSource for RtspSource {
             .session_group(self.group.clone());
         let mut session = retina::client::Session::describe(url, options)
             .await
-            .map_err(|e| map_retina(target, &shared, "DESCRIBE failed", &e))?;
+            .map_err(|e| map_retina(target, &relay, "DESCRIBE failed", &e))?;
         if session.streams().len() > guard::MAX_MEDIA_SECTIONS {
             return Err(Error::new(
                 ErrorKind::Corrupt,
@@ -229,15 +243,15 @@ impl CameraSource for RtspSource {
                         .transport(Transport::Tcp(TcpTransportOptions::default())),
                 )
                 .await
-                .map_err(|e| map_retina(target, &shared, "SETUP failed", &e))?;
+                .map_err(|e| map_retina(target, &relay, "SETUP failed", &e))?;
         }
         let playing = session
             .play(PlayOptions::default())
             .await
-            .map_err(|e| map_retina(target, &shared, "PLAY failed", &e))?;
+            .map_err(|e| map_retina(target, &relay, "PLAY failed", &e))?;
         let demuxed = playing
             .demuxed()
-            .map_err(|e| map_retina(target, &shared, "cannot read the camera's media", &e))?;
+            .map_err(|e| map_retina(target, &relay, "cannot read the camera's media", &e))?;
         debug!(url = %target.url, ?video, audio = ?audio.map(|a| a.1), "camera playing");
         Ok(Box::new(RtspConnection {
             target: target.clone(),
@@ -354,6 +368,10 @@ impl CameraConnection for RtspConnection {
         self.notice.take()
     }
 
+    fn packet_counts(&self) -> PacketCounts {
+        self.relay.shared.packet_counts()
+    }
+
     async fn next_frame(&mut self) -> Result<Option<RawFrame>> {
         loop {
             let item = match self.demuxed.next().await {
@@ -366,7 +384,7 @@ impl CameraConnection for RtspConnection {
                 Some(Err(e)) => {
                     return Err(map_retina(
                         &self.target,
-                        &self.relay.shared,
+                        &self.relay,
                         "camera stream failed",
                         &e,
                     ));

@@ -11,6 +11,7 @@ use crate::Result;
 use crate::camera_url::{CameraUrl, Credentials};
 use crate::media::Track;
 
+use crate::model::PacketCounts;
 pub use crate::model::RtpTransport;
 
 /// What to connect to. `Debug` never shows the password.
@@ -78,5 +79,10 @@ pub trait CameraConnection: Send {
     /// oversized frame was discarded); taken once.
     fn take_notice(&mut self) -> Option<crate::Error> {
         None
+    }
+
+    /// What the connection did to keep the camera's packets in order so far.
+    fn packet_counts(&self) -> PacketCounts {
+        PacketCounts::default()
     }
 }

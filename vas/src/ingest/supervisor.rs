@@ -5,6 +5,10 @@
 //! figures, and the stream's timeline: frames get a continuous 90 kHz timeline across
 //! reconnects (a new [`Frame::epoch`] marks each connection) and a wall-clock time. It must
 //! never block the hub, spin without a delay, or keep anything of a connection after it ends.
+//!
+//! What a connection did to keep a UDP camera's packets in order ([`PacketCounts`]) goes into
+//! the stream's status as it changes, and into the log at most once per
+//! [`PACKET_LOG_INTERVAL`] and when the connection ends.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,13 +26,16 @@ use crate::clock::SharedClock;
 use crate::events::{Event, EventBus};
 use crate::hub::Hub;
 use crate::media::{CLOCK_RATE, Frame};
-use crate::model::StreamId;
+use crate::model::{PacketCounts, StreamId};
 use crate::model::{StreamState, StreamStatus};
 use crate::{Error, ErrorKind};
 
 /// Gap assumed between the last frame of one connection and the first of the next (one
 /// frame at 30 fps), so the timeline never repeats a timestamp.
 const RECONNECT_PTS_GAP: i64 = 3_000;
+/// Shortest time between two log lines about a camera's reordered, late, duplicate or lost
+/// packets (a lossy network would otherwise log with every frame).
+pub const PACKET_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The stream's timeline, kept across ingest tasks so a restarted stream continues it.
 #[derive(Debug, Default)]
@@ -180,6 +187,11 @@ impl Runner {
         let mut offset: Option<i64> = None;
         let mut wall_base: Option<(DateTime<Utc>, i64)> = None;
         let live_since = tokio::time::Instant::now();
+        let mut packets = PacketLog {
+            before: lock(&self.ctx.status).packets,
+            seen: PacketCounts::default(),
+            logged: None,
+        };
         let result = loop {
             let next = tokio::time::timeout(stall, conn.next_frame());
             let raw: RawFrame = tokio::select! {
@@ -233,7 +245,25 @@ impl Runner {
                 self.set_state(StreamState::Live, None);
                 info!(stream = %self.ctx.stream, "stream live");
             }
+            let counts = conn.packet_counts();
+            if counts != packets.seen {
+                packets.seen = counts;
+                lock(&self.ctx.status).packets = packets.before.plus(counts);
+                let now = self.ctx.clock.now();
+                if packets
+                    .logged
+                    .is_none_or(|t| now.saturating_duration_since(t) >= PACKET_LOG_INTERVAL)
+                {
+                    packets.logged = Some(now);
+                    log_packets(self.ctx.stream, counts, "so far on this connection");
+                }
+            }
         };
+        let last = conn.packet_counts();
+        if last != PacketCounts::default() {
+            lock(&self.ctx.status).packets = packets.before.plus(last);
+            log_packets(self.ctx.stream, last, "on the connection that ended");
+        }
         self.backoff.connection_lasted(live_since.elapsed());
         self.meter.reset();
         // What the camera did wrong (an oversized frame) explains a stall better than "no
@@ -246,6 +276,25 @@ impl Runner {
             (r, _) => r,
         }
     }
+}
+
+/// A connection's packet counts: the stream's before it, the connection's last seen, and
+/// when they were last logged.
+struct PacketLog {
+    before: PacketCounts,
+    seen: PacketCounts,
+    logged: Option<std::time::Instant>,
+}
+
+fn log_packets(stream: StreamId, c: PacketCounts, when: &str) {
+    info!(
+        %stream,
+        reordered = c.reordered,
+        late = c.late,
+        duplicates = c.duplicates,
+        lost = c.lost,
+        "camera packets put back in order, dropped (late, duplicate) or lost {when}"
+    );
 }
 
 async fn run(ctx: IngestContext, stop: watch::Receiver<bool>) {

@@ -37,7 +37,7 @@ pub use kept::{
 pub(crate) use query::checked_limit;
 pub use query::{DEFAULT_LIST_LIMIT, ListQuery, MAX_LIST_LIMIT, Order};
 pub use stream::{DesiredState, RecorderState, RecorderStatus, Stream, StreamProfile, StreamState};
-pub(crate) use stream::{StreamRow, StreamStatus};
+pub(crate) use stream::{PacketCounts, StreamRow, StreamStatus};
 
 use chrono::{DateTime, Utc};
 

@@ -131,6 +131,33 @@ pub enum StreamState {
     Failed,
 }
 
+/// What a connection did to keep a camera's RTP in order (a UDP camera's packets can arrive
+/// out of order, twice, or not at all), counted since the connection opened. All zero for
+/// transports that cannot reorder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct PacketCounts {
+    /// Packets that arrived after a later one and were put back in order.
+    pub reordered: u64,
+    /// Packets that arrived after their place had been given up as lost: dropped.
+    pub late: u64,
+    /// Second copies of a packet: dropped.
+    pub duplicates: u64,
+    /// Packets that never arrived in time (sequence numbers skipped).
+    pub lost: u64,
+}
+
+impl PacketCounts {
+    /// The sum of two counts.
+    pub(crate) fn plus(self, o: PacketCounts) -> PacketCounts {
+        PacketCounts {
+            reordered: self.reordered + o.reordered,
+            late: self.late + o.late,
+            duplicates: self.duplicates + o.duplicates,
+            lost: self.lost + o.lost,
+        }
+    }
+}
+
 /// Live health figures of one stream, as ingest keeps them.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct StreamStatus {
@@ -149,6 +176,9 @@ pub(crate) struct StreamStatus {
     pub last_error: Option<String>,
     /// When the last frame arrived.
     pub last_frame_at: Option<DateTime<Utc>>,
+    /// What ingest did to keep a UDP camera's packets in order since the stream was started
+    /// (across reconnects); logged, not yet part of [`Stream`].
+    pub packets: PacketCounts,
 }
 
 /// Where a stream's recorder is.

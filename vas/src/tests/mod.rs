@@ -4,6 +4,7 @@
 //! `cargo nextest` (`make test`), so a test that counts threads, descriptors or memory sees
 //! only its own.
 
+mod log_support;
 mod record_support;
 mod recorder_support;
 mod sfu_support;
@@ -18,8 +19,11 @@ mod engine_streams;
 mod ingest_faults;
 mod ingest_flap;
 mod ingest_gstreamer;
+mod ingest_gstreamer_netsim;
+mod ingest_relay_admission;
 mod ingest_supervisor;
 mod ingest_synthetic;
+mod ingest_udp_reorder;
 mod mp4_clip_ffprobe;
 mod record_ffmpeg_h264;
 mod record_ffmpeg_h265;
