@@ -2,6 +2,8 @@
 # Checks that the public API of `vas` is what vas/public-api.txt says (part of `make test`):
 # a change to the public face must be intended, and shows up in review as a change to that
 # file. `make public-api` (this script with --update) rewrites the file after an intended change.
+# The default features: what a user of the crate can reach (the test-only feature
+# `_internal_test_exports` is not API).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +11,7 @@ cd "$(dirname "$0")/.."
 # cargo document the crate again.
 rm -rf target/doc/vas
 touch vas/src/lib.rs
-cargo doc --quiet --locked -p vas --no-deps --all-features
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --locked -p vas --no-deps
 python3 scripts/public-api.py target/doc/vas >target/public-api.txt
 if [ "${1:-}" = "--update" ]; then
   cp target/public-api.txt vas/public-api.txt

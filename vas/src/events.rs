@@ -1,7 +1,7 @@
 //! The engine's one event stream: what happened to streams, recorders and viewers, in order.
 //!
 //! Owns the [`Event`] type, the bounded bus every part of the engine publishes to
-//! ([`EventBus`], synchronous: publishing never waits and never needs a runtime), and the
+//! (`EventBus`, synchronous: publishing never waits and never needs a runtime), and the
 //! subscriber side ([`EventSubscription`]): async, blocking with a timeout from any thread,
 //! and `try`. The bus keeps the last [`EVENT_BUFFER`] events; a subscriber that falls further
 //! behind gets one [`Event::Missed`] saying how many it lost, then continues with the oldest

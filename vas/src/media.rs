@@ -186,7 +186,7 @@ pub fn nal_units(data: &[u8]) -> NalUnits<'_> {
     NalUnits { rest: data }
 }
 
-/// Iterator returned by [`nal_units`].
+/// Iterator returned by `nal_units`.
 #[derive(Debug, Clone)]
 pub struct NalUnits<'a> {
     rest: &'a [u8],

@@ -4,7 +4,7 @@
 //! Owns what a bookmark asks for ([`NewBookmark`] and its bounds), the in-memory pre-roll of
 //! each running stream (its pre-roll: at least [`MAX_BEFORE`] of frames, from a keyframe,
 //! bounded in bytes), collecting a pending bookmark's frames until `at + after` has passed,
-//! and cutting the clip with [`crate::mp4`] (remuxed, never re-encoded; the lead-in from the
+//! and cutting the clip with `mp4` (remuxed, never re-encoded; the lead-in from the
 //! keyframe before `at − before` hidden by an edit list). The engine decides where frames
 //! come from (the pre-roll and the live hub, or the recordings) and stores files and rows.
 

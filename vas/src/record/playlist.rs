@@ -221,8 +221,8 @@ impl MediaPlaylist {
     /// other tags and comments are skipped. A trailing `#EXTINF` without its URI (a write cut
     /// short) is dropped rather than failing, so recovery can still use the rest.
     ///
-    /// Fails with `TooLarge` beyond [`MAX_PLAYLIST_BYTES`], [`MAX_PLAYLIST_SEGMENTS`] or
-    /// [`MAX_LINE_LEN`], and with `Corrupt` for anything malformed (playlists are
+    /// Fails with `TooLarge` beyond `MAX_PLAYLIST_BYTES`, `MAX_PLAYLIST_SEGMENTS` or
+    /// `MAX_LINE_LEN`, and with `Corrupt` for anything malformed (playlists are
     /// VAS's own files: a bad one is damage on disk, not a caller's mistake).
     pub fn parse(text: &str) -> Result<Self> {
         if text.len() > MAX_PLAYLIST_BYTES {

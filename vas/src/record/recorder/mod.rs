@@ -78,10 +78,10 @@ pub const MAX_UNFINISHED_RECORDINGS: usize = 16;
 /// How a recorder records.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecorderConfig {
-    /// Target segment duration (see [`SegmenterConfig::target_duration`]).
+    /// Target segment duration (see `SegmenterConfig::target_duration`).
     pub target_duration: Duration,
     /// Timestamp jump treated as a discontinuity (see
-    /// [`SegmenterConfig::max_timestamp_jump`]).
+    /// `SegmenterConfig::max_timestamp_jump`).
     pub max_timestamp_jump: Duration,
     /// Length of one recording: at the first keyframe after it, a new recording starts
     /// (measured in frame wall-clock time).
