@@ -4,9 +4,17 @@
 # coverage instrumentation libFuzzer is guided by. These are stable -C flags; AddressSanitizer
 # (nightly-only) is left to `make fuzz`, which builds through cargo-fuzz. The `layout` test
 # (std only, built just so cargo resolves features as `cargo test` does; see fuzz.sh) is
-# compiled as it is, since it does not link libFuzzer's runtime.
+# compiled as it is, since it does not link libFuzzer's runtime; so are proc-macro crates
+# (vas-macros) and build scripts, which rustc and cargo load or run on the host without
+# libFuzzer: instrumented, a proc macro fails to load and every derive it makes is missing.
 for arg in "$@"; do
   if [ "$arg" = layout ] && [ "${prev:-}" = --crate-name ]; then
+    exec "$@"
+  fi
+  if [ "$arg" = build_script_build ] && [ "${prev:-}" = --crate-name ]; then
+    exec "$@"
+  fi
+  if [ "$arg" = proc-macro ] && [ "${prev:-}" = --crate-type ]; then
     exec "$@"
   fi
   prev=$arg

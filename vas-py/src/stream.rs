@@ -304,6 +304,86 @@ fn until_closed<T>(py: Python<'_>, read: PyResult<T>) -> PyResult<Option<T>> {
     }
 }
 
+/// The Python face every subscription class shares (`read`, `aread`, blocking and `async`
+/// iteration, `close`, `closed`, `timeout`, the context manager, `repr`), over the class's
+/// own `take(py, timeout)`. A macro because pyo3 needs each class's methods in an
+/// `#[pymethods]` block of that class (the crate enables `multiple-pymethods`, so a class
+/// adds its own getters in a second block).
+macro_rules! subscription_methods {
+    ($class:ident, $item:ty, $what:literal, $var:literal) => {
+        #[pymethods]
+        impl $class {
+            #[doc = concat!(
+                "The next ", $what, ", waiting at most `timeout` seconds (None: the\n",
+                "subscription's own timeout, by default for ever); raises `vas.Timeout` when\n",
+                "none came, `vas.Closed` once the subscription or the engine is closed."
+            )]
+            #[pyo3(signature = (timeout=None))]
+            fn read(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<$item> {
+                self.take(py, timeout)
+            }
+
+            #[doc = concat!("`read` as a coroutine: ``await ", $var, ".aread(timeout)``.")]
+            #[pyo3(signature = (timeout=None))]
+            fn aread<'py>(
+                slf: &Bound<'py, Self>,
+                timeout: Option<f64>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                coroutine(slf, "read", timeout.or(slf.get().channel.timeout))
+            }
+
+            fn __iter__(slf: Py<Self>) -> Py<Self> {
+                slf
+            }
+
+            fn __next__(&self, py: Python<'_>) -> PyResult<Option<$item>> {
+                until_closed(py, self.take(py, None))
+            }
+
+            fn __aiter__(slf: Py<Self>) -> Py<Self> {
+                slf
+            }
+
+            fn __anext__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+                coroutine(slf, "next_item", slf.get().channel.timeout)
+            }
+
+            /// Ends the subscription (the iteration stops); closing twice is harmless.
+            fn close(&self, py: Python<'_>) {
+                self.channel.close(py);
+            }
+
+            /// Whether `close` was called.
+            #[getter]
+            fn closed(&self) -> bool {
+                self.channel.closed()
+            }
+
+            /// The default wait of `read` and of each iteration step, in seconds (None: for
+            /// ever).
+            #[getter]
+            fn timeout(&self) -> Option<f64> {
+                self.channel.timeout
+            }
+
+            fn __enter__(slf: Py<Self>) -> Py<Self> {
+                slf
+            }
+
+            #[pyo3(signature = (*_exc))]
+            fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+                self.close(py);
+                false
+            }
+
+            fn __repr__(&self) -> String {
+                let closed = if self.closed() { "True" } else { "False" };
+                format!(concat!(stringify!($class), "(closed={})"), closed)
+            }
+        }
+    };
+}
+
 /// A coroutine of `vas._aio` (`read` or `next_item`) over a subscription object.
 fn coroutine<'py, T: pyo3::PyClass>(
     slf: &Bound<'py, T>,
@@ -337,57 +417,17 @@ impl Frames {
             channel: Channel::new(sub, checked_timeout(timeout)?),
         })
     }
+
+    /// The next item, for `read` and the iterations (see `subscription_methods!`).
+    fn take(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Frame> {
+        self.channel.read(py, timeout, "").map(Frame::new)
+    }
 }
+
+subscription_methods!(Frames, Frame, "frame", "frames");
 
 #[pymethods]
 impl Frames {
-    /// The next frame, waiting at most `timeout` seconds (None: the subscription's own
-    /// timeout, by default for ever); raises `vas.Timeout` when none came, `vas.Closed` once
-    /// the subscription or the engine is closed.
-    #[pyo3(signature = (timeout=None))]
-    fn read(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Frame> {
-        self.channel.read(py, timeout, "").map(Frame::new)
-    }
-
-    /// `read` as a coroutine: ``await frames.aread(timeout)``.
-    #[pyo3(signature = (timeout=None))]
-    fn aread<'py>(slf: &Bound<'py, Self>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
-        coroutine(slf, "read", timeout.or(slf.get().channel.timeout))
-    }
-
-    fn __iter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Frame>> {
-        until_closed(py, self.read(py, None))
-    }
-
-    fn __aiter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __anext__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        coroutine(slf, "next_item", slf.get().channel.timeout)
-    }
-
-    /// Ends the subscription (the iteration stops); closing twice is harmless.
-    fn close(&self, py: Python<'_>) {
-        self.channel.close(py);
-    }
-
-    /// Whether `close` was called.
-    #[getter]
-    fn closed(&self) -> bool {
-        self.channel.closed()
-    }
-
-    /// The default wait of `read` and of each iteration step, in seconds (None: for ever).
-    #[getter]
-    fn timeout(&self) -> Option<f64> {
-        self.channel.timeout
-    }
-
     /// Frames not handed out because a newer one replaced them (or the queue was full).
     #[getter]
     fn dropped(&self) -> u64 {
@@ -401,23 +441,6 @@ impl Frames {
             .lock()
             .as_ref()
             .map_or(0, |s| s.decode_errors())
-    }
-
-    fn __enter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> bool {
-        self.close(py);
-        false
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "Frames(closed={})",
-            if self.closed() { "True" } else { "False" }
-        )
     }
 }
 
@@ -437,78 +460,21 @@ impl EncodedFrames {
             channel: Channel::new(EncodedSource { sub, lost: 0 }, checked_timeout(timeout)?),
         })
     }
+
+    /// The next item, for `read` and the iterations (see `subscription_methods!`).
+    fn take(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<EncodedFrame> {
+        self.channel.read(py, timeout, "").map(EncodedFrame::new)
+    }
 }
+
+subscription_methods!(EncodedFrames, EncodedFrame, "encoded frame", "frames");
 
 #[pymethods]
 impl EncodedFrames {
-    /// The next encoded frame, waiting at most `timeout` seconds (None: the subscription's
-    /// own timeout, by default for ever); raises `vas.Timeout` when none came, `vas.Closed`
-    /// once the subscription or the engine is closed.
-    #[pyo3(signature = (timeout=None))]
-    fn read(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<EncodedFrame> {
-        self.channel.read(py, timeout, "").map(EncodedFrame::new)
-    }
-
-    /// `read` as a coroutine: ``await frames.aread(timeout)``.
-    #[pyo3(signature = (timeout=None))]
-    fn aread<'py>(slf: &Bound<'py, Self>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
-        coroutine(slf, "read", timeout.or(slf.get().channel.timeout))
-    }
-
-    fn __iter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __next__(&self, py: Python<'_>) -> PyResult<Option<EncodedFrame>> {
-        until_closed(py, self.read(py, None))
-    }
-
-    fn __aiter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __anext__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        coroutine(slf, "next_item", slf.get().channel.timeout)
-    }
-
-    /// Ends the subscription (the iteration stops); closing twice is harmless.
-    fn close(&self, py: Python<'_>) {
-        self.channel.close(py);
-    }
-
-    /// Whether `close` was called.
-    #[getter]
-    fn closed(&self) -> bool {
-        self.channel.closed()
-    }
-
-    /// The default wait of `read` and of each iteration step, in seconds (None: for ever).
-    #[getter]
-    fn timeout(&self) -> Option<f64> {
-        self.channel.timeout
-    }
-
     /// Frames skipped because this reader fell behind.
     #[getter]
     fn lost(&self) -> u64 {
         self.channel.lock().as_ref().map_or(0, |s| s.lost)
-    }
-
-    fn __enter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> bool {
-        self.close(py);
-        false
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "EncodedFrames(closed={})",
-            if self.closed() { "True" } else { "False" }
-        )
     }
 }
 
@@ -526,15 +492,9 @@ impl Events {
             channel: Channel::new(sub, checked_timeout(timeout)?),
         })
     }
-}
 
-#[pymethods]
-impl Events {
-    /// The next event, waiting at most `timeout` seconds (None: the subscription's own
-    /// timeout, by default for ever); raises `vas.Timeout` when none came, `vas.Closed` once
-    /// the subscription or the engine is closed.
-    #[pyo3(signature = (timeout=None))]
-    fn read(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
+    /// The next item, for `read` and the iterations (see `subscription_methods!`).
+    fn take(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
         loop {
             // (An event of a kind newer than this binding is passed over.)
             let e = self.channel.read(py, timeout, "")?;
@@ -543,60 +503,6 @@ impl Events {
             }
         }
     }
-
-    /// `read` as a coroutine: ``await events.aread(timeout)``.
-    #[pyo3(signature = (timeout=None))]
-    fn aread<'py>(slf: &Bound<'py, Self>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
-        coroutine(slf, "read", timeout.or(slf.get().channel.timeout))
-    }
-
-    fn __iter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        until_closed(py, self.read(py, None))
-    }
-
-    fn __aiter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __anext__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        coroutine(slf, "next_item", slf.get().channel.timeout)
-    }
-
-    /// Ends the subscription; closing twice is harmless.
-    fn close(&self, py: Python<'_>) {
-        self.channel.close(py);
-    }
-
-    /// Whether `close` was called.
-    #[getter]
-    fn closed(&self) -> bool {
-        self.channel.closed()
-    }
-
-    /// The default wait of `read` and of each iteration step, in seconds (None: for ever).
-    #[getter]
-    fn timeout(&self) -> Option<f64> {
-        self.channel.timeout
-    }
-
-    fn __enter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> bool {
-        self.close(py);
-        false
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "Events(closed={})",
-            if self.closed() { "True" } else { "False" }
-        )
-    }
 }
+
+subscription_methods!(Events, Py<PyAny>, "event", "events");
