@@ -501,7 +501,8 @@ typedef struct {
   // The newest keyframe instead of the newest frame: one decode, the fastest picture, up to
   // a GOP old (not with `at`). Default: false.
   bool keyframe;
-  // Scale to this width, 1–8192 pixels, keeping the aspect ratio (absent: the stream's). 0: absent.
+  // Scale down to this width, 1–8192 pixels, keeping the aspect ratio (absent, or wider
+  // than the stream: the stream's; never scaled up). 0: absent.
   uint32_t width;
   // JPEG quality, 1–100. Default: 85.
   uint32_t quality;
@@ -1444,8 +1445,15 @@ vas_result vas_delete_snapshot(const vas_engine *engine, vas_id id);
 // passed, and the bookmark becomes `ready` (or `failed`, with the reason), also as an
 // `Event::Bookmark`.
 //
+// A request identical to a bookmark still pending (same stream, margins and label, a
+// moment within `COALESCE_WINDOW`) answers that
+// bookmark: one clip, however often it is asked for.
+//
 // Errors: `NotFound` (unknown stream), `InvalidInput` (margins or label out of bounds,
-// see `NewBookmark::validate`; `at` more than a few seconds in the future).
+// see `NewBookmark::validate`; `at` more than a few seconds in the future),
+// `ResourceExhausted` (the stream already has
+// `max_pending_per_stream` pending
+// bookmarks; try again once one is ready).
 //
 // `bookmark` may be NULL (every default); set one up with `vas_new_bookmark_init`. `*out` receives the bookmark (free it with `vas_bookmark_free`). `out` may be NULL when the result is not wanted.
 vas_result vas_add_bookmark(const vas_engine *engine,

@@ -59,7 +59,7 @@ start_synth() {
   synth=$!
   exec 7>"$work/synth.in"
   local deadline=$((SECONDS + 30))
-  until IFS= read -r synth_url <"$work/synth.out" 2>/dev/null; do
+  until IFS= read -r synth_url 2>/dev/null <"$work/synth.out"; do
     kill -0 "$synth" 2>/dev/null || fail "vas-synth exited: $(cat "$work/synth.err")"
     [ "$SECONDS" -lt "$deadline" ] || fail "vas-synth printed no URL within 30 s"
     sleep 0.1

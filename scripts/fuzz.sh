@@ -62,17 +62,35 @@ case "$mode" in
     ;;
 esac
 
-for t in "${targets[@]}"; do
-  work="target/fuzz-corpus/$t"
-  seeds="fuzz/corpus/$t"
-  log="target/fuzz-corpus/$t.log"
+# Two targets at a time (the machine's cores; FUZZ_JOBS to change): each libFuzzer run is
+# one process on one core, so the smoke run's wall time halves.
+jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
+[ "$mode" = full ] && jobs=1   # cargo fuzz run builds as it goes: one at a time
+one() {
+  local t=$1 work="target/fuzz-corpus/$1" seeds="fuzz/corpus/$1" log="target/fuzz-corpus/$1.log"
   mkdir -p "$work" "$seeds"
   if ! run "$t" "$work" "$seeds" "$log"; then
     tail -n 40 "$log" >&2
     echo "fuzz: $t FAILED (log: $log)" >&2
-    exit 1
+    return 1
   fi
+  local runs added
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
   added=$(grep -o 'stat::new_units_added: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
   echo "fuzz: $t: $runs runs in ${seconds} s, $added new inputs"
+}
+pids=()
+stop_runs() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap stop_runs EXIT
+i=0
+while [ "$i" -lt "${#targets[@]}" ]; do
+  pids=()
+  for ((j = 0; j < jobs && i < ${#targets[@]}; j++, i++)); do
+    one "${targets[$i]}" &
+    pids+=($!)
+  done
+  failed=0
+  for p in "${pids[@]}"; do wait "$p" || failed=1; done
+  pids=()
+  [ "$failed" -eq 0 ] || exit 1
 done

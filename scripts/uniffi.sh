@@ -16,8 +16,8 @@
 #       background while the Python part runs, with the JIT's first tier only.
 # Swift is generated only: no Swift toolchain can be installed here, so it is not compiled.
 #
-# The library is built with "demo,$VAS_SHELL_FEATURES": make test exports the features of its
-# one workspace build so that its artifacts are reused; unset, the script works alone too.
+# Inside make test (VAS_WORKSPACE_BUILT=1) the library is built in the graph of make test's
+# workspace build; alone, with "demo,$VAS_SHELL_FEATURES".
 # Prints the time of each part at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,16 +47,30 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$mode" = test ]; then
-  # Without the demo feature first (the library only), so that the demo build below is the
-  # one left in target/debug.
-  cargo build --quiet --locked -p vas-uniffi --lib --features "$features"
-  mkdir -p "$work/nodemo"
-  cp "$lib" "$work/nodemo/"
-  lap "build without demo"
+if [ "${VAS_WORKSPACE_BUILT:-}" = 1 ]; then
+  # Inside make test, after its one `--workspace --all-targets --all-features` build: both
+  # variants are built in that build's dependency graph (see scripts/workspace-features.py),
+  # so only vas-uniffi itself is compiled again. Built alone (`-p vas-uniffi`), its graph
+  # unifies fewer features and most dependencies would be compiled a second time.
+  if [ "$mode" = test ]; then
+    cargo build --quiet --locked --workspace --all-targets \
+      --features "$(python3 scripts/workspace-features.py vas-uniffi/demo)"
+    mkdir -p "$work/nodemo"
+    cp "$lib" "$work/nodemo/"
+    lap "build without demo"
+  fi
+  cargo build --quiet --locked --workspace --all-targets --all-features
+else
+  if [ "$mode" = test ]; then
+    # Without the demo feature first (the library only), so that the demo build below is
+    # the one left in target/debug.
+    cargo build --quiet --locked -p vas-uniffi --lib --features "$features"
+    mkdir -p "$work/nodemo"
+    cp "$lib" "$work/nodemo/"
+    lap "build without demo"
+  fi
+  cargo build --quiet --locked -p vas-uniffi --lib --bin uniffi-bindgen --features "demo,$features"
 fi
-
-cargo build --quiet --locked -p vas-uniffi --lib --bin uniffi-bindgen --features "demo,$features"
 [ -f "$lib" ] || fail "no $lib"
 lap "build"
 

@@ -526,12 +526,12 @@ def run_rest():
                 log.seek(0)
                 fail(f"rest: vas-server exited with {server.returncode}: {log.read()[-2000:]}")
             try:
-                if api.call("GET", "/healthz", ok=None)[0] == 200:
+                if api.call("GET", "/readyz", ok=None)[0] == 200:
                     break
             except OSError:
                 pass
             if time.monotonic() > end:
-                fail("rest: vas-server did not answer /healthz")
+                fail("rest: vas-server did not answer /readyz")
             time.sleep(0.1)
 
         device = api.call("POST", "/api/v1/devices", {"name": "parity", "rtsp_url": url})

@@ -1771,8 +1771,15 @@ impl Vas {
     /// passed, and the bookmark becomes `ready` (or `failed`, with the reason), also as an
     /// `Event::Bookmark`.
     ///
+    /// A request identical to a bookmark still pending (same stream, margins and label, a
+    /// moment within `COALESCE_WINDOW`) answers that
+    /// bookmark: one clip, however often it is asked for.
+    ///
     /// Errors: `NotFound` (unknown stream), `InvalidInput` (margins or label out of bounds,
-    /// see `NewBookmark::validate`; `at` more than a few seconds in the future).
+    /// see `NewBookmark::validate`; `at` more than a few seconds in the future),
+    /// `ResourceExhausted` (the stream already has
+    /// `max_pending_per_stream` pending
+    /// bookmarks; try again once one is ready).
     #[pyo3(signature = (stream_id, *, at=None, before=5.0, after=5.0, label=None))]
     #[allow(clippy::too_many_arguments)]
     fn add_bookmark(

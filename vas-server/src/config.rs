@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Default address of the REST API and dashboard.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -94,10 +94,50 @@ pub struct Cli {
     /// [env: VAS_HTTP_MAX_CONNECTIONS_PER_IP] [default: 64].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub http_max_connections_per_ip: Option<u64>,
+    /// Seconds SIGTERM (or Ctrl-C) may take: requests refused and /readyz 503 at once,
+    /// running requests finished, recordings closed with valid playlists, viewers and
+    /// cameras closed, then exit 0; past this the process exits 1 anyway
+    /// [env: VAS_SHUTDOWN_GRACE] [default: 10].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub shutdown_grace: Option<u64>,
+    /// Log lines as text or as JSON objects, one per line (with each request's id)
+    /// [env: VAS_LOG_FORMAT] [default: text].
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Print the effective configuration (flags > VAS_… environment > config file >
+    /// defaults) as TOML with secrets masked, and exit.
+    #[arg(long)]
+    pub print_config: bool,
 }
 
-/// Keys of the TOML configuration file.
-#[derive(Debug, Default, Deserialize)]
+/// How log lines are written (to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `fields.message`, the span's fields
+    /// (`request_id`, `method`, `path` for a request).
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("log format {other:?} is not one of: text, json")),
+        }
+    }
+}
+
+/// Default: what SIGTERM may take before the process exits regardless.
+pub const DEFAULT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Keys of the TOML configuration file (also what `--print-config` prints).
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     /// See `--listen`.
@@ -128,6 +168,10 @@ pub struct FileConfig {
     pub http_max_connections: Option<u64>,
     /// See `--http-max-connections-per-ip`.
     pub http_max_connections_per_ip: Option<u64>,
+    /// See `--shutdown-grace`.
+    pub shutdown_grace: Option<u64>,
+    /// See `--log-format`.
+    pub log_format: Option<LogFormat>,
 }
 
 /// The resolved settings the server runs with.
@@ -159,6 +203,10 @@ pub struct Settings {
     pub secret_key_file: Option<PathBuf>,
     /// Connection limits and timeouts of both HTTP ports.
     pub http: crate::serve::HttpLimits,
+    /// What a shutdown may take in all.
+    pub shutdown_grace: std::time::Duration,
+    /// How log lines are written.
+    pub log_format: LogFormat,
 }
 
 impl std::fmt::Debug for Settings {
@@ -176,6 +224,8 @@ impl std::fmt::Debug for Settings {
             )
             .field("media_dir", &self.media_dir)
             .field("api_token", &self.api_token.as_ref().map(|_| "***"))
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("log_format", &self.log_format)
             .finish()
     }
 }
@@ -199,6 +249,9 @@ impl Settings {
                 );
             }
             let demo_http = http_limits(&cli, &|_| None, &FileConfig::default())?;
+            let demo_grace = cli
+                .shutdown_grace
+                .map_or(DEFAULT_SHUTDOWN_GRACE, std::time::Duration::from_secs);
             let listen = cli.listen.unwrap_or(default_listen);
             if !listen.ip().is_loopback() {
                 return Err(format!(
@@ -221,8 +274,10 @@ impl Settings {
                 webrtc_port: cli.webrtc_port.unwrap_or(DEFAULT_WEBRTC_PORT),
                 public_ips: cli.public_ips,
                 signaling_port: cli.signaling_port.unwrap_or(DEFAULT_SIGNALING_PORT),
-                http: demo_http,
+                http: demo_http.with_shutdown_grace(demo_grace),
                 secret_key_file: cli.secret_key_file,
+                shutdown_grace: demo_grace,
+                log_format: cli.log_format.unwrap_or_default(),
             });
         }
         if cli.demo_camera_port.is_some() {
@@ -246,7 +301,21 @@ impl Settings {
             }
             None => FileConfig::default(),
         };
-        let http = http_limits(&cli, &env_var, &file)?;
+        let shutdown_grace = number(
+            cli.shutdown_grace,
+            &env_var,
+            "VAS_SHUTDOWN_GRACE",
+            file.shutdown_grace,
+        )?
+        .map_or(DEFAULT_SHUTDOWN_GRACE, std::time::Duration::from_secs);
+        let log_format = match cli.log_format {
+            Some(f) => f,
+            None => match env_var("VAS_LOG_FORMAT") {
+                Some(v) => v.parse().map_err(|e| format!("VAS_LOG_FORMAT: {e}"))?,
+                None => file.log_format.unwrap_or_default(),
+            },
+        };
+        let http = http_limits(&cli, &env_var, &file)?.with_shutdown_grace(shutdown_grace);
         let listen = match cli.listen {
             Some(a) => a,
             None => match env_var("VAS_LISTEN") {
@@ -314,6 +383,8 @@ impl Settings {
                 .secret_key_file
                 .or_else(|| env_var("VAS_SECRET_KEY_FILE").map(PathBuf::from))
                 .or(file.secret_key_file),
+            shutdown_grace,
+            log_format,
         };
         if !settings.listen.ip().is_loopback() && settings.api_token.is_none() {
             return Err(format!(
@@ -322,6 +393,60 @@ impl Settings {
             ));
         }
         Ok(settings)
+    }
+}
+
+impl Settings {
+    /// The effective configuration as TOML (the config file's keys, every one filled in),
+    /// secrets masked: the API token as `***`, the database URL's password as `***`.
+    pub fn to_toml(&self) -> String {
+        let secs = |d: std::time::Duration| Some(d.as_secs());
+        let count = |n: usize| Some(n as u64);
+        let file = FileConfig {
+            listen: Some(self.listen),
+            data_dir: Some(self.data_dir.clone()),
+            database_url: Some(match &self.database_url {
+                Some(url) => vas::config::mask_database_url(url),
+                None => format!(
+                    "sqlite://{}",
+                    self.data_dir.join(vas::SQLITE_FILE_NAME).display()
+                ),
+            }),
+            media_dir: Some(
+                self.media_dir
+                    .clone()
+                    .unwrap_or_else(|| self.data_dir.join(vas::MEDIA_DIR_NAME)),
+            ),
+            api_token: self.api_token.as_ref().map(|_| "***".to_owned()),
+            webrtc_port: Some(self.webrtc_port),
+            public_ips: Some(self.public_ips.clone()),
+            signaling_port: Some(self.signaling_port),
+            secret_key_file: Some(
+                self.secret_key_file
+                    .clone()
+                    .unwrap_or_else(|| self.data_dir.join(vas::config::KEY_FILE_NAME)),
+            ),
+            http_header_timeout: secs(self.http.header_read_timeout),
+            http_idle_timeout: secs(self.http.idle_timeout),
+            http_body_timeout: secs(self.http.body_timeout),
+            http_max_connections: count(self.http.max_connections),
+            http_max_connections_per_ip: count(self.http.max_connections_per_ip),
+            shutdown_grace: secs(self.shutdown_grace),
+            log_format: Some(self.log_format),
+        };
+        let mut out = String::from(
+            "# vas-server's effective configuration: flags > VAS_… environment > config file > defaults.\n",
+        );
+        if self.demo {
+            out.push_str("# --demo: embedded defaults, the demo camera on 127.0.0.1:");
+            out.push_str(&self.demo_camera_port.to_string());
+            out.push('\n');
+        }
+        match toml::to_string(&file) {
+            Ok(text) => out.push_str(&text),
+            Err(e) => out.push_str(&format!("# cannot print the configuration: {e}\n")),
+        }
+        out
     }
 }
 
@@ -409,6 +534,7 @@ fn http_limits(
             d.max_connections_per_ip,
         ),
         min_body_rate: d.min_body_rate,
+        shutdown_drain: d.shutdown_drain,
     })
 }
 
@@ -515,8 +641,15 @@ mod tests {
             signaling_port: DEFAULT_SIGNALING_PORT,
             secret_key_file: None,
             http: Default::default(),
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            log_format: LogFormat::Text,
         };
         let shown = format!("{s:?}");
         assert!(!shown.contains("secret"), "{shown}");
+        let printed = s.to_toml();
+        assert!(
+            !printed.contains("tok-secret") && !printed.contains(":secret@"),
+            "{printed}"
+        );
     }
 }

@@ -25,6 +25,50 @@ pub struct AppState {
     pub api_token: Option<Arc<str>>,
     /// Open WHEP sessions.
     pub whep: signaling::SharedWhep,
+    /// Whether the server is shutting down (see [`Drain`]).
+    pub drain: Drain,
+    /// Per-client limits of the expensive routes.
+    pub throttles: Arc<api::throttle::Throttles>,
+}
+
+/// The server's shutdown switch: once [`start`](Drain::start)ed, `/readyz` answers 503, new
+/// requests are refused with 503 `unavailable`, and WebSocket signaling sessions close with
+/// "going away", while the requests already running finish.
+///
+/// ```
+/// let drain = vas_server::Drain::default();
+/// assert!(!drain.is_draining());
+/// drain.start();
+/// assert!(drain.is_draining());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Drain(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Default for Drain {
+    fn default() -> Self {
+        Drain(Arc::new(tokio::sync::watch::Sender::new(false)))
+    }
+}
+
+impl Drain {
+    /// Starts draining (again: no effect).
+    pub fn start(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Whether draining has started.
+    pub fn is_draining(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Completes once draining has started.
+    pub fn started(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.0.subscribe();
+        async move {
+            // The sender lives in `self`'s Arc: an error means every handle is gone.
+            let _ = rx.wait_for(|draining| *draining).await;
+        }
+    }
 }
 
 impl AppState {
@@ -42,17 +86,71 @@ impl AppState {
             vas,
             api_token: None,
             whep: Default::default(),
+            drain: Drain::default(),
+            throttles: Default::default(),
         }
     }
 }
 
+/// The header carrying a request's id: the client's own (up to 64 visible characters) or
+/// one the server makes (a UUID), answered back on the response and in every log line of
+/// the request.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
 /// The whole HTTP application. A handler that panics (a bug) is answered `500` with the
-/// usual JSON error body, never an empty reply.
+/// usual JSON error body, never an empty reply. Every request gets an id
+/// ([`REQUEST_ID_HEADER`]) and one log line when it is answered (method, path without the
+/// query string, status, latency; never a header or a query value, where tokens travel).
 pub fn app(state: AppState) -> Router {
+    use tower_http::request_id::{
+        MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+    };
+    let header = axum::http::HeaderName::from_static(REQUEST_ID_HEADER);
+    let span = |req: &axum::http::Request<axum::body::Body>| {
+        let id = req
+            .extensions()
+            .get::<RequestId>()
+            .and_then(|id| id.header_value().to_str().ok())
+            .unwrap_or("");
+        tracing::info_span!(
+            "request",
+            request_id = %id,
+            method = %req.method(),
+            path = %req.uri().path(),
+        )
+    };
     api::routes(state)
         .merge(dashboard::routes())
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(span).on_response(
+                tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
+            ),
+        )
+        .layer(PropagateRequestIdLayer::new(header.clone()))
+        .layer(axum::middleware::from_fn(sane_request_id))
+        .layer(SetRequestIdLayer::new(header, MakeRequestUuid))
         .layer(catch_panic())
+}
+
+/// Drops a client's request id that is longer than 64 characters or not visible ASCII and
+/// makes a new one, so that an id in the logs is always short and printable.
+async fn sane_request_id(
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use tower_http::request_id::RequestId;
+    let ok = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .is_some_and(|v| v.len() <= 64 && v.as_bytes().iter().all(|b| b.is_ascii_graphic()));
+    if !ok {
+        let id = uuid::Uuid::new_v4().to_string();
+        if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+            req.headers_mut().insert(REQUEST_ID_HEADER, value.clone());
+            req.extensions_mut().insert(RequestId::new(value));
+        }
+    }
+    next.run(req).await
 }
 
 /// The layer turning a panic in a handler into a `500` JSON error.

@@ -3,20 +3,25 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tracing::info;
-use vas_server::config::{Cli, Settings};
+use tracing::{error, info};
+use vas_server::config::{Cli, LogFormat, Settings};
 use vas_server::{AppState, app};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    let print_config = cli.print_config;
+    let settings = match Settings::resolve(cli, &|k| std::env::var(k).ok()) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    if print_config {
+        use std::io::Write;
+        return match std::io::stdout().write_all(settings.to_toml().as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&format!("cannot print the configuration: {e}")),
+        };
+    }
+    init_logging(settings.log_format);
     // A panic (a bug) is one error line in the log, never a backtrace per request; the
     // request that hit it is answered 500 by the app's panic layer.
     std::panic::set_hook(Box::new(|info| {
@@ -32,10 +37,6 @@ fn main() -> ExitCode {
             .unwrap_or_else(|| "unknown panic".into());
         tracing::error!(%location, %message, "panic (a bug; please report it)");
     }));
-    let settings = match Settings::resolve(cli, &|k| std::env::var(k).ok()) {
-        Ok(s) => s,
-        Err(e) => return fail(&e),
-    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
@@ -43,6 +44,26 @@ fn main() -> ExitCode {
     match runtime.block_on(run(settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
+    }
+}
+
+/// Log lines to stderr, as text or JSON (`RUST_LOG` filters them).
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    match format {
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
     }
 }
 
@@ -89,6 +110,25 @@ async fn run(settings: Settings) -> Result<(), String> {
         info!(url = %camera.url(), "demo camera running");
     }
     let state = AppState::with_token(vas.clone(), settings.api_token.as_deref());
+    let drain = state.drain.clone();
+    let grace = settings.shutdown_grace;
+    tokio::spawn({
+        let drain = drain.clone();
+        async move {
+            shutdown_signal().await;
+            info!(
+                grace_s = grace.as_secs(),
+                "shutting down: new work refused, running requests, recordings, viewers and cameras finishing"
+            );
+            drain.start();
+            tokio::time::sleep(grace).await;
+            error!(
+                grace_s = grace.as_secs(),
+                "shutdown took longer than its grace (--shutdown-grace); exiting now: the next start recovers any recording left open"
+            );
+            std::process::exit(1);
+        }
+    });
     let signaling_addr = std::net::SocketAddr::new(settings.listen.ip(), settings.signaling_port);
     let signaling = tokio::net::TcpListener::bind(signaling_addr)
         .await
@@ -103,7 +143,7 @@ async fn run(settings: Settings) -> Result<(), String> {
         signaling,
         signaling_app,
         limits,
-        shutdown_signal(),
+        drain.started(),
     ));
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -112,10 +152,11 @@ async fn run(settings: Settings) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
     info!(demo = settings.demo, "VAS listening on http://{addr}");
-    vas_server::serve::serve(listener, app(state), limits, shutdown_signal())
+    vas_server::serve::serve(listener, app(state), limits, drain.started())
         .await
         .map_err(|e| format!("server failed: {e}"))?;
-    signaling_task.abort();
+    // Both ports drain side by side, each within `limits.shutdown_drain`.
+    let _ = signaling_task.await;
     vas.close().await;
     if let Some(camera) = camera {
         camera.stop().await;
@@ -143,5 +184,4 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-    info!("shutting down");
 }

@@ -43,7 +43,7 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default: the slowest upload accepted, in bytes per second.
 pub const DEFAULT_MIN_BODY_RATE: u64 = 16 * 1024;
-/// How long shutdown waits for open connections to finish their requests.
+/// Default: how long shutdown waits for open connections to finish their requests.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How often a connection checks whether it has been idle too long.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
@@ -67,6 +67,19 @@ pub struct HttpLimits {
     /// Minimum body rate in bytes per second: a body of `n` bytes gets
     /// `body_timeout + n / min_body_rate`.
     pub min_body_rate: u64,
+    /// How long shutdown lets open requests finish before their connections are dropped.
+    pub shutdown_drain: Duration,
+}
+
+impl HttpLimits {
+    /// These limits with the connection drain fitted into a shutdown of `grace`: half of it,
+    /// at most [`SHUTDOWN_GRACE`] (the rest is the engine's: recordings, viewers, cameras).
+    pub fn with_shutdown_grace(self, grace: Duration) -> Self {
+        HttpLimits {
+            shutdown_drain: (grace / 2).min(SHUTDOWN_GRACE),
+            ..self
+        }
+    }
 }
 
 impl Default for HttpLimits {
@@ -78,6 +91,7 @@ impl Default for HttpLimits {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             min_body_rate: DEFAULT_MIN_BODY_RATE,
+            shutdown_drain: SHUTDOWN_GRACE,
         }
     }
 }
@@ -124,7 +138,7 @@ fn admit(table: &Arc<Mutex<Table>>, ip: IpAddr, limits: &HttpLimits) -> Option<S
 }
 
 /// Serves `app` on `listener` under `limits` until `shutdown` completes, then lets open
-/// requests finish for up to [`SHUTDOWN_GRACE`].
+/// requests finish for up to [`HttpLimits::shutdown_drain`].
 pub async fn serve(
     listener: TcpListener,
     app: Router,
@@ -167,7 +181,7 @@ pub async fn serve(
     }
     drop(listener);
     let _ = stop_tx.send(true);
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+    let _ = tokio::time::timeout(limits.shutdown_drain, async {
         while tasks.join_next().await.is_some() {}
     })
     .await;

@@ -1050,7 +1050,8 @@ pub struct SnapshotOptions {
     /// a GOP old (not with `at`).
     #[uniffi(default = false)]
     pub keyframe: bool,
-    /// Scale to this width, 1–8192 pixels, keeping the aspect ratio (absent: the stream's).
+    /// Scale down to this width, 1–8192 pixels, keeping the aspect ratio (absent, or wider
+    /// than the stream: the stream's; never scaled up).
     #[uniffi(default = None)]
     pub width: Option<u32>,
     /// JPEG quality, 1–100.
@@ -2070,8 +2071,15 @@ impl Engine {
     /// passed, and the bookmark becomes `ready` (or `failed`, with the reason), also as an
     /// [`Event::Bookmark`].
     ///
+    /// A request identical to a bookmark still pending (same stream, margins and label, a
+    /// moment within [`COALESCE_WINDOW`](crate::bookmark::COALESCE_WINDOW)) answers that
+    /// bookmark: one clip, however often it is asked for.
+    ///
     /// Errors: `NotFound` (unknown stream), `InvalidInput` (margins or label out of bounds,
-    /// see [`NewBookmark::validate`]; `at` more than a few seconds in the future).
+    /// see [`NewBookmark::validate`]; `at` more than a few seconds in the future),
+    /// `ResourceExhausted` (the stream already has
+    /// [`max_pending_per_stream`](BookmarkConfig::max_pending_per_stream) pending
+    /// bookmarks; try again once one is ready).
     pub async fn add_bookmark(&self, bookmark: NewBookmark) -> Result<Bookmark, VasError> {
         let bookmark = {
             let x = bookmark;

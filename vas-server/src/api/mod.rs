@@ -1,4 +1,4 @@
-//! The REST API under `/api/v1`, plus `/healthz`.
+//! The REST API under `/api/v1`, plus `/healthz` (alive) and `/readyz` (ready for work).
 //!
 //! Owns routing, request parsing and authentication. The JSON of what it answers is the
 //! engine's records' own serde form (the shapes every shell shares, from `vas::description`),
@@ -13,6 +13,7 @@ mod limits;
 pub mod recordings;
 pub mod signaling;
 pub mod snapshots;
+pub mod throttle;
 pub mod time;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -52,7 +53,8 @@ pub struct StreamListQuery {
 
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
-/// The `/api/v1` routes and `/healthz`, with JSON errors for unknown routes and methods.
+/// The `/api/v1` routes, `/media`, `/healthz` and `/readyz`, with JSON errors for unknown
+/// routes and methods.
 pub fn routes(state: AppState) -> Router {
     let api = Router::new()
         .route("/devices", post(create_device).get(list_devices))
@@ -73,15 +75,35 @@ pub fn routes(state: AppState) -> Router {
             "/whep/{session}",
             axum::routing::delete(signaling::whep_delete),
         )
-        .route("/streams/{id}/snapshot.jpg", get(snapshots::instant))
-        .route("/streams/{id}/snapshots", post(snapshots::take))
+        .route(
+            "/streams/{id}/snapshot.jpg",
+            get(snapshots::instant).route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                throttle::pictures,
+            )),
+        )
+        .route(
+            "/streams/{id}/snapshots",
+            post(snapshots::take).route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                throttle::pictures,
+            )),
+        )
         .route("/snapshots", get(snapshots::list))
         .route(
             "/snapshots/{id}",
             get(snapshots::get).delete(snapshots::delete),
         )
         .route("/snapshots/{id}/image.jpg", get(snapshots::image))
-        .route("/bookmarks", post(bookmarks::create).get(bookmarks::list))
+        .route(
+            "/bookmarks",
+            post(bookmarks::create)
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    throttle::bookmarks,
+                ))
+                .get(bookmarks::list),
+        )
         .route(
             "/bookmarks/{id}",
             get(bookmarks::get).delete(bookmarks::delete),
@@ -104,13 +126,42 @@ pub fn routes(state: AppState) -> Router {
         ));
     // The WebSocket authenticates itself (browsers cannot send headers on it).
     let ws = Router::new().route("/api/v1/ws", get(signaling::websocket));
-    Router::new()
+    let work = Router::new()
         .nest("/api/v1", api)
         .merge(ws)
         .merge(media)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            refuse_while_draining,
+        ));
+    Router::new()
+        .merge(work)
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .fallback(unknown_endpoint)
         .with_state(state)
+}
+
+/// Once the server is shutting down, new requests are `503 unavailable` (with
+/// `Connection: close`); those already running finish.
+async fn refuse_while_draining(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if !state.drain.is_draining() {
+        return next.run(req).await;
+    }
+    let mut r = error_body(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Unavailable,
+        "the server is shutting down; try another one or again shortly",
+    );
+    r.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    r
 }
 
 async fn unknown_endpoint() -> Response {
@@ -151,11 +202,69 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
     }
 }
 
-async fn healthz(State(state): State<AppState>) -> Response {
-    match state.vas.health().await {
-        Ok(()) => Json(json!({ "status": "ok", "database": "ok" })).into_response(),
-        Err(e) => ApiError(e).into_response(),
+/// `GET /healthz`: the process is alive and serving (for a liveness probe: it depends on
+/// nothing outside the process, so an unreachable database never gets the server restarted).
+async fn healthz() -> Response {
+    Json(json!({ "status": "ok" })).into_response()
+}
+
+/// How long `/readyz` waits for each of its checks.
+const READY_CHECK_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `GET /readyz`: ready for work — not shutting down, the database answers, the media folder
+/// takes a file. `200 {"status": "ok", "database": "ok", "media": "ok"}`, else `503` with the
+/// JSON error body naming the first check that failed.
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.drain.is_draining() {
+        return error_body(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Unavailable,
+            "the server is shutting down",
+        );
     }
+    match tokio::time::timeout(READY_CHECK_LIMIT, state.vas.health()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return ApiError(e).into_response(),
+        Err(_) => {
+            return error_body(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorKind::Unavailable,
+                "the database did not answer within 2 s",
+            );
+        }
+    }
+    let dir = state.vas.media_dir().to_path_buf();
+    let probe = tokio::task::spawn_blocking(move || media_writable(&dir));
+    match tokio::time::timeout(READY_CHECK_LIMIT, probe).await {
+        Ok(Ok(Ok(()))) => {
+            Json(json!({ "status": "ok", "database": "ok", "media": "ok" })).into_response()
+        }
+        Ok(Ok(Err(e))) => error_body(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Unavailable,
+            &format!("the media folder is not writable: {e}"),
+        ),
+        _ => error_body(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Unavailable,
+            "the media folder did not take a file within 2 s",
+        ),
+    }
+}
+
+/// Creates, writes and removes a small file in the media folder (its name unique to this
+/// probe, so probes running at once do not meet).
+fn media_writable(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let path = dir.join(format!(".vas-ready-{}", uuid::Uuid::new_v4().simple()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(b"ready\n"));
+    let removed = std::fs::remove_file(&path);
+    written?;
+    removed
 }
 
 async fn create_device(

@@ -229,11 +229,24 @@ async fn run_socket(state: AppState, mut socket: WebSocket) {
         tokens: MESSAGE_BURST,
         at: Instant::now(),
     };
+    let draining = state.drain.started();
+    tokio::pin!(draining);
     loop {
-        let msg = match tokio::time::timeout(IDLE_TIMEOUT, socket.recv()).await {
-            Ok(Some(Ok(m))) => m,
-            // Idle, closed, or broken: end the session either way.
-            _ => break,
+        let msg = tokio::select! {
+            m = tokio::time::timeout(IDLE_TIMEOUT, socket.recv()) => match m {
+                Ok(Some(Ok(m))) => m,
+                // Idle, closed, or broken: end the session either way.
+                _ => break,
+            },
+            () = &mut draining => {
+                // The server is shutting down: "going away", then the viewers end below.
+                let frame = axum::extract::ws::CloseFrame {
+                    code: axum::extract::ws::close_code::AWAY,
+                    reason: "server shutting down".into(),
+                };
+                let _ = socket.send(Message::Close(Some(frame))).await;
+                break;
+            }
         };
         let text = match msg {
             Message::Text(t) => t,

@@ -34,7 +34,8 @@ pub const OFFLINE_HEADER: &str = "x-stream-offline";
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotQuery {
-    /// Output width in pixels (aspect kept; default: the stream's).
+    /// Output width in pixels, scaling down only (aspect kept; default, or wider than the
+    /// stream: the stream's).
     pub width: Option<u32>,
     /// JPEG quality 1–100 (default 85).
     pub quality: Option<u32>,

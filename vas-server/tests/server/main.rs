@@ -16,6 +16,7 @@ mod demo;
 mod hostile_camera;
 mod hostile_requests;
 mod http_limits;
+mod operations;
 mod postgres_outage;
 mod process;
 mod recording;

@@ -46,7 +46,7 @@ async fn requests_fail_with_503_while_postgres_is_down_and_recover() {
             "/api/v1/devices",
             Some(r#"{"name": "during", "rtsp_url": "rtsp://10.9.9.9/b"}"#),
         ),
-        (Method::GET, "/healthz", None),
+        (Method::GET, "/readyz", None),
     ] {
         let started = Instant::now();
         let r = call(&app, method, path, body).await;
@@ -62,6 +62,9 @@ async fn requests_fail_with_503_while_postgres_is_down_and_recover() {
             started.elapsed()
         );
     }
+    // Alive all the same: a liveness probe must not restart a server waiting for its database.
+    let live = call(&app, Method::GET, "/healthz", None).await;
+    assert_eq!(live.status, StatusCode::OK, "{}", live.text);
 
     let pg = tokio::task::spawn_blocking(move || {
         pg.resume();

@@ -34,6 +34,14 @@ pub const DEFAULT_PREROLL_BYTES: usize = 32 * 1024 * 1024;
 /// what exists (a camera that dropped).
 pub const LATE_FRAMES_GRACE: Duration = Duration::from_secs(3);
 
+/// Most bookmarks of one stream that may be pending at once (each holds up to
+/// [`MAX_BEFORE`] + [`MAX_AFTER`] of frames while its clip is made).
+pub const DEFAULT_MAX_PENDING_PER_STREAM: usize = 16;
+/// How close two bookmark moments must be for the second request to be the same bookmark
+/// (with the same stream, margins and label): a client that repeats a request, or many
+/// clients pressing the same button, get one clip.
+pub const COALESCE_WINDOW: Duration = Duration::from_secs(1);
+
 /// Limits of bookmarks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BookmarkConfig {
@@ -42,15 +50,31 @@ pub struct BookmarkConfig {
     /// How long past `at + after` a pending bookmark waits for frames before it is cut with
     /// what exists.
     pub grace: Duration,
+    /// Most pending bookmarks per stream; one more is refused with `ResourceExhausted`
+    /// (HTTP 429) until one is ready. At least 1.
+    pub max_pending_per_stream: usize,
 }
 
 impl Default for BookmarkConfig {
-    /// [`DEFAULT_PREROLL_BYTES`], [`LATE_FRAMES_GRACE`].
+    /// [`DEFAULT_PREROLL_BYTES`], [`LATE_FRAMES_GRACE`], [`DEFAULT_MAX_PENDING_PER_STREAM`].
     fn default() -> Self {
         BookmarkConfig {
             preroll_bytes: DEFAULT_PREROLL_BYTES,
             grace: LATE_FRAMES_GRACE,
+            max_pending_per_stream: DEFAULT_MAX_PENDING_PER_STREAM,
         }
+    }
+}
+
+impl BookmarkConfig {
+    /// `InvalidInput` when `max_pending_per_stream` is 0.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_pending_per_stream == 0 {
+            return Err(Error::invalid_input(
+                "bookmarks: max_pending_per_stream must be at least 1",
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -44,6 +44,10 @@ pub const MAX_CLIP_BYTES: usize = 192 * 1024 * 1024;
 pub(super) struct BookmarkTasks {
     pub(super) config: BookmarkConfig,
     tasks: Mutex<tokio::task::JoinSet<()>>,
+    /// Held from the check of a stream's pending bookmarks to the insert of a new one, so
+    /// that a burst of requests cannot all pass the cap (bookmarks are made rarely: one
+    /// lock for the engine is enough).
+    admission: tokio::sync::Mutex<()>,
 }
 
 impl BookmarkTasks {
@@ -51,6 +55,7 @@ impl BookmarkTasks {
         BookmarkTasks {
             config,
             tasks: Mutex::new(tokio::task::JoinSet::new()),
+            admission: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -78,8 +83,15 @@ impl Vas {
     /// passed, and the bookmark becomes `ready` (or `failed`, with the reason), also as an
     /// [`Event::Bookmark`].
     ///
+    /// A request identical to a bookmark still pending (same stream, margins and label, a
+    /// moment within [`COALESCE_WINDOW`](crate::bookmark::COALESCE_WINDOW)) answers that
+    /// bookmark: one clip, however often it is asked for.
+    ///
     /// Errors: `NotFound` (unknown stream), `InvalidInput` (margins or label out of bounds,
-    /// see [`NewBookmark::validate`]; `at` more than a few seconds in the future).
+    /// see [`NewBookmark::validate`]; `at` more than a few seconds in the future),
+    /// `ResourceExhausted` (the stream already has
+    /// [`max_pending_per_stream`](BookmarkConfig::max_pending_per_stream) pending
+    /// bookmarks; try again once one is ready).
     #[call(rest = "POST /api/v1/bookmarks")]
     pub async fn add_bookmark(&self, bookmark: NewBookmark) -> Result<Bookmark> {
         let new = bookmark;
@@ -95,22 +107,50 @@ impl Vas {
                 )));
             }
             let stream = v.inner.store.get_stream(new.stream_id).await?;
+            let label = new
+                .label
+                .map(|l| l.trim().to_owned())
+                .filter(|l| !l.is_empty());
+            let admission = v.inner.bookmarks.admission.lock().await;
+            let pending = v
+                .inner
+                .store
+                .pending_bookmarks_overlapping(new.stream_id, DateTime::UNIX_EPOCH, None)
+                .await?;
+            let window = chrono::TimeDelta::from_std(bookmark::COALESCE_WINDOW).unwrap_or_default();
+            if let Some(same) = pending.iter().find(|p| {
+                p.before == new.before
+                    && p.after == new.after
+                    && p.label == label
+                    && (p.at - at).abs() <= window
+            }) {
+                info!(stream = %new.stream_id, bookmark = %same.id, "bookmark request joined a pending one");
+                return Ok(same.clone());
+            }
+            let cap = v.inner.bookmarks.config.max_pending_per_stream;
+            if pending.len() >= cap {
+                return Err(Error::new(
+                    ErrorKind::ResourceExhausted,
+                    format!(
+                        "stream {} already has {cap} bookmarks being made; try again once one is ready",
+                        new.stream_id
+                    ),
+                ));
+            }
             let bookmark = Bookmark {
                 id: BookmarkId::new(),
                 stream_id: new.stream_id,
                 at,
                 before: new.before,
                 after: new.after,
-                label: new
-                    .label
-                    .map(|l| l.trim().to_owned())
-                    .filter(|l| !l.is_empty()),
+                label,
                 clip_location: None,
                 state: BookmarkState::Pending,
                 created_at: now,
                 detail: None,
             };
             v.inner.store.insert_bookmark(&bookmark).await?;
+            drop(admission);
             info!(stream = %new.stream_id, bookmark = %bookmark.id, "bookmark made");
             v.announce(&bookmark);
             // Subscribe now, so no frame between now and the task's start is missed.

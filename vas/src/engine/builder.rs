@@ -197,8 +197,8 @@ impl VasBuilder {
         self
     }
 
-    /// Limits of bookmarks: each running stream's pre-roll, the wait for late frames (see
-    /// [`BookmarkConfig`]).
+    /// Limits of bookmarks: each running stream's pre-roll, the wait for late frames, the
+    /// pending bookmarks per stream (see [`BookmarkConfig`]).
     pub fn bookmark_config(mut self, config: BookmarkConfig) -> Self {
         self.bookmarks = config;
         self
@@ -310,6 +310,7 @@ impl VasBuilder {
         // Close what a crash left open before anything records again.
         self.recorder.validate()?;
         self.snapshots.validate()?;
+        self.bookmarks.validate()?;
         let report = recover(&*store, &layout, &fs).await?;
         if report != Default::default() {
             warn!(?report, "recovered recordings left open by an unclean stop");

@@ -240,7 +240,7 @@ impl Vas {
     }
 
     /// Checks that the engine and its database answer (`Unavailable` if not).
-    #[call(rest = "GET /healthz")]
+    #[call(rest = "GET /readyz")]
     pub async fn health(&self) -> Result<()> {
         self.run(|v| async move { v.inner.store.ping().await })
             .await

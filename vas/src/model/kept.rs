@@ -96,7 +96,8 @@ pub struct SnapshotOptions {
     /// The newest keyframe instead of the newest frame: one decode, the fastest picture, up to
     /// a GOP old (not with `at`).
     pub keyframe: bool,
-    /// Scale to this width, 1–8192 pixels, keeping the aspect ratio (absent: the stream's).
+    /// Scale down to this width, 1–8192 pixels, keeping the aspect ratio (absent, or wider
+    /// than the stream: the stream's; never scaled up).
     pub width: Option<u32>,
     /// JPEG quality, 1–100.
     #[field(default = DEFAULT_QUALITY)]

@@ -66,7 +66,8 @@ impl SnapshotOptions {
         SnapshotOptions::default()
     }
 
-    /// Scales to this width (1–[`MAX_WIDTH`]), keeping the aspect ratio.
+    /// Scales down to this width (1–[`MAX_WIDTH`]), keeping the aspect ratio. Never up: a
+    /// width above the picture's gives the picture at its own size.
     pub fn width(mut self, width: u32) -> Self {
         self.width = Some(width);
         self
@@ -130,10 +131,11 @@ impl SnapshotOptions {
         Ok(())
     }
 
-    /// The output size for a `width`×`height` picture: the asked width, the height that
-    /// keeps the aspect ratio, both even (JPEG 4:2:0) and at least 2.
+    /// The output size for a `width`×`height` picture: the asked width (never above the
+    /// picture's: scaling up costs CPU and shows nothing more), the height that keeps the
+    /// aspect ratio, both even (JPEG 4:2:0) and at least 2.
     fn output_size(&self, width: u32, height: u32) -> (u32, u32) {
-        let Some(w) = self.width else {
+        let Some(w) = self.width.filter(|&w| w < width) else {
             return (width, height);
         };
         let h = (f64::from(height) * f64::from(w) / f64::from(width.max(1))).round() as u32;
@@ -595,6 +597,21 @@ mod tests {
             (2, 2)
         );
         assert_eq!(SnapshotOptions::new().output_size(641, 361), (641, 361));
+    }
+
+    #[test]
+    fn output_size_never_scales_up() {
+        // `snapshot.jpg?width=7680` of a 720p camera is the camera's own size, not 8K.
+        let o = SnapshotOptions::new().width(7680);
+        assert_eq!(o.output_size(1280, 720), (1280, 720));
+        assert_eq!(
+            SnapshotOptions::new().width(1280).output_size(1280, 720),
+            (1280, 720)
+        );
+        assert_eq!(
+            SnapshotOptions::new().width(1279).output_size(1280, 720),
+            (1278, 719 & !1)
+        );
     }
 
     #[test]

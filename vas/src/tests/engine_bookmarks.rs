@@ -388,3 +388,63 @@ async fn a_camera_that_drops_while_a_bookmark_is_pending_gives_what_exists_and_s
     assert!((2.0..5.0).contains(&duration), "{duration}");
     vas.close().await;
 }
+
+/// A burst of identical requests (a client repeating itself, many clients pressing the same
+/// button) is one bookmark; past the per-stream cap of pending bookmarks a new one is
+/// `ResourceExhausted`, and nothing is written for it. The bookmarks reach 60 s past now, so
+/// they stay pending for the length of the test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bookmark_bursts_are_coalesced_and_capped_per_stream() {
+    let _serial = vas_testkit::realtime_lock();
+    let cam = camera().await;
+    let dir = tempfile::tempdir().unwrap();
+    let vas = engine(
+        dir.path(),
+        BookmarkConfig {
+            max_pending_per_stream: 3,
+            ..BookmarkConfig::default()
+        },
+    )
+    .await;
+    let id = live_stream(&vas, &cam.url(), false).await;
+    let at = chrono::Utc::now();
+    let long = |at| NewBookmark::new(id).at(at).after(Duration::from_secs(60));
+    let mut burst = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let vas = vas.clone();
+        // Moments up to 0.95 s apart: all within the coalescing window of the first.
+        let b = long(at - chrono::TimeDelta::milliseconds(i * 50));
+        burst.spawn(async move { vas.add_bookmark(b).await });
+    }
+    let ids: std::collections::BTreeSet<BookmarkId> = burst
+        .join_all()
+        .await
+        .into_iter()
+        .map(|r| {
+            r.expect("an identical request joins the pending bookmark")
+                .id
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "20 identical requests made {ids:?}");
+    // A different label, or a moment further away, is another bookmark.
+    vas.add_bookmark(long(at).label("door")).await.unwrap();
+    vas.add_bookmark(long(at - chrono::TimeDelta::seconds(3)))
+        .await
+        .unwrap();
+    let over = vas
+        .add_bookmark(long(at - chrono::TimeDelta::seconds(6)))
+        .await
+        .unwrap_err();
+    assert_eq!(over.kind(), ErrorKind::ResourceExhausted, "{over}");
+    assert!(over.message().contains("3 bookmarks"), "{over}");
+    // The identical request still joins rather than being refused.
+    let again = vas.add_bookmark(long(at)).await.unwrap();
+    assert!(ids.contains(&again.id));
+    let listed = vas.bookmarks(crate::ListQuery::stream(id)).await.unwrap();
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    assert!(
+        listed.iter().all(|b| b.state == BookmarkState::Pending),
+        "{listed:?}"
+    );
+    vas.close().await;
+}

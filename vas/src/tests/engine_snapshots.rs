@@ -317,7 +317,16 @@ async fn a_hundred_snapshots_and_bookmarks_at_once_do_not_stall_a_live_consumer(
     let _serial = vas_testkit::realtime_lock();
     let cam = std::sync::Arc::new(camera(1280, 720, 30, 30).await);
     let dir = tempfile::tempdir().unwrap();
-    let vas = Vas::builder().data_dir(dir.path()).build().await.unwrap();
+    // 50 distinct pending bookmarks at once: room for them above the default cap.
+    let vas = Vas::builder()
+        .data_dir(dir.path())
+        .bookmark_config(crate::config::BookmarkConfig {
+            max_pending_per_stream: 64,
+            ..crate::config::BookmarkConfig::default()
+        })
+        .build()
+        .await
+        .unwrap();
     let id = stream(&vas, &cam.url()).await;
     let mut live = vas.encoded_frames(id).await.unwrap();
     vas.start_stream(id).await.unwrap();
@@ -356,7 +365,9 @@ async fn a_hundred_snapshots_and_bookmarks_at_once_do_not_stall_a_live_consumer(
                     .add_bookmark(
                         crate::bookmark::NewBookmark::new(id)
                             .before(Duration::from_secs(1))
-                            .after(Duration::from_secs(1)),
+                            .after(Duration::from_secs(1))
+                            // Distinct, so that none joins another (see add_bookmark).
+                            .label(format!("b{i}")),
                     )
                     .await
                     .map(|_| ()),

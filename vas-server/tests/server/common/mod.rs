@@ -18,13 +18,19 @@ const MAX_RESPONSE: usize = 1 << 20;
 
 /// An app over an engine on a fresh SQLite file; keep the tempdir alive as long as the app.
 pub async fn sqlite_app() -> (Router, vas::Vas, tempfile::TempDir) {
+    let (state, vas, dir) = sqlite_state().await;
+    (app(state), vas, dir)
+}
+
+/// The state of such an app (to reach its switches, such as the drain).
+pub async fn sqlite_state() -> (AppState, vas::Vas, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let vas = vas::Vas::builder()
         .data_dir(dir.path())
         .build()
         .await
         .unwrap();
-    (app(AppState::new(vas.clone())), vas, dir)
+    (AppState::new(vas.clone()), vas, dir)
 }
 
 /// A response as tests look at it.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use vas_testkit::{TestProcess, free_ports};
 
-/// How long the server may take to answer /healthz after it is spawned.
+/// How long the server may take to answer /readyz after it is spawned.
 const START_LIMIT: Duration = Duration::from_secs(30);
 /// Attempts at starting a server when another process took one of its ports meanwhile.
 pub const START_ATTEMPTS: usize = 3;
@@ -32,7 +32,7 @@ pub struct Server {
 
 impl Server {
     /// Starts `--demo` in `data_dir` on free ports (demo camera on a pre-encoded loop) and
-    /// waits for /healthz.
+    /// waits for /readyz.
     pub fn start(data_dir: &Path) -> Server {
         Self::start_with(data_dir, &["--demo-camera-loop", DEMO_LOOP_SECONDS])
     }
@@ -95,7 +95,7 @@ impl Server {
             log,
         };
         let started = Instant::now();
-        while curl(&["-sf", &server.url("/healthz")]).status.code() != Some(0) {
+        while curl(&["-sf", &server.url("/readyz")]).status.code() != Some(0) {
             if let Some(status) = server.child.try_wait() {
                 let output = format!("exit status {status}:\n{}", server.output());
                 let _ = std::fs::remove_file(&server.log);
@@ -108,7 +108,7 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         eprintln!(
-            "vas-server answered /healthz {:?} after spawn",
+            "vas-server answered /readyz {:?} after spawn",
             started.elapsed()
         );
         Ok(server)
