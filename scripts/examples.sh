@@ -5,9 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 fail() { echo "examples: $*" >&2; exit 1; }
+# The test profile (the dev profile's settings): make test's one workspace build is in it, so
+# the examples and the engine under them are not compiled a second time.
 
 echo "examples: frames"
-out=$(timeout 120 cargo run --quiet --locked --example frames -- 3) || fail "frames exited with $?: $out"
+out=$(timeout 120 cargo run --quiet --locked --profile test --example frames -- 3) || fail "frames exited with $?: $out"
 echo "$out"
 lines=$(grep -cE '^t=[0-9]+s frames=[1-9][0-9]* size=640x360 mean_luma=[0-9]+ newest_age_ms=-?[0-9]+$' <<<"$out" || true)
 [ "$lines" -eq 3 ] || fail "frames printed $lines good lines of 3"
@@ -17,7 +19,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 gst=$!
 trap 'kill "$gst" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.2; done
-out=$(timeout 120 cargo run --quiet --locked --example frames -- "rtsp://127.0.0.1:$port/high" 3) \
+out=$(timeout 120 cargo run --quiet --locked --profile test --example frames -- "rtsp://127.0.0.1:$port/high" 3) \
   || fail "frames on the GStreamer camera exited with $?: $out"
 echo "$out"
 lines=$(grep -cE '^t=[0-9]+s frames=[1-9][0-9]* size=640x360 mean_luma=[0-9]+ newest_age_ms=-?[0-9]+$' <<<"$out" || true)
@@ -26,7 +28,7 @@ kill "$gst"; wait "$gst" 2>/dev/null || true
 trap - EXIT
 
 echo "examples: events"
-out=$(timeout 120 cargo run --quiet --locked --example events) || fail "events exited with $?: $out"
+out=$(timeout 120 cargo run --quiet --locked --profile test --example events) || fail "events exited with $?: $out"
 echo "$out"
 # (When the recorder's first recording starts depends on where the camera's keyframes fall.)
 for want in 'stream connecting' 'stream live' 'stream reconnecting' 'Recorder { stream' 'state: Stopped'; do
@@ -34,7 +36,7 @@ for want in 'stream connecting' 'stream live' 'stream reconnecting' 'Recorder { 
 done
 
 echo "examples: embed_live"
-cargo build --quiet --locked --example embed_live
+cargo build --quiet --locked --profile test --example embed_live
 log=$(mktemp)
 target/debug/examples/embed_live 60 >"$log" 2>&1 &
 pid=$!

@@ -59,7 +59,10 @@ cargo fmt --all -- --check
 step "the import graph has no cycles"
 python3 scripts/import-graph.py
 step "build every target, with clippy's lints (-D warnings)"
-cargo build --workspace --all-targets --all-features --locked
+# In the test profile, which is what cargo nextest builds: the workspace's crates are then
+# compiled once for clippy, the binaries and the suites (the dev profile would be a second
+# set of units, and nextest would compile vas and everything above it again).
+cargo build --profile test --workspace --all-targets --all-features --locked
 step "the files made from the engine's description are current (make generate)"
 # The binary the workspace build just made: `cargo run -p vas-gen` alone would resolve
 # features for vas-gen only and build vas and sqlx a second time (about two minutes).

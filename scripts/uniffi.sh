@@ -48,18 +48,19 @@ cleanup() {
 trap cleanup EXIT
 
 if [ "${VAS_WORKSPACE_BUILT:-}" = 1 ]; then
-  # Inside make test, after its one `--workspace --all-targets --all-features` build: both
+  # Inside make test, after its one `--profile test --workspace --all-targets --all-features`
+  # build: both
   # variants are built in that build's dependency graph (see scripts/workspace-features.py),
   # so only vas-uniffi itself is compiled again. Built alone (`-p vas-uniffi`), its graph
   # unifies fewer features and most dependencies would be compiled a second time.
   if [ "$mode" = test ]; then
-    cargo build --quiet --locked --workspace --all-targets \
+    cargo build --quiet --locked --profile test --workspace --all-targets \
       --features "$(python3 scripts/workspace-features.py vas-uniffi/demo)"
     mkdir -p "$work/nodemo"
     cp "$lib" "$work/nodemo/"
     lap "build without demo"
   fi
-  cargo build --quiet --locked --workspace --all-targets --all-features
+  cargo build --quiet --locked --profile test --workspace --all-targets --all-features
 else
   if [ "$mode" = test ]; then
     # Without the demo feature first (the library only), so that the demo build below is

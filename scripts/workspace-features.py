@@ -2,8 +2,8 @@
 """Prints every feature of every workspace member as `package/feature,...`, less the ones
 named as arguments (`scripts/workspace-features.py vas-uniffi/demo`).
 
-`cargo build --workspace --all-targets --features "$(scripts/workspace-features.py X/f)"`
-resolves the dependency graph exactly as make test's `--all-features` build did, so only the
+`cargo build --profile test --workspace --all-targets --features "$(scripts/workspace-features.py
+X/f)"` resolves the dependency graph exactly as make test's `--all-features` build did, so only the
 crate whose feature is left out is compiled again: the shells' scripts build their library
 without its demo feature this way instead of in a graph of their own (which recompiles most
 dependencies, since a package built alone unifies fewer features).
