@@ -122,17 +122,6 @@ pub enum LogFormat {
     Json,
 }
 
-impl std::str::FromStr for LogFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim() {
-            "text" => Ok(LogFormat::Text),
-            "json" => Ok(LogFormat::Json),
-            other => Err(format!("log format {other:?} is not one of: text, json")),
-        }
-    }
-}
-
 /// Default: what SIGTERM may take before the process exits regardless.
 pub const DEFAULT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -311,7 +300,8 @@ impl Settings {
         let log_format = match cli.log_format {
             Some(f) => f,
             None => match env_var("VAS_LOG_FORMAT") {
-                Some(v) => v.parse().map_err(|e| format!("VAS_LOG_FORMAT: {e}"))?,
+                Some(v) => <LogFormat as clap::ValueEnum>::from_str(v.trim(), false)
+                    .map_err(|_| format!("VAS_LOG_FORMAT={v} is not one of: text, json"))?,
                 None => file.log_format.unwrap_or_default(),
             },
         };

@@ -92,7 +92,11 @@ impl AppState {
     }
 }
 
-/// The header carrying a request's id: the client's own (up to 64 visible characters) or
+/// The longest request id kept from a client (longer ones are replaced).
+pub const MAX_REQUEST_ID_LEN: usize = 64;
+
+/// The header carrying a request's id: the client's own (up to [`MAX_REQUEST_ID_LEN`]
+/// visible characters) or
 /// one the server makes (a UUID), answered back on the response and in every log line of
 /// the request.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -132,17 +136,16 @@ pub fn app(state: AppState) -> Router {
         .layer(catch_panic())
 }
 
-/// Drops a client's request id that is longer than 64 characters or not visible ASCII and
+/// Drops a client's request id that is longer than [`MAX_REQUEST_ID_LEN`] or not visible ASCII and
 /// makes a new one, so that an id in the logs is always short and printable.
 async fn sane_request_id(
     mut req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use tower_http::request_id::RequestId;
-    let ok = req
-        .headers()
-        .get(REQUEST_ID_HEADER)
-        .is_some_and(|v| v.len() <= 64 && v.as_bytes().iter().all(|b| b.is_ascii_graphic()));
+    let ok = req.headers().get(REQUEST_ID_HEADER).is_some_and(|v| {
+        v.len() <= MAX_REQUEST_ID_LEN && v.as_bytes().iter().all(|b| b.is_ascii_graphic())
+    });
     if !ok {
         let id = uuid::Uuid::new_v4().to_string();
         if let Ok(value) = axum::http::HeaderValue::from_str(&id) {

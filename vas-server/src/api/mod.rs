@@ -229,7 +229,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
             return error_body(
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorKind::Unavailable,
-                "the database did not answer within 2 s",
+                &format!(
+                    "the database did not answer within {} s",
+                    READY_CHECK_LIMIT.as_secs()
+                ),
             );
         }
     }
@@ -247,7 +250,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
         _ => error_body(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Unavailable,
-            "the media folder did not take a file within 2 s",
+            &format!(
+                "the media folder did not take a file within {} s",
+                READY_CHECK_LIMIT.as_secs()
+            ),
         ),
     }
 }
